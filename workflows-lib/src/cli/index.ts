@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+import { defaultPackageRoot, run } from './main.js'
+
+process.exitCode = await run(process.argv.slice(2), {
+  out: text => process.stdout.write(text),
+  err: text => process.stderr.write(text),
+  cwd: process.cwd(),
+  packageRoot: defaultPackageRoot()
+})

@@ -1,0 +1,7 @@
+export * from './types.js'
+export * from './problems.js'
+export { loadEnvironment, ENVIRONMENT_FILE } from './load.js'
+export { parseEnvironmentText } from './validate.js'
+export { applyDefaults, serverServiceName, bundledFullname, ZOOKEEPER_IMAGE, EXPORTER_IMAGE } from './defaults.js'
+export { environmentSchema } from './schema.js'
+export { parseDuration, formatDuration } from './duration.js'

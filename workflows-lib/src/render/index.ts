@@ -1,0 +1,6 @@
+export * from './observer-files.js'
+export * from './server-services.js'
+export * from './monitoring.js'
+export { managedLabels } from './labels.js'
+export { toYaml, toYamlDocuments } from './yaml-text.js'
+export { checkServerAddresses } from './server-addresses.js'
