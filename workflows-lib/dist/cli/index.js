@@ -34779,7 +34779,7 @@ function checkSemantics(raw, report) {
         const tolerated = Math.floor((servers - 1) / 2);
         report(['ensemble', 'servers'], `${servers} server${servers === 1 ? '' : 's'} tolerate${servers === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} ` +
             `(a quorum is ${Math.floor(servers / 2) + 1} of ${servers})` +
-            (servers % 2 === 0 ? `, no more than ${servers - 1} would` : '') +
+            (servers % 2 === 0 ? `, no more than ${servers - 1} ${servers - 1 === 1 ? 'server does' : 'servers do'}` : '') +
             '; use an odd number >= 3, or set ensemble.allowUnsafeSize: true');
     }
     // Exposure.
@@ -37956,7 +37956,7 @@ function checkServerAddresses(addresses, opts = {}) {
 // docker-compose v1) reads an unquoted 2181:2181 as a base-60 number, and "true"/"101" must stay text.
 
 function toYaml(value) {
-    return (0,dist/* stringify */.As)(value, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+    return (0,dist/* stringify */.As)(value, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0, aliasDuplicateObjects: false });
 }
 function toYamlDocuments(values) {
     return values.map(v => toYaml(v)).join('---\n');

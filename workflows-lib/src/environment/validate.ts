@@ -147,7 +147,7 @@ function checkSemantics(raw: Raw, report: Report): void {
       ['ensemble', 'servers'],
       `${servers} server${servers === 1 ? '' : 's'} tolerate${servers === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} ` +
         `(a quorum is ${Math.floor(servers / 2) + 1} of ${servers})` +
-        (servers % 2 === 0 ? `, no more than ${servers - 1} would` : '') +
+        (servers % 2 === 0 ? `, no more than ${servers - 1} ${servers - 1 === 1 ? 'server does' : 'servers do'}` : '') +
         '; use an odd number >= 3, or set ensemble.allowUnsafeSize: true'
     )
   }

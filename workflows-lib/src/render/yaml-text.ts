@@ -3,7 +3,7 @@
 import { stringify } from 'yaml'
 
 export function toYaml(value: unknown): string {
-  return stringify(value, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 })
+  return stringify(value, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0, aliasDuplicateObjects: false })
 }
 
 export function toYamlDocuments(values: unknown[]): string {
