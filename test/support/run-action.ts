@@ -1,0 +1,72 @@
+// Runs an action's built dist/index.js the way a GitHub runner does: inputs as INPUT_* env
+// vars, outputs and the step summary through the files named by GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { repoRoot } from './environments.js'
+
+export interface ActionRun {
+  exitCode: number
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  summary: string
+}
+
+/** Parses the GITHUB_OUTPUT file format (name=value lines and name<<DELIMITER blocks). */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line)
+    if (heredoc) {
+      const end = lines.indexOf(heredoc[2], i + 1)
+      if (end < 0) throw new Error(`unterminated output ${heredoc[1]}`)
+      outputs[heredoc[1]] = lines.slice(i + 1, end).join('\n')
+      i = end
+    } else if (line.includes('=')) {
+      outputs[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1)
+    }
+  }
+  return outputs
+}
+
+export async function runActionDist(
+  action: string,
+  inputs: Record<string, string>,
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}
+): Promise<ActionRun> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `zk-action-${action}-`))
+  const outputFile = path.join(dir, 'output')
+  const summaryFile = path.join(dir, 'summary')
+  writeFileSync(outputFile, '')
+  writeFileSync(summaryFile, '')
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: opts.cwd ?? repoRoot,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: dir,
+    ...opts.env
+  }
+  // The runner upper-cases names and keeps dashes: input "known-hosts" -> INPUT_KNOWN-HOSTS.
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  const entry = path.join(repoRoot, 'actions', action, 'dist', 'index.js')
+  return new Promise(resolve => {
+    execFile(process.execPath, [entry], { env, cwd: opts.cwd ?? repoRoot, timeout: opts.timeoutMs ?? 300_000 }, (error, stdout, stderr) => {
+      const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+      resolve({
+        exitCode,
+        stdout,
+        stderr,
+        outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+        summary: readFileSync(summaryFile, 'utf8')
+      })
+    })
+  })
+}
