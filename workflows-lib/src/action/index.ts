@@ -1,3 +1,5 @@
 export * from './inputs.js'
 export { SecretFiles, withSecretFiles } from './secret-file.js'
 export { runAction } from './run-action.js'
+export { getKubeSettings, withKubeClients, type KubeSettings, type KubeClients } from './kube-clients.js'
+export { actionRoot, chartRoots, environmentPath, workspace } from './paths.js'

@@ -1,0 +1,29 @@
+import * as core from '@actions/core'
+import { runAction, withKubeClients } from '../../../workflows-lib/src/action/index.js'
+import { loadEnvironment } from '../../../workflows-lib/src/environment/index.js'
+import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
+import { registerMonitoring } from '../../../workflows-lib/src/steps/register-monitoring.js'
+import { getSettings } from './input-helper.js'
+
+export async function run(): Promise<void> {
+  await runAction('register-monitoring', async () => {
+    const settings = getSettings()
+    const env = await loadEnvironment(settings.environment)
+    await withKubeClients(settings.kube, async ({ kubectl }) => {
+      const r = await registerMonitoring(kubectl, env)
+      core.setOutput('targets', JSON.stringify(r.targets))
+      core.setOutput('service-monitor', r.serviceMonitor)
+      core.setOutput('changed', r.outcome.changed.length + r.outcome.deleted.length > 0)
+      await writeSummary(
+        `register-monitoring: ${env.name}`,
+        ['object', 'result'],
+        [
+          ...r.outcome.changed.map(o => [o, 'created or changed']),
+          ...r.outcome.unchanged.map(o => [o, 'unchanged']),
+          ...r.outcome.deleted.map(o => [o, 'removed']),
+          ['ServiceMonitor', r.serviceMonitor]
+        ]
+      )
+    })
+  })
+}

@@ -1,0 +1,133 @@
+// List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
+// streams events, so a change is seen within milliseconds and no client starts per check.
+// A dropped stream resumes from the last resourceVersion; 410 Gone relists.
+import * as core from '@actions/core'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import type { Kubectl } from './kubectl.js'
+import type { KubeList, KubeObject, WatchEvent } from './types.js'
+
+export interface WatchOptions<T> {
+  /** Collection path, e.g. /api/v1/namespaces/zk/pods */
+  path: string
+  labelSelector?: string
+  fieldSelector?: string
+  /** Called with every object after the list and after each event; return true when done. */
+  onChange: (objects: ReadonlyMap<string, T>, event?: WatchEvent<T>) => boolean | void | Promise<boolean | void>
+  /** Rejects with this error after timeoutMs. */
+  timeoutMs: number
+  timeoutError: () => Error
+  /** Aborting rejects with the signal's reason (e.g. a per-item deadline or a fast failure). */
+  signal?: AbortSignal
+  what: string
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)
+  return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : ''
+}
+
+export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts: WatchOptions<T>): Promise<void> {
+  const objects = new Map<string, T>()
+  let resourceVersion = ''
+  let finished = false
+  let child: ReturnType<typeof spawn> | undefined
+  let timer: NodeJS.Timeout | undefined
+
+  const relist = async (): Promise<boolean> => {
+    const list = await kubectl.raw<KubeList<T>>(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`)
+    objects.clear()
+    for (const item of list.items) objects.set(item.metadata.name, item)
+    resourceVersion = list.metadata.resourceVersion
+    return (await opts.onChange(objects)) === true
+  }
+
+  // One watch stream; resolves 'done', 'gone' (410: relist), or 'dropped' (resume).
+  const watchOnce = (): Promise<'done' | 'gone' | 'dropped'> =>
+    new Promise((resolve, reject) => {
+      const path = `${opts.path}${query({
+        watch: 'true',
+        allowWatchBookmarks: 'true',
+        resourceVersion,
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector
+      })}`
+      const proc = spawn(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] })
+      child = proc
+      let stderr = ''
+      let outcome: 'done' | 'gone' | undefined
+      let chain = Promise.resolve()
+      proc.stderr.on('data', chunk => (stderr += String(chunk)))
+      const lines = createInterface({ input: proc.stdout })
+      lines.on('line', line => {
+        if (!line.trim() || outcome) return
+        chain = chain
+          .then(async () => {
+            if (outcome) return
+            const event = JSON.parse(line) as WatchEvent<T>
+            if (event.type === 'ERROR') {
+              const status = event.object as unknown as { code?: number; message?: string }
+              if (status.code === 410) outcome = 'gone'
+              else core.info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`)
+              proc.kill()
+              return
+            }
+            if (event.object?.metadata?.resourceVersion) resourceVersion = event.object.metadata.resourceVersion
+            if (event.type === 'BOOKMARK') return
+            if (event.type === 'DELETED') objects.delete(event.object.metadata.name)
+            else objects.set(event.object.metadata.name, event.object)
+            if ((await opts.onChange(objects, event)) === true) {
+              outcome = 'done'
+              proc.kill()
+            }
+          })
+          .catch(error => {
+            proc.kill()
+            reject(error)
+          })
+      })
+      proc.on('close', code => {
+        void chain.then(() => {
+          if (outcome) return resolve(outcome)
+          if (!finished) core.info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`)
+          resolve('dropped')
+        })
+      })
+      proc.on('error', reject)
+    })
+
+  const work = async (): Promise<void> => {
+    let needList = true
+    let backoff = 100
+    for (;;) {
+      if (needList) {
+        if (await relist()) return
+        needList = false
+      }
+      const started = Date.now()
+      const outcome = await watchOnce()
+      if (outcome === 'done' || finished) return
+      if (outcome === 'gone') needList = true
+      // A stream that died at once is the server refusing; back off. A long-lived one that
+      // ended (server-side watch timeout) resumes immediately.
+      backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100
+      if (backoff > 100) await new Promise(r => setTimeout(r, backoff))
+    }
+  }
+
+  let onAbort: (() => void) | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(opts.timeoutError()), opts.timeoutMs)
+    onAbort = () => reject(opts.signal?.reason)
+    if (opts.signal?.aborted) onAbort()
+    else opts.signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    await Promise.race([work(), timeout])
+  } finally {
+    finished = true
+    clearTimeout(timer)
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort)
+    child?.kill()
+  }
+}
