@@ -47,6 +47,11 @@ describe('loadEnvironment', () => {
     expect(env.expose.annotations['service.beta.kubernetes.io/aws-load-balancer-scheme']).toBe('internal')
   })
 
+  it('accepts Service name patterns that start with {release}', async () => {
+    const env = await loadEnvironment(writeEnvironment(minimalYaml + 'expose:\n  serviceName: "{release}-server-{ordinal}"\n'))
+    expect(env.expose.serviceName).toBe('{release}-server-{ordinal}')
+  })
+
   it('reads a repo chart reference', async () => {
     const env = await loadEnvironment(
       writeEnvironment(minimalYaml + 'chart:\n  repo: { url: "https://charts.example.com", name: zookeeper, version: 1.2.3 }\n')

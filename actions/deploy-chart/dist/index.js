@@ -37210,7 +37210,11 @@ function durationInput(name, fallbackMs) {
         throw new InputError(name, error.message);
     }
 }
-/** A secret input: masked in every later log line before anything else touches it. */
+/**
+ * A secret input, masked before anything else touches it. The runner matches masks line by
+ * line, so a multi-line secret also needs its sensitive lines masked one by one: `sensitive`
+ * picks them (e.g. the token of a kubeconfig), so harmless lines like "kind: Config" stay readable.
+ */
 function secretInput(name, opts) {
     const value = getInput(name);
     if (!value.trim()) {
@@ -37219,10 +37223,18 @@ function secretInput(name, opts) {
         return undefined;
     }
     core_setSecret(value);
-    for (const line of value.split('\n'))
-        if (line.trim().length > 8)
-            core_setSecret(line.trim());
+    const pick = opts.sensitive ?? ((line) => (line.trim().length >= 8 ? line.trim() : undefined));
+    for (const line of value.split('\n')) {
+        const secret = pick(line);
+        if (secret)
+            core_setSecret(secret);
+    }
     return value;
+}
+/** Values of kubeconfig fields that grant access (YAML or JSON form). */
+function kubeconfigSecret(line) {
+    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
+    return match && match[2].length >= 6 ? match[2] : undefined;
 }
 /** A JSON array of strings, e.g. expose-servers' `addresses` output. */
 function stringListInput(name) {
@@ -37416,6 +37428,11 @@ async function retryTransient(fn, opts) {
 
 
 
+/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
+function fromReleaseJson(text) {
+    const r = JSON.parse(text);
+    return { name: r.name, namespace: r.namespace, revision: r.version, status: r.info.status, chartVersion: r.chart.metadata.version, manifest: r.manifest };
+}
 class Helm {
     binary;
     kubeconfig;
@@ -37444,17 +37461,15 @@ class Helm {
     }
     /** The deployed release, or undefined when it was never installed. */
     async status(release, namespace) {
-        const result = await this.run(['status', release, '-n', namespace, '--show-resources=false', '-o', 'json'], { allowExitCodes: [1] });
+        const result = await this.run(['get', 'metadata', release, '-n', namespace, '-o', 'json'], { allowExitCodes: [1] });
         if (result.exitCode !== 0) {
             if (/not found/i.test(result.stderr))
                 return undefined;
-            throw new Error(`helm status ${release} failed: ${result.stderr.trim()}`);
+            throw new Error(`helm get metadata ${release} failed: ${result.stderr.trim()}`);
         }
-        const parsed = JSON.parse(result.stdout);
-        // helm status omits the manifest; ask for it separately.
-        if (!parsed.manifest)
-            parsed.manifest = (await this.run(['get', 'manifest', release, '-n', namespace])).stdout;
-        return parsed;
+        const meta = JSON.parse(result.stdout);
+        const { stdout: manifest } = await this.run(['get', 'manifest', release, '-n', namespace]);
+        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
     }
     upgradeArgs(req) {
         return [
@@ -37476,11 +37491,11 @@ class Helm {
     /** What an upgrade would produce, rendered against the live cluster's capabilities. */
     async dryRun(req) {
         await this.majorVersion();
-        return JSON.parse((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+        return fromReleaseJson((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
     }
     async upgrade(req) {
         await this.majorVersion();
-        return JSON.parse((await this.run(this.upgradeArgs(req))).stdout);
+        return fromReleaseJson((await this.run(this.upgradeArgs(req))).stdout);
     }
     async rollback(release, namespace, revision) {
         await this.run(['rollback', release, String(revision), '-n', namespace]);
@@ -37569,7 +37584,7 @@ class Kubectl {
 
 
 function getKubeSettings() {
-    const kubeconfig = secretInput('kubeconfig', { required: false });
+    const kubeconfig = secretInput('kubeconfig', { required: false, sensitive: kubeconfigSecret });
     return {
         ...(kubeconfig ? { kubeconfig } : {}),
         kubectlPath: optionalInput('kubectl') ?? 'kubectl',
@@ -37845,7 +37860,7 @@ const environmentSchema = {
             properties: {
                 serviceName: {
                     type: 'string',
-                    pattern: '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
+                    pattern: '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
                     description: 'Name pattern of the per-pod LoadBalancer Services; must contain {ordinal}.'
                 },
                 cloud: {
@@ -38037,7 +38052,7 @@ const patternNames = {
     '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
     '^[0-9]+(ms|s|m|h)$': 'a duration such as 30s, 5m or 1h',
     '^[^\\u0000-\\u001f\\u007f]*$': 'text without control characters (no newlines or tabs)',
-    '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter'
+    '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
 };
 function parseEnvironmentText(text, file) {
     const lines = new dist/* LineCounter */.HN();
@@ -38336,9 +38351,9 @@ async function deployChart({ env, helm, kubectl, roots }) {
     const major = await helm.majorVersion();
     info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
     const current = await helm.status(req.release, req.namespace);
-    if (current && current.info.status.startsWith('pending-'))
-        throw new Error(`release ${req.release} is ${current.info.status}: another helm operation is running or was interrupted. ` +
-            `If none is running, roll back with: helm rollback ${req.release} ${current.version - 1 || 1} -n ${req.namespace}`);
+    if (current && current.status.startsWith('pending-'))
+        throw new Error(`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
+            `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
     const desired = await helm.dryRun(req);
     const sts = findStatefulSet(desired.manifest, req.release);
     const replicas = sts.spec.replicas ?? 1;
@@ -38346,24 +38361,24 @@ async function deployChart({ env, helm, kubectl, roots }) {
         throw new Error(`the chart renders StatefulSet ${sts.metadata.name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
             `set the chart's replica count in ${env.chart.valuesFile} to match`);
     await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
-    const unchanged = current?.info.status === 'deployed' &&
-        current.chart.metadata.version === desired.chart.metadata.version &&
+    const unchanged = current?.status === 'deployed' &&
+        current.chartVersion === desired.chartVersion &&
         normalize(current.manifest) === normalize(desired.manifest);
     let release;
     if (unchanged && current) {
-        info(`release ${req.release} revision ${current.version} already matches: no upgrade, no new revision`);
+        info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
         release = current;
     }
     else {
         release = await helm.upgrade(req);
-        info(`release ${req.release}: revision ${release.version} (${release.info.status})`);
+        info(`release ${req.release}: revision ${release.revision} (${release.status})`);
     }
     return {
         release: req.release,
         namespace: req.namespace,
-        revision: release.version,
-        ...(current ? { previousRevision: current.version } : {}),
-        chartVersion: release.chart.metadata.version,
+        revision: release.revision,
+        ...(current ? { previousRevision: current.revision } : {}),
+        chartVersion: release.chartVersion,
         statefulSet: sts.metadata.name,
         replicas,
         changed: !unchanged

@@ -37210,7 +37210,11 @@ function durationInput(name, fallbackMs) {
         throw new InputError(name, error.message);
     }
 }
-/** A secret input: masked in every later log line before anything else touches it. */
+/**
+ * A secret input, masked before anything else touches it. The runner matches masks line by
+ * line, so a multi-line secret also needs its sensitive lines masked one by one: `sensitive`
+ * picks them (e.g. the token of a kubeconfig), so harmless lines like "kind: Config" stay readable.
+ */
 function secretInput(name, opts) {
     const value = getInput(name);
     if (!value.trim()) {
@@ -37219,10 +37223,18 @@ function secretInput(name, opts) {
         return undefined;
     }
     core_setSecret(value);
-    for (const line of value.split('\n'))
-        if (line.trim().length > 8)
-            core_setSecret(line.trim());
+    const pick = opts.sensitive ?? ((line) => (line.trim().length >= 8 ? line.trim() : undefined));
+    for (const line of value.split('\n')) {
+        const secret = pick(line);
+        if (secret)
+            core_setSecret(secret);
+    }
     return value;
+}
+/** Values of kubeconfig fields that grant access (YAML or JSON form). */
+function kubeconfigSecret(line) {
+    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
+    return match && match[2].length >= 6 ? match[2] : undefined;
 }
 /** A JSON array of strings, e.g. expose-servers' `addresses` output. */
 function stringListInput(name) {
@@ -37569,7 +37581,7 @@ class Kubectl {
 
 
 function getKubeSettings() {
-    const kubeconfig = secretInput('kubeconfig', { required: false });
+    const kubeconfig = secretInput('kubeconfig', { required: false, sensitive: kubeconfigSecret });
     return {
         ...(kubeconfig ? { kubeconfig } : {}),
         kubectlPath: optionalInput('kubectl') ?? 'kubectl',
@@ -37845,7 +37857,7 @@ const environmentSchema = {
             properties: {
                 serviceName: {
                     type: 'string',
-                    pattern: '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
+                    pattern: '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
                     description: 'Name pattern of the per-pod LoadBalancer Services; must contain {ordinal}.'
                 },
                 cloud: {
@@ -38037,7 +38049,7 @@ const patternNames = {
     '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
     '^[0-9]+(ms|s|m|h)$': 'a duration such as 30s, 5m or 1h',
     '^[^\\u0000-\\u001f\\u007f]*$': 'text without control characters (no newlines or tabs)',
-    '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter'
+    '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
 };
 function parseEnvironmentText(text, file) {
     const lines = new dist/* LineCounter */.HN();

@@ -34480,7 +34480,7 @@ const environmentSchema = {
             properties: {
                 serviceName: {
                     type: 'string',
-                    pattern: '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
+                    pattern: '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
                     description: 'Name pattern of the per-pod LoadBalancer Services; must contain {ordinal}.'
                 },
                 cloud: {
@@ -34672,7 +34672,7 @@ const patternNames = {
     '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
     '^[0-9]+(ms|s|m|h)$': 'a duration such as 30s, 5m or 1h',
     '^[^\\u0000-\\u001f\\u007f]*$': 'text without control characters (no newlines or tabs)',
-    '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter'
+    '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
 };
 function parseEnvironmentText(text, file) {
     const lines = new dist/* LineCounter */.HN();

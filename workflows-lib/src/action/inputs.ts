@@ -49,16 +49,30 @@ export function durationInput(name: string, fallbackMs: number): number {
   }
 }
 
-/** A secret input: masked in every later log line before anything else touches it. */
-export function secretInput(name: string, opts: { required: boolean }): string | undefined {
+/**
+ * A secret input, masked before anything else touches it. The runner matches masks line by
+ * line, so a multi-line secret also needs its sensitive lines masked one by one: `sensitive`
+ * picks them (e.g. the token of a kubeconfig), so harmless lines like "kind: Config" stay readable.
+ */
+export function secretInput(name: string, opts: { required: boolean; sensitive?: (line: string) => string | undefined }): string | undefined {
   const value = core.getInput(name)
   if (!value.trim()) {
     if (opts.required) throw new InputError(name, 'is required (pass it from a secret)')
     return undefined
   }
   core.setSecret(value)
-  for (const line of value.split('\n')) if (line.trim().length > 8) core.setSecret(line.trim())
+  const pick = opts.sensitive ?? ((line: string) => (line.trim().length >= 8 ? line.trim() : undefined))
+  for (const line of value.split('\n')) {
+    const secret = pick(line)
+    if (secret) core.setSecret(secret)
+  }
   return value
+}
+
+/** Values of kubeconfig fields that grant access (YAML or JSON form). */
+export function kubeconfigSecret(line: string): string | undefined {
+  const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line)
+  return match && match[2].length >= 6 ? match[2] : undefined
 }
 
 /** A JSON array of strings, e.g. expose-servers' `addresses` output. */

@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import * as io from '@actions/io'
 import { Helm } from '../kube/helm.js'
 import { Kubectl } from '../kube/kubectl.js'
-import { optionalInput, secretInput } from './inputs.js'
+import { kubeconfigSecret, optionalInput, secretInput } from './inputs.js'
 import { withSecretFiles } from './secret-file.js'
 
 export interface KubeSettings {
@@ -14,7 +14,7 @@ export interface KubeSettings {
 }
 
 export function getKubeSettings(): KubeSettings {
-  const kubeconfig = secretInput('kubeconfig', { required: false })
+  const kubeconfig = secretInput('kubeconfig', { required: false, sensitive: kubeconfigSecret })
   return {
     ...(kubeconfig ? { kubeconfig } : {}),
     kubectlPath: optionalInput('kubectl') ?? 'kubectl',

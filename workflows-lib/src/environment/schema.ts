@@ -97,7 +97,7 @@ export const environmentSchema = {
       properties: {
         serviceName: {
           type: 'string',
-          pattern: '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
+          pattern: '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
           description: 'Name pattern of the per-pod LoadBalancer Services; must contain {ordinal}.'
         },
         cloud: {

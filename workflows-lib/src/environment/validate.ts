@@ -26,8 +26,8 @@ const patternNames: Record<string, string> = {
   '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
   '^[0-9]+(ms|s|m|h)$': 'a duration such as 30s, 5m or 1h',
   '^[^\\u0000-\\u001f\\u007f]*$': 'text without control characters (no newlines or tabs)',
-  '^[a-z]([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$':
-    'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter'
+  '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$':
+    'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
 }
 
 export interface Validated {

@@ -5,13 +5,27 @@ import { runCommand, type CommandResult, type RunOptions } from './command.js'
 import { retryTransient } from './transient.js'
 import type { KubeObject, StatefulSet } from './types.js'
 
+/** What zk-rollout needs of a release, from whichever helm command reported it. */
 export interface HelmRelease {
   name: string
   namespace: string
-  version: number
-  info: { status: string; description?: string }
-  chart: { metadata: { name: string; version: string; appVersion?: string } }
+  revision: number
+  status: string
+  chartVersion: string
   manifest: string
+}
+
+/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
+function fromReleaseJson(text: string): HelmRelease {
+  const r = JSON.parse(text) as {
+    name: string
+    namespace: string
+    version: number
+    info: { status: string }
+    chart: { metadata: { version: string } }
+    manifest: string
+  }
+  return { name: r.name, namespace: r.namespace, revision: r.version, status: r.info.status, chartVersion: r.chart.metadata.version, manifest: r.manifest }
 }
 
 export interface UpgradeRequest {
@@ -51,15 +65,14 @@ export class Helm {
 
   /** The deployed release, or undefined when it was never installed. */
   async status(release: string, namespace: string): Promise<HelmRelease | undefined> {
-    const result = await this.run(['status', release, '-n', namespace, '--show-resources=false', '-o', 'json'], { allowExitCodes: [1] })
+    const result = await this.run(['get', 'metadata', release, '-n', namespace, '-o', 'json'], { allowExitCodes: [1] })
     if (result.exitCode !== 0) {
       if (/not found/i.test(result.stderr)) return undefined
-      throw new Error(`helm status ${release} failed: ${result.stderr.trim()}`)
+      throw new Error(`helm get metadata ${release} failed: ${result.stderr.trim()}`)
     }
-    const parsed = JSON.parse(result.stdout) as HelmRelease
-    // helm status omits the manifest; ask for it separately.
-    if (!parsed.manifest) parsed.manifest = (await this.run(['get', 'manifest', release, '-n', namespace])).stdout
-    return parsed
+    const meta = JSON.parse(result.stdout) as { name: string; namespace: string; revision: number; status: string; version: string }
+    const { stdout: manifest } = await this.run(['get', 'manifest', release, '-n', namespace])
+    return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest }
   }
 
   private upgradeArgs(req: UpgradeRequest): string[] {
@@ -83,12 +96,12 @@ export class Helm {
   /** What an upgrade would produce, rendered against the live cluster's capabilities. */
   async dryRun(req: UpgradeRequest): Promise<HelmRelease> {
     await this.majorVersion()
-    return JSON.parse((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout) as HelmRelease
+    return fromReleaseJson((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout)
   }
 
   async upgrade(req: UpgradeRequest): Promise<HelmRelease> {
     await this.majorVersion()
-    return JSON.parse((await this.run(this.upgradeArgs(req))).stdout) as HelmRelease
+    return fromReleaseJson((await this.run(this.upgradeArgs(req))).stdout)
   }
 
   async rollback(release: string, namespace: string, revision: number): Promise<void> {

@@ -47,10 +47,10 @@ export async function deployChart({ env, helm, kubectl, roots }: DeployChartOpti
   const major = await helm.majorVersion()
   core.info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`)
   const current = await helm.status(req.release, req.namespace)
-  if (current && current.info.status.startsWith('pending-'))
+  if (current && current.status.startsWith('pending-'))
     throw new Error(
-      `release ${req.release} is ${current.info.status}: another helm operation is running or was interrupted. ` +
-        `If none is running, roll back with: helm rollback ${req.release} ${current.version - 1 || 1} -n ${req.namespace}`
+      `release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
+        `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`
     )
 
   const desired = await helm.dryRun(req)
@@ -64,23 +64,23 @@ export async function deployChart({ env, helm, kubectl, roots }: DeployChartOpti
   await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas)
 
   const unchanged =
-    current?.info.status === 'deployed' &&
-    current.chart.metadata.version === desired.chart.metadata.version &&
+    current?.status === 'deployed' &&
+    current.chartVersion === desired.chartVersion &&
     normalize(current.manifest) === normalize(desired.manifest)
   let release: HelmRelease
   if (unchanged && current) {
-    core.info(`release ${req.release} revision ${current.version} already matches: no upgrade, no new revision`)
+    core.info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`)
     release = current
   } else {
     release = await helm.upgrade(req)
-    core.info(`release ${req.release}: revision ${release.version} (${release.info.status})`)
+    core.info(`release ${req.release}: revision ${release.revision} (${release.status})`)
   }
   return {
     release: req.release,
     namespace: req.namespace,
-    revision: release.version,
-    ...(current ? { previousRevision: current.version } : {}),
-    chartVersion: release.chart.metadata.version,
+    revision: release.revision,
+    ...(current ? { previousRevision: current.revision } : {}),
+    chartVersion: release.chartVersion,
     statefulSet: sts.metadata.name,
     replicas,
     changed: !unchanged

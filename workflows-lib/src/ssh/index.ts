@@ -1,0 +1,5 @@
+export { shellQuote, shellWords } from './quote.js'
+export { writeSshClientConfig, type SshClientConfig, type SshCredentials } from './client-config.js'
+export { SshConnection, type SshRunOptions, type SshRunResult } from './connection.js'
+export { SshError, classifySshFailure, describeSshFailure, scanHostKeys, type SshFailure, type SshFailureKind, type OfferedKey } from './failures.js'
+export { formatEndpoint, type SshEndpoint, type SshTarget } from './target.js'
