@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8106);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5950);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8106:
+/***/ 5950:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37428,6 +37428,11 @@ async function retryTransient(fn, opts) {
 
 
 
+/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
+function fromReleaseJson(text) {
+    const r = JSON.parse(text);
+    return { name: r.name, namespace: r.namespace, revision: r.version, status: r.info.status, chartVersion: r.chart.metadata.version, manifest: r.manifest };
+}
 class Helm {
     binary;
     kubeconfig;
@@ -37456,17 +37461,15 @@ class Helm {
     }
     /** The deployed release, or undefined when it was never installed. */
     async status(release, namespace) {
-        const result = await this.run(['status', release, '-n', namespace, '--show-resources=false', '-o', 'json'], { allowExitCodes: [1] });
+        const result = await this.run(['get', 'metadata', release, '-n', namespace, '-o', 'json'], { allowExitCodes: [1] });
         if (result.exitCode !== 0) {
             if (/not found/i.test(result.stderr))
                 return undefined;
-            throw new Error(`helm status ${release} failed: ${result.stderr.trim()}`);
+            throw new Error(`helm get metadata ${release} failed: ${result.stderr.trim()}`);
         }
-        const parsed = JSON.parse(result.stdout);
-        // helm status omits the manifest; ask for it separately.
-        if (!parsed.manifest)
-            parsed.manifest = (await this.run(['get', 'manifest', release, '-n', namespace])).stdout;
-        return parsed;
+        const meta = JSON.parse(result.stdout);
+        const { stdout: manifest } = await this.run(['get', 'manifest', release, '-n', namespace]);
+        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
     }
     upgradeArgs(req) {
         return [
@@ -37488,11 +37491,11 @@ class Helm {
     /** What an upgrade would produce, rendered against the live cluster's capabilities. */
     async dryRun(req) {
         await this.majorVersion();
-        return JSON.parse((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+        return fromReleaseJson((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
     }
     async upgrade(req) {
         await this.majorVersion();
-        return JSON.parse((await this.run(this.upgradeArgs(req))).stdout);
+        return fromReleaseJson((await this.run(this.upgradeArgs(req))).stdout);
     }
     async rollback(release, namespace, revision) {
         await this.run(['rollback', release, String(revision), '-n', namespace]);
@@ -38306,13 +38309,10 @@ async function writeSummary(title, header, rows, details) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
 // List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
 // streams events, so a change is seen within milliseconds and no client starts per check.
 // A dropped stream resumes from the last resourceVersion; 410 Gone relists.
-
 
 
 function query(params) {
@@ -38348,9 +38348,22 @@ async function listAndWatch(kubectl, opts) {
         let outcome;
         let chain = Promise.resolve();
         proc.stderr.on('data', chunk => (stderr += String(chunk)));
-        const lines = (0,external_node_readline_namespaceObject.createInterface)({ input: proc.stdout });
-        lines.on('line', line => {
-            if (!line.trim() || outcome)
+        // Events are newline-framed. A stream cut mid-event leaves a fragment without its
+        // newline: it is dropped, and the watch resumes from the last complete event.
+        let pending = '';
+        proc.stdout.setEncoding('utf8');
+        proc.stdout.on('data', (chunk) => {
+            pending += chunk;
+            let newline;
+            while ((newline = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, newline);
+                pending = pending.slice(newline + 1);
+                if (line.trim())
+                    handleLine(line);
+            }
+        });
+        const handleLine = (line) => {
+            if (outcome)
                 return;
             chain = chain
                 .then(async () => {
@@ -38383,7 +38396,7 @@ async function listAndWatch(kubectl, opts) {
                 proc.kill();
                 reject(error);
             });
-        });
+        };
         proc.on('close', code => {
             void chain.then(() => {
                 if (outcome)

@@ -3,7 +3,6 @@
 // A dropped stream resumes from the last resourceVersion; 410 Gone relists.
 import * as core from '@actions/core'
 import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import type { Kubectl } from './kubectl.js'
 import type { KubeList, KubeObject, WatchEvent } from './types.js'
 
@@ -58,9 +57,21 @@ export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts:
       let outcome: 'done' | 'gone' | undefined
       let chain = Promise.resolve()
       proc.stderr.on('data', chunk => (stderr += String(chunk)))
-      const lines = createInterface({ input: proc.stdout })
-      lines.on('line', line => {
-        if (!line.trim() || outcome) return
+      // Events are newline-framed. A stream cut mid-event leaves a fragment without its
+      // newline: it is dropped, and the watch resumes from the last complete event.
+      let pending = ''
+      proc.stdout.setEncoding('utf8')
+      proc.stdout.on('data', (chunk: string) => {
+        pending += chunk
+        let newline: number
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline)
+          pending = pending.slice(newline + 1)
+          if (line.trim()) handleLine(line)
+        }
+      })
+      const handleLine = (line: string): void => {
+        if (outcome) return
         chain = chain
           .then(async () => {
             if (outcome) return
@@ -85,7 +96,7 @@ export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts:
             proc.kill()
             reject(error)
           })
-      })
+      }
       proc.on('close', code => {
         void chain.then(() => {
           if (outcome) return resolve(outcome)

@@ -225,7 +225,11 @@ cmd_apply() {
   done
   rmdir .staged 2>/dev/null
   emit replaced
-  say "replaced$moved in $DIR (the previous generation is kept in $DIR/.previous)"
+  if [ "$PREVIOUS" = yes ]; then
+    say "replaced$moved in $DIR (the previous generation is kept in $DIR/.previous)"
+  else
+    say "wrote$moved in $DIR (first deploy)"
+  fi
   if up_and_wait --force-recreate; then
     emit verified
   else
