@@ -60,6 +60,10 @@ describe.each([['helm 3'], ['helm 4']])('bundled chart with %s', which => {
     const deployed = await deployChart({ env, helm, kubectl, roots })
     expect(deployed).toMatchObject({ release: 'zk', namespace, revision: 1, statefulSet: 'zk-zookeeper', replicas: 3, changed: true })
     expect(deployed.previousRevision).toBeUndefined()
+    // Kubernetes 1.20 serves no policy/v1: the chart chose v1beta1 through .Capabilities.
+    const pdb = await kubectl.json<{ apiVersion: string; spec: { maxUnavailable: number } }>(['get', 'poddisruptionbudgets.v1beta1.policy', 'zk-zookeeper', '-n', namespace])
+    expect(pdb.spec.maxUnavailable).toBe(1)
+    expect((await kubectl.run(['get', 'poddisruptionbudgets.v1.policy', '-n', namespace], { allowExitCodes: [1] })).stderr).toMatch(/the server doesn't have a resource type/)
 
     const ready = await waitReady({ kubectl, namespace, statefulSet: deployed.statefulSet, podTimeoutMs: 90_000, overallTimeoutMs: 240_000 })
     expect(ready.map(r => r.pod)).toEqual(['zk-zookeeper-0', 'zk-zookeeper-1', 'zk-zookeeper-2'])
