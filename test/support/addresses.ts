@@ -6,6 +6,19 @@ export const addressBlocks = {
   observerJoins: { ensemble: ['127.0.0.11', '127.0.0.12', '127.0.0.13'], observers: ['127.0.0.21', '127.0.0.22'] },
   /** test/integration/zookeeper-harness.test.ts */
   harness: { ensemble: ['127.0.0.51', '127.0.0.52', '127.0.0.53'], observers: ['127.0.0.54'] },
-  /** deploy-observers tests: the "VMs" (sshd) .31-.33, their ensemble .41-.43 */
-  deployObservers: { vms: ['127.0.0.31', '127.0.0.32', '127.0.0.33'], ensemble: ['127.0.0.41', '127.0.0.42', '127.0.0.43'] }
+  /** deploy-observers tests: the "VMs" (sshd) .31-.32, the bastion .33, nothing on .34, their ensemble .41-.43 */
+  deployObservers: {
+    vms: ['127.0.0.31', '127.0.0.32', '127.0.0.33'],
+    unreachable: '127.0.0.34',
+    ensemble: ['127.0.0.41', '127.0.0.42', '127.0.0.43']
+  },
+  /**
+   * Sandboxes take a third-octet block: pods on 127.0.B.10-199, other LoadBalancers .200-249.
+   * 61 sandbox.test.ts, 62 sandbox-process.test.ts, 64 the sandbox CLI test, 70
+   * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
+   * 74 the end-to-end rollout, 100 the CLI's default (npm run sandbox -- up).
+   */
+  sandboxBlocks: { sandbox: 61, sandboxProcess: 62, sandboxCli: 64, kubernetesRollout: 70, kubernetesFailures: 71, registerMonitoring: 72, chartSources: 73, endToEnd: 74, cliDefault: 100 },
+  /** bench/deploy-observers-noop.bench.ts: 20 sshd "VMs" */
+  deployObserversBench: { vms: Array.from({ length: 20 }, (_, i) => `127.0.3.${i + 1}`) }
 } as const

@@ -77,6 +77,17 @@ export async function spawnTracked(cmd: string, args: readonly string[], opts: S
  * until no member of the group is left. Throws if the group outlives SIGKILL.
  */
 export async function stopTracked(proc: TrackedProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+  // Children are unref'd so a forgotten one cannot keep jest alive; while we stop one, this
+  // timer keeps a bare Node process (such as the sandbox CLI) alive until the exit is reaped.
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await stopGroup(proc, signal, timeoutMs);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function stopGroup(proc: TrackedProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
   if (groupMembers(proc.pid).length > 0) {
     signalGroup(proc.pid, signal);
     if (!(await groupGone(proc.pid, timeoutMs))) {
