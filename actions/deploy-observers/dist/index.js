@@ -37917,7 +37917,7 @@ function checkServerAddresses(addresses, opts = {}) {
     addresses.forEach((address, i) => {
         const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address);
         if (!placeholder && !isHostOrIp(address))
-            throw new Error(`server address ${i} ("${address}") is not a hostname or IP address`);
+            throw new Error(`server address ${i} (${JSON.stringify(address)}) is not a hostname or IP address`);
     });
 }
 
@@ -38017,8 +38017,8 @@ function renderObserverFiles(input) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
-// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and ssh runs
-// the ProxyJump command (which names the -F file) through /bin/sh: plain paths only.
+// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
+// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
 const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
 // sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
 const MAX_CONTROL_PATH = 108 - 18;
@@ -38086,7 +38086,7 @@ function checkKnownHosts(text) {
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
-/** user@host:port, with IPv6 addresses in brackets, as ssh's -J and log lines expect. */
+/** user@host:port, with IPv6 addresses in brackets, for messages. */
 function formatEndpoint(e) {
     return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
 }
@@ -38173,9 +38173,9 @@ async function describeSshFailure(stderr, target, jump) {
             const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
             const offer = offered.length > 0
                 ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
-                : reachable
-                    ? 'its key could not be fetched with ssh-keyscan'
-                    : 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host';
+                : failingHost === target && jump !== undefined
+                    ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
+                    : 'its key could not be fetched with ssh-keyscan';
             return new SshError('unknown-host-key', `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
                 `Nothing was sent to it. To pin it: run \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`, ${checkOutOfBand(failure.keyType)}, and add the line to the known-hosts secret.`);
         }
@@ -38217,11 +38217,31 @@ function run(cmd, args, input) {
     });
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
+// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
+// validation already restricted: quoting is the guarantee, validation the early, readable error.
+/**
+ * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
+ * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
+ */
+function shellQuote(value) {
+    // A shell string cannot hold NUL: refusing beats silently truncating.
+    if (value.includes('\0'))
+        throw new Error('cannot pass a value containing a NUL byte to a shell');
+    return `'${value.replaceAll("'", "'\\''")}'`;
+}
+/** Quotes each argument and joins them into one command line. */
+function shellWords(words) {
+    return words.map(shellQuote).join(' ');
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
 // One SSH connection per host, shared by every command sent to it: the first command opens an
 // OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
 // ride on it (no new handshake), and close() ends it. The system ssh client is used so
-// known_hosts, ProxyJump and key handling are OpenSSH's own.
+// known_hosts, jump hosts and key handling are OpenSSH's own.
+
+
 
 
 
@@ -38239,6 +38259,7 @@ class SshConnection {
     config;
     target;
     controlPath;
+    jumpLog;
     constructor(config, target, slot) {
         this.config = config;
         this.target = target;
@@ -38246,6 +38267,7 @@ class SshConnection {
         if (name.length !== CONTROL_SOCKET_NAME_LENGTH)
             throw new Error(`too many SSH connections (${slot + 1})`);
         this.controlPath = external_node_path_namespaceObject.join(config.controlDirectory, name);
+        this.jumpLog = external_node_path_namespaceObject.join(config.controlDirectory, `${name}.jump.log`);
     }
     get description() {
         return `${formatEndpoint(this.target)}${this.target.jumpHost ? ` via ${formatEndpoint(this.target.jumpHost)}` : ''}`;
@@ -38267,16 +38289,20 @@ class SshConnection {
             String(this.target.port),
             '-l',
             this.target.user,
-            ...(jumpHost ? ['-J', formatEndpoint(jumpHost)] : []),
+            ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
             '--',
             this.target.host,
             REMOTE_COMMAND
         ];
+        if (jumpHost)
+            (0,external_node_fs_namespaceObject.writeFileSync)(this.jumpLog, '');
         const result = await runSsh(args, program, opts);
         if (result.timedOut)
             throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`);
-        if (result.code === SSH_FAILED)
-            throw await describeSshFailure(result.stderr, this.target, jumpHost);
+        if (result.code === SSH_FAILED) {
+            const jumpErrors = jumpHost ? (0,external_node_fs_namespaceObject.readFileSync)(this.jumpLog, 'utf8') : '';
+            throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost);
+        }
         if (result.code === null)
             throw new Error(`${this.description}: ssh was killed by ${result.signal}`);
         return { code: result.code, stdout: result.stdout, stderr: result.stderr };
@@ -38285,13 +38311,36 @@ class SshConnection {
     async close() {
         await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 });
     }
+    // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
+    // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
+    // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
+    // refused. Here it goes to a log file that a failure message reads.
+    proxyCommand(jump) {
+        const words = [this.config.configFile, jump.user, jump.host, this.jumpLog];
+        // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
+        if (words.some(w => w.includes('%')))
+            throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`);
+        return [
+            // ssh itself prepends "exec".
+            'ssh -F',
+            shellQuote(this.config.configFile),
+            '-l',
+            shellQuote(jump.user),
+            '-p',
+            String(jump.port),
+            "-W '[%h]:%p' --",
+            shellQuote(jump.host),
+            `2>>${shellQuote(this.jumpLog)}`
+        ].join(' ');
+    }
     baseArgs() {
         return ['-F', this.config.configFile, '-o', `ControlPath=${this.controlPath}`];
     }
 }
 function runSsh(args, input, opts) {
     return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
+        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
         const stdout = [];
         let stderr = '';
         let partial = '';
@@ -38423,24 +38472,6 @@ async function forEachLimit(items, limit, fn) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
-// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
-// validation already restricted: quoting is the guarantee, validation the early, readable error.
-/**
- * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
- * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
- */
-function shellQuote(value) {
-    // A shell string cannot hold NUL: refusing beats silently truncating.
-    if (value.includes('\0'))
-        throw new Error('cannot pass a value containing a NUL byte to a shell');
-    return `'${value.replaceAll("'", "'\\''")}'`;
-}
-/** Quotes each argument and joins them into one command line. */
-function shellWords(words) {
-    return words.map(shellQuote).join(' ');
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/remote-script.ts
 // The program an observer VM runs, sent as the stdin of `sh -s` (the ssh command line itself is
 // constant). Values reach it only as single-quoted assignments made by shellQuote, the three
@@ -38591,7 +38622,7 @@ roll_back() {
     say "restored the previous files from $DIR/.previous (the failed ones are in $DIR/.failed)"
     if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
   else
-    say "first deploy on this VM, nothing to roll back to: stopping the observer ($COMPOSE down, volumes kept)"
+    say "no previous set of files to roll back to (first deploy): stopping the observer ($COMPOSE down, volumes kept)"
     compose down && emit stopped
     restore $FILES && emit removed
     say "the files that failed are kept in $DIR/.failed"
@@ -38645,14 +38676,15 @@ cmd_apply() {
   done
   need bash 'it is needed to ask ZooKeeper for srvr on the client port'
   find_compose
+  # Whatever is there is kept; only a complete set is a generation to roll back to.
   PREVIOUS=no
-  if [ -f zoo.cfg ] && [ -f myid ] && [ -f docker-compose.yaml ]; then
+  [ -f zoo.cfg ] && [ -f myid ] && [ -f docker-compose.yaml ] && PREVIOUS=yes
+  if [ -f zoo.cfg ] || [ -f myid ] || [ -f docker-compose.yaml ]; then
     err=$( {
       rm -rf .previous.new && mkdir .previous.new &&
-        for f in $FILES; do link_or_copy "$f" ".previous.new/$f" || exit 1; done &&
+        for f in $FILES; do [ ! -f "$f" ] || link_or_copy "$f" ".previous.new/$f" || exit 1; done &&
         rm -rf .previous && mv .previous.new .previous
     } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $err; nothing was changed"
-    PREVIOUS=yes
   fi
   moved=''
   for f in $FILES; do
@@ -38666,9 +38698,9 @@ cmd_apply() {
   rmdir .staged 2>/dev/null
   emit replaced
   if [ "$PREVIOUS" = yes ]; then
-    say "replaced$moved in $DIR (the previous generation is kept in $DIR/.previous)"
+    say "new files in place in $DIR (the previous ones are kept in $DIR/.previous)"
   else
-    say "wrote$moved in $DIR (first deploy)"
+    say "files in place in $DIR (first deploy)"
   fi
   if up_and_wait --force-recreate; then
     emit verified
@@ -38789,6 +38821,7 @@ async function deployObservers(opts) {
             id: host.id,
             host: host.host,
             status: 'ok',
+            compared: false,
             changed: false,
             changedFiles: [],
             restarted: false,
@@ -38832,6 +38865,9 @@ async function deployObservers(opts) {
         try {
             const report = await session(run, 'stage', UPLOAD_TIMEOUT_MS);
             const r = run.result;
+            r.compared = OBSERVER_FILE_NAMES.every(f => report.files[f] !== undefined);
+            if (!r.compared)
+                return fail(run, report.error ?? 'the VM did not report its files');
             r.changedFiles = OBSERVER_FILE_NAMES.filter(f => report.files[f] !== 'same');
             r.changed = r.changedFiles.length > 0;
             const serving = readSrvr(r, report.srvr);
@@ -38984,6 +39020,8 @@ function describeSrvr(srvr) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/summary.ts
 const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 function filesCell(r, dryRun) {
+    if (!r.compared)
+        return 'not compared';
     if (!r.changed)
         return 'unchanged';
     const files = r.changedFiles.join(', ');

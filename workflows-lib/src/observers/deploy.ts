@@ -75,6 +75,7 @@ export async function deployObservers(opts: DeployObserversOptions): Promise<Dep
       id: host.id,
       host: host.host,
       status: 'ok',
+      compared: false,
       changed: false,
       changedFiles: [],
       restarted: false,
@@ -120,6 +121,8 @@ export async function deployObservers(opts: DeployObserversOptions): Promise<Dep
     try {
       const report = await session(run, 'stage', UPLOAD_TIMEOUT_MS)
       const r = run.result
+      r.compared = OBSERVER_FILE_NAMES.every(f => report.files[f] !== undefined)
+      if (!r.compared) return fail(run, report.error ?? 'the VM did not report its files')
       r.changedFiles = OBSERVER_FILE_NAMES.filter(f => report.files[f] !== 'same')
       r.changed = r.changedFiles.length > 0
       const serving = readSrvr(r, report.srvr)

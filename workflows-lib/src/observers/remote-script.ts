@@ -151,7 +151,7 @@ roll_back() {
     say "restored the previous files from $DIR/.previous (the failed ones are in $DIR/.failed)"
     if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
   else
-    say "first deploy on this VM, nothing to roll back to: stopping the observer ($COMPOSE down, volumes kept)"
+    say "no previous set of files to roll back to (first deploy): stopping the observer ($COMPOSE down, volumes kept)"
     compose down && emit stopped
     restore $FILES && emit removed
     say "the files that failed are kept in $DIR/.failed"
@@ -205,14 +205,15 @@ cmd_apply() {
   done
   need bash 'it is needed to ask ZooKeeper for srvr on the client port'
   find_compose
+  # Whatever is there is kept; only a complete set is a generation to roll back to.
   PREVIOUS=no
-  if [ -f zoo.cfg ] && [ -f myid ] && [ -f docker-compose.yaml ]; then
+  [ -f zoo.cfg ] && [ -f myid ] && [ -f docker-compose.yaml ] && PREVIOUS=yes
+  if [ -f zoo.cfg ] || [ -f myid ] || [ -f docker-compose.yaml ]; then
     err=$( {
       rm -rf .previous.new && mkdir .previous.new &&
-        for f in $FILES; do link_or_copy "$f" ".previous.new/$f" || exit 1; done &&
+        for f in $FILES; do [ ! -f "$f" ] || link_or_copy "$f" ".previous.new/$f" || exit 1; done &&
         rm -rf .previous && mv .previous.new .previous
     } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $err; nothing was changed"
-    PREVIOUS=yes
   fi
   moved=''
   for f in $FILES; do
@@ -226,9 +227,9 @@ cmd_apply() {
   rmdir .staged 2>/dev/null
   emit replaced
   if [ "$PREVIOUS" = yes ]; then
-    say "replaced$moved in $DIR (the previous generation is kept in $DIR/.previous)"
+    say "new files in place in $DIR (the previous ones are kept in $DIR/.previous)"
   else
-    say "wrote$moved in $DIR (first deploy)"
+    say "files in place in $DIR (first deploy)"
   fi
   if up_and_wait --force-recreate; then
     emit verified

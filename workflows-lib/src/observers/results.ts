@@ -7,6 +7,8 @@ export interface ObserverResult {
   id: number
   host: string
   status: ObserverStatus
+  /** The host's files were compared with the rendered ones (false: it was never reached). */
+  compared: boolean
   /** The rendered files differed from the host's (true on a first deploy and on a dry run that would change). */
   changed: boolean
   /** Which of zoo.cfg, myid and docker-compose.yaml differed. */

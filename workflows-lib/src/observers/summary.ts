@@ -4,6 +4,7 @@ import type { DeployReport, ObserverResult } from './results.js'
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
 function filesCell(r: ObserverResult, dryRun: boolean): string {
+  if (!r.compared) return 'not compared'
   if (!r.changed) return 'unchanged'
   const files = r.changedFiles.join(', ')
   if (dryRun) return `would change: ${files}`

@@ -1,7 +1,7 @@
 // The private OpenSSH client configuration every connection uses. It lives with the key and the
 // known_hosts file in a SecretFiles directory (0700, files 0600), and is passed with -F so no
-// user or system ssh_config takes part. ssh hands the same -F file to the ProxyJump process, so
-// the jump host gets exactly the same host-key and authentication rules.
+// user or system ssh_config takes part. The jump host connection (ssh -W) reads the same file,
+// so the jump host gets exactly the same host-key and authentication rules.
 import type { SecretFiles } from '../action/secret-file.js'
 
 export interface SshCredentials {
@@ -18,8 +18,8 @@ export interface SshClientConfig {
   controlDirectory: string
 }
 
-// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and ssh runs
-// the ProxyJump command (which names the -F file) through /bin/sh: plain paths only.
+// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
+// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
 const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/
 // sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
 const MAX_CONTROL_PATH = 108 - 18

@@ -1,12 +1,14 @@
 // One SSH connection per host, shared by every command sent to it: the first command opens an
 // OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
 // ride on it (no new handshake), and close() ends it. The system ssh client is used so
-// known_hosts, ProxyJump and key handling are OpenSSH's own.
+// known_hosts, jump hosts and key handling are OpenSSH's own.
 import { spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { CONTROL_SOCKET_NAME_LENGTH, type SshClientConfig } from './client-config.js'
 import { describeSshFailure } from './failures.js'
-import { formatEndpoint, type SshTarget } from './target.js'
+import { shellQuote } from './quote.js'
+import { formatEndpoint, type SshEndpoint, type SshTarget } from './target.js'
 
 export interface SshRunResult {
   /** The remote command's exit status. */
@@ -33,6 +35,7 @@ const SSH_FAILED = 255
 
 export class SshConnection {
   private readonly controlPath: string
+  private readonly jumpLog: string
 
   constructor(
     private readonly config: SshClientConfig,
@@ -42,6 +45,7 @@ export class SshConnection {
     const name = `c${slot.toString(36).padStart(CONTROL_SOCKET_NAME_LENGTH - 1, '0')}`
     if (name.length !== CONTROL_SOCKET_NAME_LENGTH) throw new Error(`too many SSH connections (${slot + 1})`)
     this.controlPath = path.join(config.controlDirectory, name)
+    this.jumpLog = path.join(config.controlDirectory, `${name}.jump.log`)
   }
 
   get description(): string {
@@ -65,15 +69,19 @@ export class SshConnection {
       String(this.target.port),
       '-l',
       this.target.user,
-      ...(jumpHost ? ['-J', formatEndpoint(jumpHost)] : []),
+      ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
       '--',
       this.target.host,
       REMOTE_COMMAND
     ]
+    if (jumpHost) writeFileSync(this.jumpLog, '')
     const result = await runSsh(args, program, opts)
     if (result.timedOut)
       throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`)
-    if (result.code === SSH_FAILED) throw await describeSshFailure(result.stderr, this.target, jumpHost)
+    if (result.code === SSH_FAILED) {
+      const jumpErrors = jumpHost ? readFileSync(this.jumpLog, 'utf8') : ''
+      throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost)
+    }
     if (result.code === null) throw new Error(`${this.description}: ssh was killed by ${result.signal}`)
     return { code: result.code, stdout: result.stdout, stderr: result.stderr }
   }
@@ -81,6 +89,28 @@ export class SshConnection {
   /** Ends the shared connection, if one is open. */
   async close(): Promise<void> {
     await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 })
+  }
+
+  // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
+  // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
+  // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
+  // refused. Here it goes to a log file that a failure message reads.
+  private proxyCommand(jump: SshEndpoint): string {
+    const words = [this.config.configFile, jump.user, jump.host, this.jumpLog]
+    // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
+    if (words.some(w => w.includes('%'))) throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`)
+    return [
+      // ssh itself prepends "exec".
+      'ssh -F',
+      shellQuote(this.config.configFile),
+      '-l',
+      shellQuote(jump.user),
+      '-p',
+      String(jump.port),
+      "-W '[%h]:%p' --",
+      shellQuote(jump.host),
+      `2>>${shellQuote(this.jumpLog)}`
+    ].join(' ')
   }
 
   private baseArgs(): string[] {
@@ -98,7 +128,8 @@ interface RawResult {
 
 function runSsh(args: string[], input: string, opts: SshRunOptions): Promise<RawResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
+    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } })
     const stdout: Buffer[] = []
     let stderr = ''
     let partial = ''

@@ -101,9 +101,9 @@ export async function describeSshFailure(stderr: string, target: SshEndpoint, ju
       const offer =
         offered.length > 0
           ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
-          : reachable
-            ? 'its key could not be fetched with ssh-keyscan'
-            : 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
+          : failingHost === target && jump !== undefined
+            ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
+            : 'its key could not be fetched with ssh-keyscan'
       return new SshError(
         'unknown-host-key',
         `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
