@@ -38474,7 +38474,7 @@ function server_addresses_checkServerAddresses(addresses, opts = {}) {
     addresses.forEach((address, i) => {
         const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address);
         if (!placeholder && !isHostOrIp(address))
-            throw new Error(`server address ${i} ("${address}") is not a hostname or IP address`);
+            throw new Error(`server address ${i} (${JSON.stringify(address)}) is not a hostname or IP address`);
     });
 }
 

@@ -37947,7 +37947,7 @@ function checkServerAddresses(addresses, opts = {}) {
     addresses.forEach((address, i) => {
         const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address);
         if (!placeholder && !isHostOrIp(address))
-            throw new Error(`server address ${i} ("${address}") is not a hostname or IP address`);
+            throw new Error(`server address ${i} (${JSON.stringify(address)}) is not a hostname or IP address`);
     });
 }
 
