@@ -8,22 +8,10 @@ import type { KubeObject } from '../../workflows-lib/src/kube/types.js'
 import { registerMonitoring } from '../../workflows-lib/src/steps/register-monitoring.js'
 import { startSandbox, type Sandbox } from '../sandbox/index.js'
 import { writeEnvironment } from '../support/environments.js'
-import { productClients } from '../support/kube.js'
+import { productClients, serviceMonitorCrd } from '../support/kube.js'
 
 let sandbox: Sandbox
 let kubectl: Kubectl
-
-const serviceMonitorCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
-  spec: {
-    group: 'monitoring.coreos.com',
-    scope: 'Namespaced',
-    names: { plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor', listKind: 'ServiceMonitorList' },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }]
-  }
-}
 
 interface Endpoints extends KubeObject {
   subsets?: { addresses?: { ip: string }[]; ports?: { name: string; port: number }[] }[]

@@ -8,7 +8,7 @@ import { minimalYaml, repoRoot, writeEnvironment } from '../support/environments
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
-  const code = await run(args, { out: t => (out += t), err: t => (err += t), cwd: repoRoot, packageRoot: repoRoot })
+  const code = await run(args, { out: t => (out += t), err: t => (err += t), cwd: repoRoot, packageRoot: repoRoot, which: async t => t })
   return { code, out, err }
 }
 

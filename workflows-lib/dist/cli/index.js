@@ -34177,13 +34177,16 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3381);
+/* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8701);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2926);
 
-process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)(process.argv.slice(2), {
+
+process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)(process.argv.slice(2), {
     out: text => process.stdout.write(text),
     err: text => process.stderr.write(text),
     cwd: process.cwd(),
-    packageRoot: (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .defaultPackageRoot */ .gS)()
+    packageRoot: (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .defaultPackageRoot */ .gS)(),
+    which: tool => _actions_io__WEBPACK_IMPORTED_MODULE_0__/* .which */ .K7(tool, true)
 });
 
 __webpack_async_result__();
@@ -34191,26 +34194,26 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3381:
+/***/ 2926:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   gS: () => (/* binding */ defaultPackageRoot),
-  eF: () => (/* binding */ run)
+  eF: () => (/* binding */ main_run)
 });
 
 // UNUSED EXPORTS: USAGE
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
@@ -35033,8 +35036,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -35070,8 +35073,8 @@ function file_command_prepareKeyValueMessage(key, value) {
     return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -36030,7 +36033,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -36053,7 +36056,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -36339,460 +36342,10 @@ var external_string_decoder_ = __nccwpck_require__(3193);
 var external_events_ = __nccwpck_require__(4434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
-// export const {open} = 'fs'
-const IS_WINDOWS = process.platform === 'win32';
-/**
- * Custom implementation of readlink to ensure Windows junctions
- * maintain trailing backslash for backward compatibility with Node.js < 24
- *
- * In Node.js 20, Windows junctions (directory symlinks) always returned paths
- * with trailing backslashes. Node.js 24 removed this behavior, which breaks
- * code that relied on this format for path operations.
- *
- * This implementation restores the Node 20 behavior by adding a trailing
- * backslash to all junction results on Windows.
- */
-function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield fs.promises.readlink(fsPath);
-        // On Windows, restore Node 20 behavior: add trailing backslash to all results
-        // since junctions on Windows are always directory links
-        if (IS_WINDOWS && !result.endsWith('\\')) {
-            return `${result}\\`;
-        }
-        return result;
-    });
-}
-// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
-const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
-function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        try {
-            yield stat(fsPath);
-        }
-        catch (err) {
-            if (err.code === 'ENOENT') {
-                return false;
-            }
-            throw err;
-        }
-        return true;
-    });
-}
-function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
-        return stats.isDirectory();
-    });
-}
-/**
- * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
- * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
- */
-function isRooted(p) {
-    p = normalizeSeparators(p);
-    if (!p) {
-        throw new Error('isRooted() parameter "p" cannot be empty');
-    }
-    if (IS_WINDOWS) {
-        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
-        ); // e.g. C: or C:\hello
-    }
-    return p.startsWith('/');
-}
-/**
- * Best effort attempt to determine whether a file exists and is executable.
- * @param filePath    file path to check
- * @param extensions  additional file extensions to try
- * @return if file exists and is executable, returns the file path. otherwise empty string.
- */
-function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        let stats = undefined;
-        try {
-            // test file exists
-            stats = yield stat(filePath);
-        }
-        catch (err) {
-            if (err.code !== 'ENOENT') {
-                // eslint-disable-next-line no-console
-                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-            }
-        }
-        if (stats && stats.isFile()) {
-            if (IS_WINDOWS) {
-                // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
-                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
-                    return filePath;
-                }
-            }
-            else {
-                if (isUnixExecutable(stats)) {
-                    return filePath;
-                }
-            }
-        }
-        // try each extension
-        const originalFilePath = filePath;
-        for (const extension of extensions) {
-            filePath = originalFilePath + extension;
-            stats = undefined;
-            try {
-                stats = yield stat(filePath);
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT') {
-                    // eslint-disable-next-line no-console
-                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-                }
-            }
-            if (stats && stats.isFile()) {
-                if (IS_WINDOWS) {
-                    // preserve the case of the actual file (since an extension was appended)
-                    try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
-                        for (const actualName of yield readdir(directory)) {
-                            if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
-                                break;
-                            }
-                        }
-                    }
-                    catch (err) {
-                        // eslint-disable-next-line no-console
-                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-                    }
-                    return filePath;
-                }
-                else {
-                    if (isUnixExecutable(stats)) {
-                        return filePath;
-                    }
-                }
-            }
-        }
-        return '';
-    });
-}
-function normalizeSeparators(p) {
-    p = p || '';
-    if (IS_WINDOWS) {
-        // convert slashes on Windows
-        p = p.replace(/\//g, '\\');
-        // remove redundant slashes
-        return p.replace(/\\\\+/g, '\\');
-    }
-    // remove redundant slashes
-    return p.replace(/\/\/+/g, '/');
-}
-// on Mac/Linux, test the execute bit
-//     R   W  X  R  W X R W X
-//   256 128 64 32 16 8 4 2 1
-function isUnixExecutable(stats) {
-    return ((stats.mode & 1) > 0 ||
-        ((stats.mode & 8) > 0 &&
-            process.getgid !== undefined &&
-            stats.gid === process.getgid()) ||
-        ((stats.mode & 64) > 0 &&
-            process.getuid !== undefined &&
-            stats.uid === process.getuid()));
-}
-// Get the path of cmd.exe in windows
-function getCmdPath() {
-    var _a;
-    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
-}
-//# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
-var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-/**
- * Copies a file or folder.
- * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See CopyOptions.
- */
-function cp(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
-        // Dest is an existing file, but not forcing
-        if (destStat && destStat.isFile() && !force) {
-            return;
-        }
-        // If dest is an existing directory, should copy inside.
-        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path.join(dest, path.basename(source))
-            : dest;
-        if (!(yield ioUtil.exists(source))) {
-            throw new Error(`no such file or directory: ${source}`);
-        }
-        const sourceStat = yield ioUtil.stat(source);
-        if (sourceStat.isDirectory()) {
-            if (!recursive) {
-                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
-            }
-            else {
-                yield cpDirRecursive(source, newDest, 0, force);
-            }
-        }
-        else {
-            if (path.relative(source, newDest) === '') {
-                // a file cannot be copied to itself
-                throw new Error(`'${newDest}' and '${source}' are the same file`);
-            }
-            yield io_copyFile(source, newDest, force);
-        }
-    });
-}
-/**
- * Moves a path.
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See MoveOptions.
- */
-function mv(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        if (yield ioUtil.exists(dest)) {
-            let destExists = true;
-            if (yield ioUtil.isDirectory(dest)) {
-                // If dest is directory copy src into dest
-                dest = path.join(dest, path.basename(source));
-                destExists = yield ioUtil.exists(dest);
-            }
-            if (destExists) {
-                if (options.force == null || options.force) {
-                    yield rmRF(dest);
-                }
-                else {
-                    throw new Error('Destination already exists');
-                }
-            }
-        }
-        yield mkdirP(path.dirname(dest));
-        yield ioUtil.rename(source, dest);
-    });
-}
-/**
- * Remove a path recursively with force
- *
- * @param inputPath path to remove
- */
-function rmRF(inputPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
-            // Check for invalid characters
-            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
-            if (/[*"<>|]/.test(inputPath)) {
-                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
-            }
-        }
-        try {
-            // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
-                force: true,
-                maxRetries: 3,
-                recursive: true,
-                retryDelay: 300
-            });
-        }
-        catch (err) {
-            throw new Error(`File was unable to be removed ${err}`);
-        }
-    });
-}
-/**
- * Make a directory.  Creates the full path with folders in between
- * Will throw if it fails
- *
- * @param   fsPath        path to create
- * @returns Promise<void>
- */
-function mkdirP(fsPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
-    });
-}
-/**
- * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
- * If you check and the tool does not exist, it will throw.
- *
- * @param     tool              name of the tool
- * @param     check             whether to check if tool exists
- * @returns   Promise<string>   path to tool
- */
-function which(tool, check) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // recursive when check=true
-        if (check) {
-            const result = yield which(tool, false);
-            if (!result) {
-                if (IS_WINDOWS) {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-                }
-                else {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-                }
-            }
-            return result;
-        }
-        const matches = yield findInPath(tool);
-        if (matches && matches.length > 0) {
-            return matches[0];
-        }
-        return '';
-    });
-}
-/**
- * Returns a list of all occurrences of the given tool on the system path.
- *
- * @returns   Promise<string[]>  the paths of the tool
- */
-function findInPath(tool) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // build the list of extensions to try
-        const extensions = [];
-        if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
-                if (extension) {
-                    extensions.push(extension);
-                }
-            }
-        }
-        // if it's rooted, return it if exists. otherwise return empty.
-        if (isRooted(tool)) {
-            const filePath = yield tryGetExecutablePath(tool, extensions);
-            if (filePath) {
-                return [filePath];
-            }
-            return [];
-        }
-        // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
-            return [];
-        }
-        // build the list of directories
-        //
-        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
-        // it feels like we should not do this. Checking the current directory seems like more of a use
-        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
-        // across platforms.
-        const directories = [];
-        if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
-                if (p) {
-                    directories.push(p);
-                }
-            }
-        }
-        // find all matches
-        const matches = [];
-        for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
-            if (filePath) {
-                matches.push(filePath);
-            }
-        }
-        return matches;
-    });
-}
-function readCopyOptions(options) {
-    const force = options.force == null ? true : options.force;
-    const recursive = Boolean(options.recursive);
-    const copySourceDirectory = options.copySourceDirectory == null
-        ? true
-        : Boolean(options.copySourceDirectory);
-    return { force, recursive, copySourceDirectory };
-}
-function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        // Ensure there is not a run away recursive copy
-        if (currentDepth >= 255)
-            return;
-        currentDepth++;
-        yield mkdirP(destDir);
-        const files = yield ioUtil.readdir(sourceDir);
-        for (const fileName of files) {
-            const srcFile = `${sourceDir}/${fileName}`;
-            const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield ioUtil.lstat(srcFile);
-            if (srcFileStat.isDirectory()) {
-                // Recurse
-                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
-            }
-            else {
-                yield io_copyFile(srcFile, destFile, force);
-            }
-        }
-        // Change the mode for the newly created directory
-        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
-    });
-}
-// Buffered file copy
-function io_copyFile(srcFile, destFile, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
-            // unlink/re-link it
-            try {
-                yield ioUtil.lstat(destFile);
-                yield ioUtil.unlink(destFile);
-            }
-            catch (e) {
-                // Try to override file permission
-                if (e.code === 'EPERM') {
-                    yield ioUtil.chmod(destFile, '0666');
-                    yield ioUtil.unlink(destFile);
-                }
-                // other errors = it doesn't exist, no work to do
-            }
-            // Copy over symlink
-            const symlinkFull = yield ioUtil.readlink(srcFile);
-            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
-        }
-        else if (!(yield ioUtil.exists(destFile)) || force) {
-            yield ioUtil.copyFile(srcFile, destFile);
-        }
-    });
-}
-//# sourceMappingURL=io.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
+var io = __nccwpck_require__(8701);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io-util.js
+var io_util = __nccwpck_require__(90);
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
 ;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
@@ -36813,7 +36366,7 @@ var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 /* eslint-disable @typescript-eslint/unbound-method */
-const toolrunner_IS_WINDOWS = process.platform === 'win32';
+const IS_WINDOWS = process.platform === 'win32';
 /*
  * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
  */
@@ -36836,7 +36389,7 @@ class ToolRunner extends external_events_.EventEmitter {
         const toolPath = this._getSpawnFileName();
         const args = this._getSpawnArgs(options);
         let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
-        if (toolrunner_IS_WINDOWS) {
+        if (IS_WINDOWS) {
             // Windows + cmd file
             if (this._isCmdFile()) {
                 cmd += toolPath;
@@ -36890,7 +36443,7 @@ class ToolRunner extends external_events_.EventEmitter {
         }
     }
     _getSpawnFileName() {
-        if (toolrunner_IS_WINDOWS) {
+        if (IS_WINDOWS) {
             if (this._isCmdFile()) {
                 return process.env['COMSPEC'] || 'cmd.exe';
             }
@@ -36898,7 +36451,7 @@ class ToolRunner extends external_events_.EventEmitter {
         return this.toolPath;
     }
     _getSpawnArgs(options) {
-        if (toolrunner_IS_WINDOWS) {
+        if (IS_WINDOWS) {
             if (this._isCmdFile()) {
                 let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
                 for (const a of this.args) {
@@ -37153,15 +36706,15 @@ class ToolRunner extends external_events_.EventEmitter {
     exec() {
         return toolrunner_awaiter(this, void 0, void 0, function* () {
             // root the tool path if it is unrooted and contains relative pathing
-            if (!isRooted(this.toolPath) &&
+            if (!io_util/* isRooted */.Qh(this.toolPath) &&
                 (this.toolPath.includes('/') ||
-                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
+                    (IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
-            this.toolPath = yield which(this.toolPath, true);
+            this.toolPath = yield io/* which */.K7(this.toolPath, true);
             return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
                 this._debug(`exec tool: ${this.toolPath}`);
                 this._debug('arguments:');
@@ -37176,7 +36729,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 state.on('debug', (message) => {
                     this._debug(message);
                 });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
+                if (this.options.cwd && !(yield io_util/* exists */.t2(this.options.cwd))) {
                     return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
                 }
                 const fileName = this._getSpawnFileName();
@@ -37407,14 +36960,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -37434,8 +36987,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -37728,7 +37281,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    issueCommand('debug', {}, message);
+    command_issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -37744,7 +37297,7 @@ function core_error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -37759,7 +37312,7 @@ function notice(message, properties = {}) {
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + os.EOL);
+    process.stdout.write(message + external_os_namespaceObject.EOL);
 }
 /**
  * Begin an output group.
@@ -38189,6 +37742,1962 @@ function formatPlanText(plan) {
     return `${out.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./workflows-lib/src/action/secret-file.ts
+// Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
+// 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
+
+
+
+class SecretFiles {
+    dir;
+    constructor(prefix = 'zk-rollout-') {
+        this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), prefix));
+    }
+    write(name, content) {
+        const file = external_node_path_namespaceObject.join(this.dir, name);
+        (0,external_node_fs_namespaceObject.writeFileSync)(file, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
+        return file;
+    }
+    /** The private directory itself (mode 0700), e.g. for an ssh ControlPath socket. */
+    get directory() {
+        return this.dir;
+    }
+    remove() {
+        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
+    }
+}
+/** Runs `fn` with a SecretFiles that is removed afterwards, whatever happens. */
+async function withSecretFiles(fn) {
+    const files = new SecretFiles();
+    try {
+        return await fn(files);
+    }
+    finally {
+        files.remove();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
+// Runs kubectl and helm through @actions/exec and turns failures into errors that say which
+// command failed and what it printed.
+
+
+class CommandError extends Error {
+    command;
+    result;
+    constructor(command, result) {
+        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+        super(`${command} failed (exit ${result.exitCode})${detail ? `:\n${detail}` : ''}`);
+        this.command = command;
+        this.result = result;
+        this.name = 'CommandError';
+    }
+}
+/** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
+async function runCommand(tool, args, shown, opts = {}) {
+    core_debug(`running: ${shown}`);
+    const result = await getExecOutput(tool, args, {
+        silent: true,
+        ignoreReturnCode: true,
+        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+    });
+    if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
+        throw new CommandError(shown, result);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
+// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
+// number of times with backoff; anything else fails at once.
+
+
+const transientPatterns = [
+    /the server is currently unable to handle the request/i,
+    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
+    /Internal error occurred/i,
+    /too many requests/i,
+    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
+    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
+    /etcdserver: (request timed out|leader changed)/i,
+    /the object has been modified; please apply your changes/i
+];
+function isTransient(error) {
+    if (!(error instanceof CommandError))
+        return false;
+    const text = `${error.result.stderr}\n${error.result.stdout}`;
+    return transientPatterns.some(p => p.test(text));
+}
+async function retryTransient(fn, opts) {
+    const attempts = opts.attempts ?? 6;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            if (!isTransient(error) || attempt >= attempts)
+                throw error;
+            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
+            const first = error.message.split('\n').slice(-1)[0];
+            info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
+            await new Promise(resolve => setTimeout(resolve, delay));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/helm.ts
+// helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
+// recreate objects (--force / --force-replace) or uninstall on failure.
+
+
+
+/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
+function fromReleaseJson(text) {
+    const r = JSON.parse(text);
+    return { name: r.name, namespace: r.namespace, revision: r.version, status: r.info.status, chartVersion: r.chart.metadata.version, manifest: r.manifest };
+}
+class Helm {
+    binary;
+    kubeconfig;
+    major;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    async run(args, opts = {}) {
+        const shown = `helm ${args.join(' ')}`;
+        return retryTransient(() => runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], shown, opts), { what: shown });
+    }
+    /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
+    async majorVersion() {
+        if (this.major !== undefined)
+            return this.major;
+        const { stdout } = await runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version');
+        const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
+        if (!match)
+            throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
+        const [major, minor] = [Number(match[1]), Number(match[2])];
+        if (major < 3 || (major === 3 && minor < 13))
+            throw new Error(`helm ${stdout.trim()} is too old: zk-rollout needs helm 3.13+ or helm 4`);
+        this.major = major;
+        return major;
+    }
+    /** The deployed release, or undefined when it was never installed. */
+    async status(release, namespace) {
+        const result = await this.run(['get', 'metadata', release, '-n', namespace, '-o', 'json'], { allowExitCodes: [1] });
+        if (result.exitCode !== 0) {
+            if (/not found/i.test(result.stderr))
+                return undefined;
+            throw new Error(`helm get metadata ${release} failed: ${result.stderr.trim()}`);
+        }
+        const meta = JSON.parse(result.stdout);
+        const { stdout: manifest } = await this.run(['get', 'manifest', release, '-n', namespace]);
+        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
+    }
+    upgradeArgs(req) {
+        return [
+            'upgrade',
+            '--install',
+            req.release,
+            req.chart,
+            ...req.chartFlags,
+            '--namespace',
+            req.namespace,
+            '--create-namespace',
+            '--values',
+            req.valuesFile,
+            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+            '-o',
+            'json'
+        ];
+    }
+    /** What an upgrade would produce, rendered against the live cluster's capabilities. */
+    async dryRun(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+    }
+    async upgrade(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.run(this.upgradeArgs(req))).stdout);
+    }
+    async rollback(release, namespace, revision) {
+        await this.run(['rollback', release, String(revision), '-n', namespace]);
+    }
+}
+function manifestObjects(manifest) {
+    return (0,dist/* parseAllDocuments */.hR)(manifest)
+        .map(doc => doc.toJS())
+        .filter((o) => Boolean(o?.kind && o.metadata?.name));
+}
+/** The release's one StatefulSet, read from its manifest so any chart works. */
+function findStatefulSet(manifest, release) {
+    const sets = manifestObjects(manifest).filter(o => o.kind === 'StatefulSet');
+    if (sets.length !== 1)
+        throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
+    return sets[0];
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
+// kubectl as the one Kubernetes client: it owns authentication (token, client certs, exec
+// plugins for EKS/GKE/AKS), so zk-rollout never parses a kubeconfig.
+
+
+const FIELD_MANAGER = 'zk-rollout';
+class Kubectl {
+    binary;
+    kubeconfig;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    /** Arguments every kubectl call carries (the kubeconfig is never shown in logs). */
+    baseArgs() {
+        return ['--kubeconfig', this.kubeconfig];
+    }
+    async run(args, opts = {}) {
+        const shown = `kubectl ${args.join(' ')}`;
+        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+    }
+    async json(args) {
+        const { stdout } = await this.run([...args, '-o', 'json']);
+        return JSON.parse(stdout);
+    }
+    /** GET of a raw API path, e.g. /api/v1/namespaces/x/pods?labelSelector=... */
+    async raw(path) {
+        const { stdout } = await this.run(['get', '--raw', path]);
+        return JSON.parse(stdout);
+    }
+    /** The object, or undefined when it does not exist. */
+    async getOptional(resource, name, namespace) {
+        const { stdout } = await this.run(['get', resource, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found', '-o', 'json']);
+        return stdout.trim() ? JSON.parse(stdout) : undefined;
+    }
+    async list(resource, namespace, labelSelector) {
+        const list = await this.json(['get', resource, '-n', namespace, ...(labelSelector ? ['-l', labelSelector] : [])]);
+        return list.items;
+    }
+    /**
+     * Server-side apply; returns the objects as stored. An unchanged object keeps its
+     * resourceVersion, which is how callers tell "changed" from "unchanged".
+     */
+    async apply(manifests) {
+        if (manifests.length === 0)
+            return [];
+        const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
+        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], { input });
+        const result = JSON.parse(stdout);
+        return 'items' in result ? result.items : [result];
+    }
+    async delete(resource, name, namespace) {
+        await this.run(['delete', resource, name, '-n', namespace, '--ignore-not-found', '--wait=false']);
+    }
+    /** Whether the API serves a resource type, e.g. servicemonitors.monitoring.coreos.com. */
+    async serves(group, resource) {
+        const { stdout } = await this.run(['api-resources', `--api-group=${group}`, '-o', 'name']);
+        return stdout.split('\n').some(line => line.trim() === `${resource}.${group}` || line.trim() === resource);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
+// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
+// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+// sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
+const MAX_CONTROL_PATH = 108 - 18;
+const CONTROL_SOCKET_NAME_LENGTH = 4;
+function writeSshClientConfig(files, credentials) {
+    const dir = files.directory;
+    if (!PLAIN_PATH.test(dir))
+        throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`);
+    if (dir.length + 1 + CONTROL_SOCKET_NAME_LENGTH > MAX_CONTROL_PATH)
+        throw new Error(`the temporary directory ${dir} is too long for an ssh control socket: set RUNNER_TEMP to a shorter path`);
+    const key = files.write('id_observers', normalizeKey(credentials.privateKey));
+    const knownHostsFile = files.write('known_hosts', checkKnownHosts(credentials.knownHosts));
+    const configFile = files.write('ssh_config', [
+        'Host *',
+        // Never prompt, never fall back to passwords or an agent: the given key or nothing.
+        '  BatchMode yes',
+        '  IdentitiesOnly yes',
+        `  IdentityFile ${key}`,
+        '  IdentityAgent none',
+        '  PasswordAuthentication no',
+        '  KbdInteractiveAuthentication no',
+        // Host keys: only the known-hosts input counts, unknown or changed keys are refused, and
+        // nothing is ever added to it.
+        '  StrictHostKeyChecking yes',
+        `  UserKnownHostsFile ${knownHostsFile}`,
+        '  GlobalKnownHostsFile /dev/null',
+        '  UpdateHostKeys no',
+        '  CheckHostIP no',
+        '  ConnectTimeout 15',
+        // A VM that vanishes mid-deploy is noticed within a minute instead of hanging the job.
+        '  ServerAliveInterval 15',
+        '  ServerAliveCountMax 4',
+        '  ForwardAgent no',
+        '  ForwardX11 no',
+        '  ClearAllForwardings yes',
+        '  RequestTTY no',
+        '  LogLevel ERROR',
+        ''
+    ].join('\n'));
+    return { configFile, knownHostsFile, controlDirectory: dir };
+}
+// Keys pasted through a browser often gain CRLF line ends, which OpenSSH rejects as
+// "invalid format".
+function normalizeKey(key) {
+    const text = key.replace(/\r\n/g, '\n').trim();
+    if (!/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\n/.test(text))
+        throw new Error('input "ssh-private-key" is not a private key (expected a "-----BEGIN ... PRIVATE KEY-----" block)');
+    return `${text}\n`;
+}
+function checkKnownHosts(text) {
+    const lines = text.replace(/\r\n/g, '\n').split('\n').map(l => l.trim());
+    const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
+    if (entries.length === 0)
+        throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
+    entries.forEach((line, i) => {
+        // [marker] hostnames keytype base64-key [comment]
+        const fields = line.split(/\s+/);
+        const offset = fields[0].startsWith('@') ? 1 : 0;
+        if (fields.length < offset + 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[offset + 2]))
+            throw new Error(`input "known-hosts" entry ${i + 1} is not a known_hosts line ("host keytype key"): ${line.slice(0, 60)}`);
+    });
+    return `${lines.join('\n').trim()}\n`;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
+/** user@host:port, with IPv6 addresses in brackets, for messages. */
+function formatEndpoint(e) {
+    return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/failures.ts
+// Turns what ssh prints when it cannot connect into an error that says what failed and what to
+// do. For host-key failures that means the key the host offered and how to pin it.
+
+
+class SshError extends Error {
+    kind;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'SshError';
+    }
+}
+/** Reads ssh's stderr after exit status 255. */
+function classifySshFailure(stderr) {
+    const text = stderr.replace(/\r/g, '');
+    const detail = text
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l && !l.startsWith('@@@') && !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
+        .slice(-3)
+        .join(' ');
+    let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);
+    if (m)
+        return { kind: 'unknown-host-key', keyType: m[1], where: m[2], detail };
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+        const offered = /The fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/=]+)/.exec(text);
+        m = /Host key for (\S+) has changed/.exec(text);
+        return {
+            kind: 'changed-host-key',
+            where: m?.[1],
+            keyType: offered?.[1],
+            offered: offered ? { type: offered[1], fingerprint: offered[2] } : undefined,
+            detail
+        };
+    }
+    if (/Host key verification failed/.test(text))
+        return { kind: 'unknown-host-key', detail };
+    if (/Connection refused/.test(text))
+        return { kind: 'refused', detail };
+    if (/Connection timed out|Operation timed out/.test(text))
+        return { kind: 'timeout', detail };
+    if (/No route to host|Network is unreachable/.test(text))
+        return { kind: 'unreachable', detail };
+    if (/Permission denied \(|Too many authentication failures/.test(text))
+        return { kind: 'auth', detail };
+    if (/Could not resolve hostname/.test(text))
+        return { kind: 'dns', detail };
+    return { kind: 'other', detail };
+}
+/** Fingerprints of the keys a host offers now, of one type, or [] when it cannot be asked. */
+async function scanHostKeys(host, port, type, timeoutSeconds = 5) {
+    const args = ['-T', String(timeoutSeconds), '-p', String(port), ...(type ? ['-t', type.toLowerCase()] : []), '--', host];
+    const scanned = await run('ssh-keyscan', args);
+    if (!scanned.trim())
+        return [];
+    const listed = await run('ssh-keygen', ['-l', '-f', '-'], scanned);
+    // "256 SHA256:abc... 127.0.0.31 (ED25519)"
+    return listed
+        .split('\n')
+        .map(line => /^\d+ (SHA256:\S+) .* \((\S+)\)$/.exec(line.trim()))
+        .flatMap(m => (m ? [{ fingerprint: m[1], type: m[2] }] : []));
+}
+/**
+ * The error for a failed connection to `target` (through `jump`, if any). Host-key failures
+ * show the offered key; for an unknown key it is fetched with ssh-keyscan, in this error path
+ * only, and only when the host is directly reachable (the jump host or a target without one).
+ */
+async function describeSshFailure(stderr, target, jump) {
+    const failure = classifySshFailure(stderr);
+    const who = `${formatEndpoint(target)}${jump ? ` (through jump host ${formatEndpoint(jump)})` : ''}`;
+    const failingHost = failure.where === undefined ? (jump ?? target) : endpointNamed(failure.where, target, jump);
+    const pin = (e, type) => `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`;
+    const checkOutOfBand = (type) => `compare it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${type ? type.toLowerCase() : '*'}_key.pub)`;
+    switch (failure.kind) {
+        case 'unknown-host-key': {
+            // Only a host the runner reaches directly can be scanned: the jump host, or a target without one.
+            const reachable = failingHost !== undefined && (jump === undefined || failingHost === jump);
+            const offered = reachable ? await scanHostKeys(failingHost.host, failingHost.port, failure.keyType).catch(() => []) : [];
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = offered.length > 0
+                ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
+                : failingHost === target && jump !== undefined
+                    ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
+                    : 'its key could not be fetched with ssh-keyscan';
+            return new SshError('unknown-host-key', `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
+                `Nothing was sent to it. To pin it: run \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`, ${checkOutOfBand(failure.keyType)}, and add the line to the known-hosts secret.`);
+        }
+        case 'changed-host-key': {
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = failure.offered ? `it offered ${failure.offered.type} key ${failure.offered.fingerprint}, which` : 'its key';
+            return new SshError('changed-host-key', `${who}: host key verification failed: ${offer} differs from the key pinned for ${name} in the known-hosts input. ` +
+                'Either the VM was rebuilt or someone is intercepting the connection; nothing was sent to it. ' +
+                `If the VM was rebuilt, ${checkOutOfBand(failure.keyType)}, then replace its line in the known-hosts secret with the output of \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`.`);
+        }
+        case 'refused':
+            return new SshError('refused', `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`);
+        case 'timeout':
+            return new SshError('timeout', `${who}: connection timed out: the VM is down or a firewall drops SSH from the runner (${failure.detail})`);
+        case 'unreachable':
+            return new SshError('unreachable', `${who}: no route to the VM from the runner; check the address and the network path (${failure.detail})`);
+        case 'auth':
+            return new SshError('auth', `${who}: the ssh-private-key is not accepted for user "${target.user}": add its public key to that user's ~/.ssh/authorized_keys on the VM (${failure.detail})`);
+        case 'dns':
+            return new SshError('dns', `${who}: the host name does not resolve from the runner (${failure.detail})`);
+        default:
+            return new SshError('other', `${who}: ssh failed: ${failure.detail || 'no message (exit status 255)'}`);
+    }
+}
+function endpointNamed(where, target, jump) {
+    const m = /^\[(.+)\]:(\d+)$/.exec(where);
+    const host = m ? m[1] : where;
+    const port = m ? Number(m[2]) : 22;
+    for (const e of [jump, target])
+        if (e && e.host.toLowerCase() === host.toLowerCase() && e.port === port)
+            return e;
+    return undefined;
+}
+function run(cmd, args, input) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(cmd, args, { timeout: 15_000 }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)));
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
+// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
+// validation already restricted: quoting is the guarantee, validation the early, readable error.
+/**
+ * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
+ * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
+ */
+function shellQuote(value) {
+    // A shell string cannot hold NUL: refusing beats silently truncating.
+    if (value.includes('\0'))
+        throw new Error('cannot pass a value containing a NUL byte to a shell');
+    return `'${value.replaceAll("'", "'\\''")}'`;
+}
+/** Quotes each argument and joins them into one command line. */
+function shellWords(words) {
+    return words.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
+// One SSH connection per host, shared by every command sent to it: the first command opens an
+// OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
+// ride on it (no new handshake), and close() ends it. The system ssh client is used so
+// known_hosts, jump hosts and key handling are OpenSSH's own.
+
+
+
+
+
+
+
+// The master stays up this long after its last session, so a host waiting for its turn in a
+// rolling restart usually keeps its connection; if it does time out, the next command simply
+// opens a new one (host key checked again).
+const CONTROL_PERSIST_SECONDS = 120;
+// The remote shell reads its program from stdin; the command line itself is a constant, so the
+// login shell on the VM (whatever it is) never parses a value of ours.
+const REMOTE_COMMAND = 'sh -s';
+const SSH_FAILED = 255;
+class SshConnection {
+    config;
+    target;
+    controlPath;
+    jumpLog;
+    constructor(config, target, slot) {
+        this.config = config;
+        this.target = target;
+        const name = `c${slot.toString(36).padStart(CONTROL_SOCKET_NAME_LENGTH - 1, '0')}`;
+        if (name.length !== CONTROL_SOCKET_NAME_LENGTH)
+            throw new Error(`too many SSH connections (${slot + 1})`);
+        this.controlPath = external_node_path_namespaceObject.join(config.controlDirectory, name);
+        this.jumpLog = external_node_path_namespaceObject.join(config.controlDirectory, `${name}.jump.log`);
+    }
+    get description() {
+        return `${formatEndpoint(this.target)}${this.target.jumpHost ? ` via ${formatEndpoint(this.target.jumpHost)}` : ''}`;
+    }
+    /**
+     * Runs `sh -s` on the host with `program` on its stdin. Resolves with the remote exit status
+     * and output; rejects with an SshError when ssh itself fails (cannot connect, host key
+     * refused, connection lost), or when the session outlives timeoutMs.
+     */
+    async run(program, opts) {
+        const { jumpHost } = this.target;
+        const args = [
+            ...this.baseArgs(),
+            '-o',
+            'ControlMaster=auto',
+            '-o',
+            `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
+            '-p',
+            String(this.target.port),
+            '-l',
+            this.target.user,
+            ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
+            '--',
+            this.target.host,
+            REMOTE_COMMAND
+        ];
+        if (jumpHost)
+            (0,external_node_fs_namespaceObject.writeFileSync)(this.jumpLog, '');
+        const result = await runSsh(args, program, opts);
+        if (result.timedOut)
+            throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`);
+        if (result.code === SSH_FAILED) {
+            const jumpErrors = jumpHost ? (0,external_node_fs_namespaceObject.readFileSync)(this.jumpLog, 'utf8') : '';
+            throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost);
+        }
+        if (result.code === null)
+            throw new Error(`${this.description}: ssh was killed by ${result.signal}`);
+        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    }
+    /** Ends the shared connection, if one is open. */
+    async close() {
+        await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 });
+    }
+    // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
+    // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
+    // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
+    // refused. Here it goes to a log file that a failure message reads.
+    proxyCommand(jump) {
+        const words = [this.config.configFile, jump.user, jump.host, this.jumpLog];
+        // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
+        if (words.some(w => w.includes('%')))
+            throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`);
+        return [
+            // ssh itself prepends "exec".
+            'ssh -F',
+            shellQuote(this.config.configFile),
+            '-l',
+            shellQuote(jump.user),
+            '-p',
+            String(jump.port),
+            "-W '[%h]:%p' --",
+            shellQuote(jump.host),
+            `2>>${shellQuote(this.jumpLog)}`
+        ].join(' ');
+    }
+    baseArgs() {
+        return ['-F', this.config.configFile, '-o', `ControlPath=${this.controlPath}`];
+    }
+}
+function runSsh(args, input, opts) {
+    return new Promise((resolve, reject) => {
+        // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
+        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
+        const stdout = [];
+        let stderr = '';
+        let partial = '';
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+        }, opts.timeoutMs);
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            stderr += chunk;
+            partial += chunk;
+            const lines = partial.split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines)
+                opts.onStderrLine?.(line.replace(/\r$/, ''));
+        });
+        child.on('error', error => {
+            clearTimeout(timer);
+            reject(new Error(`could not run ssh: ${error.message}; the OpenSSH client must be installed on the runner`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (partial)
+                opts.onStderrLine?.(partial);
+            resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr, timedOut });
+        });
+        // A host that fails before reading all of stdin closes the pipe: that is reported through
+        // the exit status, not as a write error.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/srvr.ts
+/** The answer of a server that runs but has no quorum (yet), instead of its status. */
+class ZooKeeperNotServingError extends Error {
+    constructor() {
+        super('ZooKeeper is not currently serving requests: it has no quorum yet (still electing a leader or syncing), or lost it');
+        this.name = 'ZooKeeperNotServingError';
+    }
+}
+const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+/** Parses the answer to `srvr` (or `stat`, whose extra client lines are ignored). */
+function parseSrvr(text) {
+    if (text.trim() === NOT_SERVING)
+        throw new ZooKeeperNotServingError();
+    const fields = new Map();
+    for (const line of text.split('\n')) {
+        // Client lines of `stat` start with a space or '/', so only "Key: value" lines match.
+        const m = /^([A-Za-z][A-Za-z/ ]*):\s*(.*?)\s*$/.exec(line);
+        if (m)
+            fields.set(m[1], m[2]);
+    }
+    const build = fields.get('Zookeeper version');
+    if (build === undefined) {
+        throw new Error(`Not a ZooKeeper srvr answer (no "Zookeeper version:" line): ${JSON.stringify(text.slice(0, 200))}`);
+    }
+    const field = (name) => {
+        const value = fields.get(name);
+        if (value === undefined) {
+            throw new Error(`ZooKeeper srvr answer has no "${name}:" line: ${JSON.stringify(text.slice(0, 400))}`);
+        }
+        return value;
+    };
+    const integer = (name) => {
+        const value = field(name);
+        if (!/^-?\d+$/.test(value))
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${value}" is not an integer`);
+        return Number(value);
+    };
+    const triple = (name) => {
+        const parts = field(name).split('/').map(Number);
+        if (parts.length !== 3 || parts.some(Number.isNaN)) {
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${field(name)}" is not three numbers a/b/c`);
+        }
+        return [parts[0], parts[1], parts[2]];
+    };
+    const zxidText = field('Zxid');
+    if (!/^0x[0-9a-fA-F]+$/.test(zxidText))
+        throw new Error(`ZooKeeper srvr answer: "Zxid: ${zxidText}" is not hexadecimal`);
+    const [min, avg, max] = triple('Latency min/avg/max');
+    const status = {
+        version: /^\d+\.\d+\.\d+/.exec(build)?.[0] ?? build,
+        build,
+        mode: field('Mode'),
+        zxid: BigInt(zxidText),
+        nodeCount: integer('Node count'),
+        latency: { min, avg, max },
+        received: integer('Received'),
+        sent: integer('Sent'),
+        connections: integer('Connections'),
+        outstanding: integer('Outstanding')
+    };
+    if (fields.has('Proposal sizes last/min/max')) {
+        const [last, pmin, pmax] = triple('Proposal sizes last/min/max');
+        status.proposalSizes = { last, min: pmin, max: pmax };
+    }
+    return status;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/pool.ts
+// Bounded parallelism for per-host work.
+/**
+ * Calls fn for every item, at most `limit` at a time, in order of the items. Every item runs
+ * even when another one fails; the first failure is thrown once all have finished.
+ */
+async function forEachLimit(items, limit, fn) {
+    if (!Number.isInteger(limit) || limit < 1)
+        throw new Error(`parallelism must be a whole number >= 1, got ${limit}`);
+    const failures = [];
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            try {
+                await fn(items[index], index);
+            }
+            catch (error) {
+                failures.push(error);
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failures.length > 0)
+        throw failures[0];
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/remote-script.ts
+// The program an observer VM runs, sent as the stdin of `sh -s` (the ssh command line itself is
+// constant). Values reach it only as single-quoted assignments made by shellQuote, the three
+// files included, so nothing of ours is ever parsed as shell code and no here-document
+// delimiter can collide with file content.
+//
+// Commands (one ssh session each, all on the host's one shared connection):
+//   stage    compare the host's files with ours by sha256; when they differ, write ours to
+//            <dir>/.staged/ (or, on a dry run, only report). Also asks the observer `srvr` once.
+//   apply    keep the current files in <dir>/.previous/ (hard links), rename the staged files
+//            into place (rename within one directory is atomic), recreate the container (a
+//            bind-mounted file keeps its old inode in a running container), and wait for
+//            `Mode: observer`. If it does not come, put the previous files back the same way and
+//            recreate again; on a first deploy, stop the observer (never `down -v`).
+//   start    files unchanged but the observer is not serving: `up -d` and wait.
+//   discard  remove <dir>/.staged/ (a host whose turn never came).
+// Results are lines starting with "@" on stdout; progress for the job log goes to stderr.
+//
+// The srvr probe uses bash's /dev/tcp: bash is on every mainstream Docker host, while nc comes
+// in several incompatible flavours (OpenBSD, traditional, ncat, busybox) with different
+// end-of-input and timeout flags, and is missing from many minimal images. The probe goes to the
+// address the SSH session arrived on (SSH_CONNECTION): always an address of the VM itself, where
+// Docker publishes the client port.
+
+
+const REMOTE_SCRIPT = String.raw `
+umask 022
+FILES='zoo.cfg myid docker-compose.yaml'
+
+emit() { printf '@%s\n' "$*"; }
+say() { printf '%s\n' "$*" >&2; }
+die() { emit "error $*"; exit 1; }
+
+want_hash() {
+  case $1 in
+    zoo.cfg) printf '%s\n' "$H_ZOO_CFG" ;;
+    myid) printf '%s\n' "$H_MYID" ;;
+    docker-compose.yaml) printf '%s\n' "$H_COMPOSE" ;;
+  esac
+}
+content() {
+  case $1 in
+    zoo.cfg) printf '%s' "$C_ZOO_CFG" ;;
+    myid) printf '%s' "$C_MYID" ;;
+    docker-compose.yaml) printf '%s' "$C_COMPOSE" ;;
+  esac
+}
+hash_of() {
+  if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; else echo missing; fi
+}
+link_or_copy() {
+  ln -f -- "$1" "$2" 2>/dev/null || cp -p -- "$1" "$2"
+}
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed on this VM: $2"
+}
+
+probe_address() {
+  set -- $SSH_CONNECTION
+  if [ -n "$3" ]; then printf '%s\n' "$3"; else echo 127.0.0.1; fi
+}
+probe() {
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf srvr >&3 && cat <&3' zk-probe "$PROBE" "$PORT" 2>/dev/null
+}
+is_observer() {
+  case $1 in *'Mode: observer'*) case $1 in *'Zxid: 0x'*) return 0 ;; esac ;; esac
+  return 1
+}
+describe() {
+  case $1 in
+    '') echo 'no answer on the client port' ;;
+    *'not currently serving'*) echo 'running, not serving (not in sync with a leader)' ;;
+    *'Mode: '*) printf '%s\n' "$1" | grep '^Mode: ' ;;
+    *) echo 'unexpected answer to srvr' ;;
+  esac
+}
+report_srvr() {
+  emit probe
+  printf '%s\n' "$1" | while IFS= read -r line; do
+    [ -n "$line" ] && printf '@srvr %s\n' "$line"
+  done
+}
+wait_observer() {
+  start=$(date +%s)
+  last=''
+  note=0
+  while :; do
+    answer=$(probe)
+    elapsed=$(($(date +%s) - start))
+    if is_observer "$answer"; then
+      report_srvr "$answer"
+      say "observer on $PROBE:$PORT: Mode: observer after $elapsed s"
+      return 0
+    fi
+    state=$(describe "$answer")
+    if [ "$state" != "$last" ] || [ "$elapsed" -ge "$note" ]; then
+      say "waiting for the observer on $PROBE:$PORT: $state ($elapsed s of $JOIN_SECONDS s)"
+      last=$state
+      note=$((elapsed + 10))
+    fi
+    if [ "$elapsed" -ge "$JOIN_SECONDS" ]; then
+      report_srvr "$answer"
+      emit "last-state $state"
+      return 1
+    fi
+    sleep 0.25 2>/dev/null || sleep 1
+  done
+}
+
+find_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE='docker compose'
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE='docker-compose'
+  else
+    die 'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on this VM: install the Docker Compose plugin'
+  fi
+  emit "compose $COMPOSE"
+}
+compose() {
+  $COMPOSE "$@" </dev/null 1>&2
+}
+up_and_wait() {
+  say "starting the observer: $COMPOSE up -d $*"
+  if ! compose up -d "$@"; then
+    emit compose-failed
+    return 1
+  fi
+  emit restarted
+  wait_observer
+}
+
+restore() {
+  for f in "$@"; do
+    if [ "$PREVIOUS" = yes ]; then
+      link_or_copy ".previous/$f" ".$f.restore" && mv -f ".$f.restore" "$f" || return 1
+    else
+      rm -f -- "$f" || return 1
+    fi
+  done
+}
+roll_back() {
+  emit not-verified
+  { rm -rf .failed && mkdir .failed && for f in $FILES; do link_or_copy "$f" ".failed/$f"; done; } 2>/dev/null
+  if [ "$PREVIOUS" = yes ]; then
+    restore $FILES || die "rollback failed: could not restore the previous files from $DIR/.previous; copy them back by hand and run $COMPOSE up -d --force-recreate in $DIR"
+    emit rolled-back
+    say "restored the previous files from $DIR/.previous (the failed ones are in $DIR/.failed)"
+    if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
+  else
+    say "no previous set of files to roll back to (first deploy): stopping the observer ($COMPOSE down, volumes kept)"
+    compose down && emit stopped
+    restore $FILES && emit removed
+    say "the files that failed are kept in $DIR/.failed"
+  fi
+}
+
+cmd_stage() {
+  need sha256sum 'install coreutils'
+  need timeout 'install coreutils'
+  changed=0
+  for f in $FILES; do
+    have=$(hash_of "$DIR/$f")
+    if [ "$have" = "$(want_hash "$f")" ]; then
+      state=same
+    elif [ "$have" = missing ]; then
+      state=new
+      changed=$((changed + 1))
+    else
+      state=changed
+      changed=$((changed + 1))
+    fi
+    emit "file $f $state"
+  done
+  if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
+  if [ "$changed" -eq 0 ]; then
+    [ -d "$DIR/.staged" ] && rm -rf -- "$DIR/.staged"
+    emit unchanged
+    return 0
+  fi
+  if [ "$DRY_RUN" = yes ]; then
+    emit would-change
+    return 0
+  fi
+  err=$(mkdir -p -- "$DIR" 2>&1) || die "cannot create $DIR as user $(id -un): $err; create it on the VM, writable by that user"
+  err=$( { rm -rf -- "$DIR/.staged" && mkdir -- "$DIR/.staged"; } 2>&1) ||
+    die "cannot write in $DIR as user $(id -un): $err; nothing was changed"
+  for f in $FILES; do
+    if ! err=$(content "$f" 2>&1 >"$DIR/.staged/$f") || [ "$(hash_of "$DIR/.staged/$f")" != "$(want_hash "$f")" ]; then
+      rm -rf -- "$DIR/.staged"
+      die "could not write $DIR/.staged/$f: $err (disk full?); nothing was changed"
+    fi
+  done
+  emit staged
+}
+
+cmd_apply() {
+  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
+  for f in $FILES; do
+    [ "$(hash_of ".staged/$f")" = "$(want_hash "$f")" ] ||
+      die "the staged $f in $DIR/.staged is missing or was altered since the upload; nothing was changed: run the deploy again"
+  done
+  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
+  find_compose
+  # Whatever is there is kept; only a complete set is a generation to roll back to.
+  PREVIOUS=no
+  [ -f zoo.cfg ] && [ -f myid ] && [ -f docker-compose.yaml ] && PREVIOUS=yes
+  if [ -f zoo.cfg ] || [ -f myid ] || [ -f docker-compose.yaml ]; then
+    err=$( {
+      rm -rf .previous.new && mkdir .previous.new &&
+        for f in $FILES; do [ ! -f "$f" ] || link_or_copy "$f" ".previous.new/$f" || exit 1; done &&
+        rm -rf .previous && mv .previous.new .previous
+    } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $err; nothing was changed"
+  fi
+  moved=''
+  for f in $FILES; do
+    if err=$(mv -f ".staged/$f" "$f" 2>&1); then
+      moved="$moved $f"
+    else
+      restore $moved
+      die "cannot replace $f in $DIR: $err; the previous files are back in place"
+    fi
+  done
+  rmdir .staged 2>/dev/null
+  emit replaced
+  if [ "$PREVIOUS" = yes ]; then
+    say "new files in place in $DIR (the previous ones are kept in $DIR/.previous)"
+  else
+    say "files in place in $DIR (first deploy)"
+  fi
+  if up_and_wait --force-recreate; then
+    emit verified
+  else
+    roll_back
+  fi
+}
+
+cmd_start() {
+  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
+  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
+  find_compose
+  if up_and_wait; then emit verified; else emit not-verified; fi
+}
+
+cmd_discard() {
+  rm -rf -- "$DIR/.staged" && emit discarded
+}
+
+main() {
+  PROBE=$(probe_address)
+  case $1 in
+    stage | apply | start | discard) "cmd_$1" ;;
+    *) die "unknown command $1" ;;
+  esac
+  emit done
+}
+`;
+const sha256 = (text) => (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+/** The whole stdin of `sh -s` for one command: the script, the values, the call. */
+function remoteProgram(command, inputs) {
+    const { files } = inputs;
+    const values = {
+        DIR: inputs.directory,
+        PORT: String(inputs.clientPort),
+        JOIN_SECONDS: String(Math.max(1, Math.ceil(inputs.joinTimeoutMs / 1000))),
+        DRY_RUN: inputs.dryRun ? 'yes' : 'no',
+        H_ZOO_CFG: sha256(files['zoo.cfg']),
+        H_MYID: sha256(files.myid),
+        H_COMPOSE: sha256(files['docker-compose.yaml']),
+        // Only the upload carries the files themselves.
+        C_ZOO_CFG: command === 'stage' ? files['zoo.cfg'] : '',
+        C_MYID: command === 'stage' ? files.myid : '',
+        C_COMPOSE: command === 'stage' ? files['docker-compose.yaml'] : ''
+    };
+    const assignments = Object.entries(values).map(([name, value]) => `${name}=${shellQuote(value)}`);
+    // main reads nothing from stdin, which is the rest of this program.
+    return `${REMOTE_SCRIPT}\n${assignments.join('\n')}\nmain ${shellQuote(command)} </dev/null\n`;
+}
+function parseRemoteOutput(stdout) {
+    const report = { events: [], files: {}, waitStates: [], done: false };
+    let srvr;
+    for (const line of stdout.split('\n')) {
+        if (!line.startsWith('@'))
+            continue;
+        const [word, ...rest] = line.slice(1).split(' ');
+        const value = rest.join(' ');
+        switch (word) {
+            case 'file':
+                report.files[rest[0]] = rest[1];
+                break;
+            case 'probe':
+                srvr = [];
+                report.srvr = '';
+                break;
+            case 'srvr':
+                srvr?.push(value);
+                report.srvr = srvr?.join('\n');
+                break;
+            case 'compose':
+                report.compose = value;
+                break;
+            case 'last-state':
+                report.waitStates.push(value);
+                break;
+            case 'error':
+                report.error = value;
+                break;
+            case 'done':
+                report.done = true;
+                break;
+            default:
+                report.events.push(word);
+        }
+    }
+    return report;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/deploy.ts
+
+
+
+
+
+
+// Generous bounds for sessions that do not wait for ZooKeeper: they guard against a hung VM.
+const UPLOAD_TIMEOUT_MS = 120_000;
+const COMPOSE_ALLOWANCE_MS = 180_000;
+async function deployObservers(opts) {
+    const started = Date.now();
+    const env = opts.environment;
+    const observers = env.observers;
+    const log = opts.log ?? (() => undefined);
+    const dryRun = opts.dryRun ?? false;
+    const joinTimeoutMs = opts.joinTimeoutMs ?? env.timeouts.observerJoinMs;
+    if (!observers || observers.hosts.length === 0) {
+        return { environment: env.name, dryRun, results: [], ok: true, changed: false, rolledBack: [], durationMs: 0 };
+    }
+    // Rendering checks the server addresses: a bad list fails here, before any connection.
+    const rendered = observers.hosts.map(host => ({ host, files: renderObserverFiles({ environment: env, observers, host, servers: opts.servers }) }));
+    const config = writeSshClientConfig(opts.secretFiles, opts.credentials);
+    const jumpHost = opts.jumpHost ?? observers.ssh.jumpHost;
+    const runs = rendered.map(({ host, files }, i) => ({
+        host,
+        files,
+        connection: new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i),
+        result: {
+            id: host.id,
+            host: host.host,
+            status: 'ok',
+            compared: false,
+            changed: false,
+            changedFiles: [],
+            restarted: false,
+            verified: false,
+            rolledBack: false,
+            durationMs: 0
+        }
+    }));
+    const session = async (run, command, timeoutMs) => {
+        const t0 = Date.now();
+        try {
+            const program = remoteProgram(command, {
+                directory: observers.directory,
+                clientPort: observers.clientPort,
+                joinTimeoutMs,
+                dryRun,
+                files: run.files
+            });
+            const { code, stdout, stderr } = await run.connection.run(program, {
+                timeoutMs,
+                onStderrLine: line => log(`[${run.host.id} ${run.host.host}] ${line}`)
+            });
+            const report = parseRemoteOutput(stdout);
+            if (!report.done && report.error === undefined) {
+                const tail = stderr.trim().split('\n').slice(-3).join(' ');
+                report.error = `the ${command} step stopped before its end (exit status ${code})${tail ? `: ${tail}` : ''}`;
+            }
+            return report;
+        }
+        finally {
+            run.result.durationMs += Date.now() - t0;
+        }
+    };
+    const fail = (run, message) => {
+        run.result.status = 'failed';
+        run.result.message = message;
+        log(`[${run.host.id} ${run.host.host}] failed: ${message}`);
+    };
+    // Phase 1: compare and upload, `concurrency` hosts at a time.
+    await forEachLimit(runs, opts.concurrency ?? 4, async (run) => {
+        try {
+            const report = await session(run, 'stage', UPLOAD_TIMEOUT_MS);
+            const r = run.result;
+            r.compared = OBSERVER_FILE_NAMES.every(f => report.files[f] !== undefined);
+            if (!r.compared)
+                return fail(run, report.error ?? 'the VM did not report its files');
+            r.changedFiles = OBSERVER_FILE_NAMES.filter(f => report.files[f] !== 'same');
+            r.changed = r.changedFiles.length > 0;
+            const serving = readSrvr(r, report.srvr);
+            if (report.error !== undefined)
+                return fail(run, report.error);
+            if (report.events.includes('unchanged')) {
+                if (serving) {
+                    r.verified = true;
+                    log(`[${run.host.id} ${run.host.host}] unchanged, serving as observer (zxid ${r.zxid})`);
+                }
+                else if (dryRun) {
+                    r.message = `files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): a deploy would start it`;
+                }
+                else {
+                    run.next = 'start';
+                    log(`[${run.host.id} ${run.host.host}] files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): it will be started`);
+                }
+            }
+            else if (report.events.includes('would-change')) {
+                r.message = `would ${Object.values(report.files).every(s => s === 'new') ? 'deploy' : 'replace'} ${r.changedFiles.join(', ')} and recreate the observer`;
+            }
+            else if (report.events.includes('staged')) {
+                run.next = 'apply';
+                log(`[${run.host.id} ${run.host.host}] uploaded ${r.changedFiles.join(', ')}; waiting for its turn to restart`);
+            }
+            else {
+                fail(run, `unexpected answer from the VM: ${report.events.join(' ') || '(none)'}`);
+            }
+        }
+        catch (error) {
+            fail(run, error.message);
+        }
+    });
+    const apply = async (run) => {
+        const report = await session(run, 'apply', 2 * joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        const r = run.result;
+        r.compose = report.compose;
+        r.restarted = report.events.includes('restarted');
+        readSrvr(r, report.srvr);
+        if (report.events.includes('verified')) {
+            r.verified = true;
+            log(`[${run.host.id} ${run.host.host}] verified: Mode: observer, zxid ${r.zxid}`);
+            return;
+        }
+        // Nothing was replaced: the host keeps its files and its running observer.
+        if (!report.events.includes('replaced'))
+            return fail(run, report.error ?? 'unknown failure');
+        const [firstWait, rollbackWait] = report.waitStates;
+        let why = report.events.includes('compose-failed')
+            ? `${report.compose ?? 'docker compose'} up failed (its output is in the log above)`
+            : `the observer did not answer Mode: observer within ${Math.ceil(joinTimeoutMs / 1000)} s (last: ${firstWait ?? 'unknown'})`;
+        if (report.events.includes('rolled-back')) {
+            r.rolledBack = true;
+            why += report.events.includes('rollback-verified')
+                ? `; rolled back to the previous files, and the observer serves again on them (Mode: observer, zxid ${r.zxid})`
+                : `; rolled back to the previous files, but the observer did not come back on them either (${rollbackWait ?? report.error ?? 'compose failed'}): check the VM`;
+        }
+        else if (report.events.includes('stopped')) {
+            why += `; first deploy on this VM, so nothing to roll back to: the observer was stopped (compose down, volumes kept) and the new files moved to ${observers.directory}/.failed`;
+        }
+        else if (report.error !== undefined) {
+            why += `; then: ${report.error}`;
+        }
+        fail(run, why);
+    };
+    const start = async (run) => {
+        const report = await session(run, 'start', joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        const r = run.result;
+        r.compose = report.compose;
+        r.restarted = report.events.includes('restarted');
+        readSrvr(r, report.srvr);
+        if (report.events.includes('verified')) {
+            r.verified = true;
+            r.message = 'files unchanged; the observer was not serving and was started';
+            return;
+        }
+        fail(run, report.events.includes('not-verified')
+            ? `files unchanged, but the observer did not answer Mode: observer within ${Math.ceil(joinTimeoutMs / 1000)} s after compose up (last: ${report.waitStates[0] ?? 'unknown'})`
+            : (report.error ?? 'unknown failure'));
+    };
+    const skip = async (run, cause) => {
+        run.result.status = 'skipped';
+        run.result.message = `not restarted: the rollout stopped after observer ${cause.host.id} (${cause.host.host}) failed; this VM keeps its current files and observer`;
+        if (run.next !== 'apply')
+            return;
+        try {
+            const report = await session(run, 'discard', UPLOAD_TIMEOUT_MS);
+            if (report.error !== undefined)
+                run.result.message += `; removing the staged upload failed: ${report.error}`;
+        }
+        catch (error) {
+            run.result.message += `; removing the staged upload failed: ${error.message}`;
+        }
+    };
+    // Phase 2: restarts, rolling, in the environment's order.
+    let stoppedBy;
+    const pending = runs.filter(run => run.next !== undefined);
+    await forEachLimit(pending, opts.maxUnavailable ?? 1, async (run) => {
+        if (stoppedBy)
+            return skip(run, stoppedBy);
+        try {
+            if (run.next === 'apply')
+                await apply(run);
+            else
+                await start(run);
+        }
+        catch (error) {
+            fail(run, error.message);
+        }
+        if (run.result.status === 'failed')
+            stoppedBy ??= run;
+    });
+    await Promise.all(runs.map(run => run.connection.close().catch(() => undefined)));
+    const results = runs.map(run => run.result);
+    return {
+        environment: env.name,
+        dryRun,
+        results,
+        ok: results.every(r => r.status === 'ok'),
+        changed: results.some(r => r.changed),
+        rolledBack: results.filter(r => r.rolledBack).map(r => r.host),
+        durationMs: Date.now() - started
+    };
+}
+/** Records mode and zxid from a srvr answer; true when it is a serving observer. */
+function readSrvr(result, srvr) {
+    if (!srvr)
+        return false;
+    try {
+        const status = parseSrvr(srvr);
+        result.mode = status.mode;
+        result.zxid = `0x${status.zxid.toString(16)}`;
+        return status.mode === 'observer';
+    }
+    catch {
+        result.mode = undefined;
+        result.zxid = undefined;
+        return false;
+    }
+}
+function describeSrvr(srvr) {
+    if (!srvr)
+        return 'no answer on the client port';
+    if (/not currently serving/.test(srvr))
+        return 'running, not serving';
+    const mode = /^Mode: (.*)$/m.exec(srvr);
+    return mode ? `Mode: ${mode[1]}` : 'unexpected answer to srvr';
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/summary.ts
+const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+function filesCell(r, dryRun) {
+    if (!r.compared)
+        return 'not compared';
+    if (!r.changed)
+        return 'unchanged';
+    const files = r.changedFiles.join(', ');
+    if (dryRun)
+        return `would change: ${files}`;
+    return r.rolledBack ? `${files} (rolled back)` : `${files} changed`;
+}
+function verifiedCell(r) {
+    if (r.verified)
+        return `✅ observer, zxid ${r.zxid}`;
+    if (r.status === 'skipped')
+        return '—';
+    if (r.mode)
+        return `❌ now: ${r.mode}${r.zxid ? `, zxid ${r.zxid}` : ''}`;
+    return r.status === 'ok' ? '—' : '❌';
+}
+const statusCell = { ok: 'ok', failed: '**failed**', skipped: 'skipped' };
+function deploySummaryMarkdown(report) {
+    const title = `### Observers of ${report.environment}${report.dryRun ? ' (dry run: nothing written or restarted)' : ''}`;
+    if (report.results.length === 0)
+        return `${title}\n\nThis environment has no observers.\n`;
+    const rows = report.results.map(r => [
+        String(r.id),
+        r.host,
+        statusCell[r.status],
+        filesCell(r, report.dryRun),
+        r.restarted ? 'yes' : 'no',
+        verifiedCell(r),
+        r.rolledBack ? '**yes**' : 'no',
+        `${(r.durationMs / 1000).toFixed(1)} s`
+    ]
+        .map(cell)
+        .join(' | '));
+    const notes = report.results.filter(r => r.message).map(r => `- **${r.id}** (${r.host}): ${r.message}`);
+    return [
+        title,
+        '',
+        '| id | host | status | files | restarted | verified | rolled back | time |',
+        '|---:|---|---|---|---|---|---|---:|',
+        ...rows.map(row => `| ${row} |`),
+        '',
+        ...(notes.length > 0 ? [...notes, ''] : [])
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/index.ts
+
+
+
+
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-chart.ts
+// Step 1: helm upgrade --install of the environment's chart, only when it would change
+// something (a server-side dry run is compared with the deployed release), and never a jump
+// of more than one server at a time.
+
+
+
+function upgradeRequest(env, roots) {
+    const { chart, flags } = chartReference(env, roots);
+    return {
+        release: env.kubernetes.release,
+        namespace: env.kubernetes.namespace,
+        chart,
+        chartFlags: flags,
+        valuesFile: env.chart.valuesFile,
+        // The bundled chart takes its size from ensemble.servers; other charts from their values.
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(env.ensemble.servers) } : {}
+    };
+}
+const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
+async function deployChart({ env, helm, kubectl, roots }) {
+    const req = upgradeRequest(env, roots);
+    const major = await helm.majorVersion();
+    info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
+    const current = await helm.status(req.release, req.namespace);
+    if (current && current.status.startsWith('pending-'))
+        throw new Error(`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
+            `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
+    const desired = await helm.dryRun(req);
+    const sts = findStatefulSet(desired.manifest, req.release);
+    const replicas = sts.spec.replicas ?? 1;
+    if (replicas !== env.ensemble.servers)
+        throw new Error(`the chart renders StatefulSet ${sts.metadata.name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
+            `set the chart's replica count in ${env.chart.valuesFile} to match`);
+    await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
+    const unchanged = current?.status === 'deployed' &&
+        current.chartVersion === desired.chartVersion &&
+        normalize(current.manifest) === normalize(desired.manifest);
+    let release;
+    if (unchanged && current) {
+        info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
+        release = current;
+    }
+    else {
+        release = await helm.upgrade(req);
+        info(`release ${req.release}: revision ${release.revision} (${release.status})`);
+    }
+    return {
+        release: req.release,
+        namespace: req.namespace,
+        revision: release.revision,
+        ...(current ? { previousRevision: current.revision } : {}),
+        chartVersion: release.chartVersion,
+        statefulSet: sts.metadata.name,
+        replicas,
+        changed: !unchanged
+    };
+}
+/**
+ * With a static configuration, old and new majorities must intersect: grow or shrink one
+ * server at a time (3 -> 4 -> 5). Two at once can elect two leaders.
+ */
+async function refuseUnsafeScaling(kubectl, env, name, replicas) {
+    const live = await kubectl.getOptional('statefulset', name, env.kubernetes.namespace);
+    const from = live?.spec.replicas;
+    if (from !== undefined && Math.abs(from - replicas) > 1)
+        throw new Error(`StatefulSet ${name} has ${from} servers and the environment asks for ${replicas}: changing more than one server at a time ` +
+            `can split the quorum (any majority of the old and the new configuration must intersect). ` +
+            `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(replicas - from)}), or use the scale workflow.`);
+}
+async function rollbackChart(helm, env, revision) {
+    info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
+    await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
+// List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
+// streams events, so a change is seen within milliseconds and no client starts per check.
+// A dropped stream resumes from the last resourceVersion; 410 Gone relists.
+
+
+function query(params) {
+    const entries = Object.entries(params).filter((e) => e[1] !== undefined);
+    return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
+}
+async function listAndWatch(kubectl, opts) {
+    const objects = new Map();
+    let resourceVersion = '';
+    let finished = false;
+    let child;
+    let timer;
+    const relist = async () => {
+        const list = await kubectl.raw(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`);
+        objects.clear();
+        for (const item of list.items)
+            objects.set(item.metadata.name, item);
+        resourceVersion = list.metadata.resourceVersion;
+        return (await opts.onChange(objects)) === true;
+    };
+    // One watch stream; resolves 'done', 'gone' (410: relist), or 'dropped' (resume).
+    const watchOnce = () => new Promise((resolve, reject) => {
+        const path = `${opts.path}${query({
+            watch: 'true',
+            allowWatchBookmarks: 'true',
+            resourceVersion,
+            labelSelector: opts.labelSelector,
+            fieldSelector: opts.fieldSelector
+        })}`;
+        const proc = (0,external_node_child_process_namespaceObject.spawn)(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child = proc;
+        let stderr = '';
+        let outcome;
+        let chain = Promise.resolve();
+        proc.stderr.on('data', chunk => (stderr += String(chunk)));
+        // Events are newline-framed. A stream cut mid-event leaves a fragment without its
+        // newline: it is dropped, and the watch resumes from the last complete event.
+        let pending = '';
+        proc.stdout.setEncoding('utf8');
+        proc.stdout.on('data', (chunk) => {
+            pending += chunk;
+            let newline;
+            while ((newline = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, newline);
+                pending = pending.slice(newline + 1);
+                if (line.trim())
+                    handleLine(line);
+            }
+        });
+        const handleLine = (line) => {
+            if (outcome)
+                return;
+            chain = chain
+                .then(async () => {
+                if (outcome)
+                    return;
+                const event = JSON.parse(line);
+                if (event.type === 'ERROR') {
+                    const status = event.object;
+                    if (status.code === 410)
+                        outcome = 'gone';
+                    else
+                        info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
+                    proc.kill();
+                    return;
+                }
+                if (event.object?.metadata?.resourceVersion)
+                    resourceVersion = event.object.metadata.resourceVersion;
+                if (event.type === 'BOOKMARK')
+                    return;
+                if (event.type === 'DELETED')
+                    objects.delete(event.object.metadata.name);
+                else
+                    objects.set(event.object.metadata.name, event.object);
+                if ((await opts.onChange(objects, event)) === true) {
+                    outcome = 'done';
+                    proc.kill();
+                }
+            })
+                .catch(error => {
+                proc.kill();
+                reject(error);
+            });
+        };
+        proc.on('close', code => {
+            void chain.then(() => {
+                if (outcome)
+                    return resolve(outcome);
+                if (!finished)
+                    info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
+                resolve('dropped');
+            });
+        });
+        proc.on('error', reject);
+    });
+    const work = async () => {
+        let needList = true;
+        let backoff = 100;
+        for (;;) {
+            if (needList) {
+                if (await relist())
+                    return;
+                needList = false;
+            }
+            const started = Date.now();
+            const outcome = await watchOnce();
+            if (outcome === 'done' || finished)
+                return;
+            if (outcome === 'gone')
+                needList = true;
+            // A stream that died at once is the server refusing; back off. A long-lived one that
+            // ended (server-side watch timeout) resumes immediately.
+            backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100;
+            if (backoff > 100)
+                await new Promise(r => setTimeout(r, backoff));
+        }
+    };
+    let onAbort;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(opts.timeoutError()), opts.timeoutMs);
+        onAbort = () => reject(opts.signal?.reason);
+        if (opts.signal?.aborted)
+            onAbort();
+        else
+            opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+        await Promise.race([work(), timeout]);
+    }
+    finally {
+        finished = true;
+        clearTimeout(timer);
+        if (onAbort)
+            opts.signal?.removeEventListener('abort', onAbort);
+        child?.kill();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/apply-managed.ts
+async function applyManaged(kubectl, namespace, resources, selector, desired) {
+    const key = (o) => `${o.kind}/${o.metadata.name}`;
+    const existing = new Map();
+    for (const resource of resources)
+        for (const o of await kubectl.list(resource, namespace, selector))
+            existing.set(key({ ...o, kind: o.kind ?? resource }), o.metadata.resourceVersion);
+    const applied = await kubectl.apply(desired);
+    const outcome = { changed: [], unchanged: [], deleted: [] };
+    for (const o of applied)
+        (existing.get(key(o)) === o.metadata.resourceVersion ? outcome.unchanged : outcome.changed).push(key(o));
+    const wanted = new Set(desired.map(key));
+    for (const stale of [...existing.keys()].filter(k => !wanted.has(k))) {
+        const [kind, name] = stale.split('/');
+        await kubectl.delete(kind, name, namespace);
+        outcome.deleted.push(stale);
+    }
+    return outcome;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/expose-servers.ts
+// Step 3: one LoadBalancer Service per server pod, Services of pods beyond the current size
+// removed, and every address (IP, or hostname on AWS) waited for and returned in ordinal order.
+
+
+
+
+
+
+
+function selectorFor(labels) {
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+}
+async function exposeServers({ kubectl, env, statefulSet, timeoutMs }) {
+    const namespace = env.kubernetes.namespace;
+    const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i));
+    const selector = selectorFor(managedLabels(env, SERVER_ROLE));
+    const outcome = await applyManaged(kubectl, namespace, ['services'], selector, renderServerServices(env, statefulSet));
+    info(`Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
+        (outcome.deleted.length ? `, removed ${outcome.deleted.join(', ')} (pods beyond the current size)` : ''));
+    const kind = env.expose.addressKind;
+    const addresses = new Map();
+    const started = Date.now();
+    let lastLogged = 0;
+    await listAndWatch(kubectl, {
+        path: `/api/v1/namespaces/${namespace}/services`,
+        labelSelector: selector,
+        what: 'LoadBalancer addresses',
+        timeoutMs,
+        timeoutError: () => new Error('pending'),
+        onChange: objects => {
+            for (const name of names) {
+                const ingress = objects.get(name)?.status?.loadBalancer?.ingress?.[0];
+                const address = kind === 'ip' ? ingress?.ip : ingress?.hostname;
+                if (address && !addresses.has(name)) {
+                    addresses.set(name, address);
+                    info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                }
+                else if (ingress && !address) {
+                    const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`;
+                    throw new Error(`Service ${name} got a LoadBalancer ${other}, but expose.addressKind is ${kind}: set addressKind to ${kind === 'ip' ? 'hostname' : 'ip'}`);
+                }
+            }
+            if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
+                lastLogged = Date.now();
+                info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`);
+            }
+            return addresses.size === names.length;
+        }
+    }).catch(async (error) => {
+        if (error.message !== 'pending')
+            throw error;
+        const pending = names.filter(n => !addresses.has(n));
+        const details = await Promise.all(pending.map(name => serviceEvents(kubectl, namespace, name)));
+        throw new Error(`no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
+            `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
+            details.filter(Boolean).map(d => `\n${d}`).join(''));
+    });
+    const ordered = names.map(name => addresses.get(name));
+    return {
+        services: names.map((name, ordinal) => ({ name, ordinal, address: ordered[ordinal] })),
+        addresses: ordered,
+        serverLines: ordered.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
+        outcome
+    };
+}
+async function serviceEvents(kubectl, namespace, name) {
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.kind=Service`)}`);
+        const lines = events.items.slice(-5).map(e => `  ${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`);
+        return lines.length ? `Service ${name} events:\n${lines.join('\n')}` : `Service ${name}: no events (no load-balancer controller acted on it)`;
+    }
+    catch {
+        return '';
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/register-monitoring.ts
+// Step 5: the observers as a scrape target: selector-less Service + Endpoints (named port) and,
+// when the Prometheus operator's CRD exists, a ServiceMonitor. Observers that left the
+// environment leave the Endpoints; objects of a removed monitoring config are deleted.
+
+
+
+
+
+async function registerMonitoring(kubectl, env) {
+    const namespace = env.monitoring?.namespace ?? env.kubernetes.namespace;
+    const selector = selectorFor(managedLabels(env, METRICS_ROLE));
+    const crd = await kubectl.serves('monitoring.coreos.com', 'servicemonitors');
+    const resources = ['services', 'endpoints', ...(crd ? ['servicemonitors.monitoring.coreos.com'] : [])];
+    const desired = [];
+    let serviceMonitor = 'disabled';
+    if (env.observers && env.monitoring) {
+        const m = renderMonitoring({ ...env, observers: env.observers, monitoring: env.monitoring });
+        desired.push(m.service, m.endpoints);
+        if (m.serviceMonitor && crd) {
+            desired.push(m.serviceMonitor);
+            serviceMonitor = 'applied';
+        }
+        else if (m.serviceMonitor) {
+            serviceMonitor = 'skipped: CRD not installed';
+            warning(`ServiceMonitor ${m.serviceMonitor.metadata.name} skipped: the cluster has no monitoring.coreos.com/v1 ServiceMonitor CRD ` +
+                `(install the Prometheus operator, or set monitoring.serviceMonitor.enabled: false). The Service and Endpoints are in place.`);
+        }
+    }
+    const outcome = await applyManaged(kubectl, namespace, resources, selector, desired);
+    const targets = env.observers && env.monitoring ? env.observers.hosts.map(h => `${h.metricsAddress ?? h.host}:${env.observers.metricsPort}`) : [];
+    info(`monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`);
+    return { outcome, serviceMonitor, targets };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
+function describeState(state) {
+    if (state?.waiting)
+        return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`;
+    if (state?.terminated)
+        return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')');
+    if (state?.running)
+        return `running since ${state.running.startedAt ?? '?'}`;
+    return 'no state yet';
+}
+function podRestarts(pod) {
+    return (pod?.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+}
+/** A short status line for progress logs. */
+function podSummary(pod) {
+    if (!pod)
+        return 'not created yet';
+    const conditions = (pod.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    const restarts = podRestarts(pod);
+    return [pod.status?.phase ?? 'Pending', ...conditions, ...(restarts ? [`restarts=${restarts}`] : [])].join(', ');
+}
+async function diagnosePod(kubectl, namespace, name, pod) {
+    const containers = pod?.status?.containerStatuses ?? [];
+    const diag = {
+        pod: name,
+        phase: pod ? (pod.status?.phase ?? 'Pending') : 'not created',
+        conditions: (pod?.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`),
+        containers: containers.map(c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`),
+        restarts: podRestarts(pod),
+        events: [],
+        logs: ''
+    };
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`);
+        const when = (e) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '';
+        diag.events = events.items
+            .sort((a, b) => when(a).localeCompare(when(b)))
+            .slice(-10)
+            .map(e => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${e.count && e.count > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`.trim());
+    }
+    catch (error) {
+        diag.events = [`(events unavailable: ${error.message.split('\n')[0]})`];
+    }
+    if (pod) {
+        const previous = diag.restarts > 0 ? ['--previous'] : [];
+        try {
+            diag.logs = (await kubectl.run(['logs', name, '-n', namespace, '--all-containers', '--tail=20', ...previous])).stdout.trimEnd();
+        }
+        catch (error) {
+            diag.logs = `(logs unavailable: ${error.message.split('\n').slice(-1)[0]})`;
+        }
+    }
+    return diag;
+}
+function formatDiagnostics(d) {
+    return [
+        `pod ${d.pod}: phase ${d.phase}, restarts ${d.restarts}`,
+        ...(d.conditions.length ? ['  conditions:', ...d.conditions.map(c => `    ${c}`)] : []),
+        ...(d.containers.length ? ['  containers:', ...d.containers.map(c => `    ${c}`)] : []),
+        '  recent events:',
+        ...(d.events.length ? d.events.map(e => `    ${e}`) : ['    (none)']),
+        ...(d.logs ? ['  last log lines:', ...d.logs.split('\n').map(l => `    ${l}`)] : [])
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/wait-ready.ts
+// Step 2: pods 0..N-1 of the StatefulSet Ready, in order, driven by one watch. Fails fast on a
+// crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
+// per-pod or overall deadline. Every failure carries the pod's diagnostics.
+
+
+
+class WaitReadyError extends Error {
+    diagnostics;
+    constructor(message, diagnostics) {
+        super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message);
+        this.diagnostics = diagnostics;
+        this.name = 'WaitReadyError';
+    }
+}
+const fatalWaitingReasons = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+function isPodReady(pod, updateRevision) {
+    if (!pod || pod.metadata.deletionTimestamp)
+        return false;
+    if (updateRevision && pod.metadata.labels?.['controller-revision-hash'] !== updateRevision)
+        return false;
+    return (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
+}
+/** A reason to stop waiting now, or undefined while the pod may still become Ready. */
+function fastFailure(pod, crashLoopRestarts) {
+    if (!pod)
+        return undefined;
+    const scheduled = pod.status?.conditions?.find(c => c.type === 'PodScheduled');
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
+        return `cannot be scheduled: ${scheduled.message ?? 'no node fits'}`;
+    for (const c of pod.status?.containerStatuses ?? []) {
+        const reason = c.state?.waiting?.reason;
+        if (reason && fatalWaitingReasons.has(reason))
+            return `container ${c.name} is ${reason} (restarts: ${c.restartCount})${c.state?.waiting?.message ? `: ${c.state.waiting.message}` : ''}`;
+        if (!c.ready && c.restartCount >= crashLoopRestarts)
+            return `container ${c.name} keeps restarting (restarts: ${c.restartCount})`;
+    }
+    return undefined;
+}
+async function settledStatefulSet(opts, deadline) {
+    let found;
+    // The controller must have seen the latest spec before its updateRevision means anything.
+    await listAndWatch(opts.kubectl, {
+        path: `/apis/apps/v1/namespaces/${opts.namespace}/statefulsets`,
+        fieldSelector: `metadata.name=${opts.statefulSet}`,
+        what: `statefulset ${opts.statefulSet}`,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        timeoutError: () => new WaitReadyError(found
+            ? `StatefulSet ${opts.statefulSet} was not observed by its controller in time (generation ${found.metadata.generation}, observed ${found.status?.observedGeneration ?? 'none'}): is kube-controller-manager running?`
+            : `StatefulSet ${opts.statefulSet} does not exist in namespace ${opts.namespace}: did deploy-chart run?`, undefined),
+        onChange: objects => {
+            found = objects.get(opts.statefulSet);
+            const generation = found?.metadata?.generation ?? 0;
+            return found !== undefined && (found.status?.observedGeneration ?? 0) >= generation;
+        }
+    });
+    return found;
+}
+async function waitReady(opts) {
+    const started = Date.now();
+    const deadline = started + opts.overallTimeoutMs;
+    const sts = await settledStatefulSet(opts, deadline);
+    const replicas = sts.spec.replicas ?? 1;
+    const updateRevision = sts.status?.updateRevision;
+    const rolling = Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
+    // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
+    const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
+    const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
+    const ready = [];
+    let index = 0;
+    let currentSince = Date.now();
+    let pods = new Map();
+    const abort = new AbortController();
+    const crashLoopRestarts = opts.crashLoopRestarts ?? 3;
+    const failWith = async (ordinal, why) => {
+        const name = podName(ordinal);
+        throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)));
+    };
+    // Per-pod deadline and progress lines: both need a clock, not just events.
+    const ticker = setInterval(() => {
+        if (index >= order.length)
+            return;
+        const name = podName(order[index]);
+        const waited = Date.now() - currentSince;
+        if (waited >= opts.podTimeoutMs)
+            abort.abort(new Error(`not Ready after ${Math.round(waited / 1000)} s (per-pod timeout)`));
+        else
+            info(`  ${name}: waiting ${Math.round(waited / 1000)} s: ${podSummary(pods.get(name))}`);
+    }, opts.progressIntervalMs ?? 10_000);
+    const deadlineTimer = setInterval(() => {
+        if (index < order.length && Date.now() - currentSince >= opts.podTimeoutMs)
+            abort.abort(new Error(`not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`));
+    }, Math.min(1000, opts.podTimeoutMs));
+    try {
+        await listAndWatch(opts.kubectl, {
+            path: `/api/v1/namespaces/${opts.namespace}/pods`,
+            labelSelector: selector || undefined,
+            what: `pods of ${opts.statefulSet}`,
+            signal: abort.signal,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            timeoutError: () => new Error(`not Ready within the overall timeout of ${Math.round(opts.overallTimeoutMs / 1000)} s`),
+            onChange: objects => {
+                pods = objects;
+                while (index < order.length && isPodReady(objects.get(podName(order[index])), updateRevision)) {
+                    const now = Date.now();
+                    ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince });
+                    info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
+                    index++;
+                    currentSince = now;
+                }
+                if (index >= order.length)
+                    return true;
+                for (const ordinal of order.slice(index)) {
+                    const why = fastFailure(objects.get(podName(ordinal)), crashLoopRestarts);
+                    if (why) {
+                        abort.abort(new Error(why, { cause: ordinal }));
+                        return false;
+                    }
+                }
+                return false;
+            }
+        });
+    }
+    catch (error) {
+        if (error instanceof WaitReadyError)
+            throw error;
+        const failing = error.cause;
+        await failWith(typeof failing === 'number' ? failing : order[index], error.message);
+    }
+    finally {
+        clearInterval(ticker);
+        clearInterval(deadlineTimer);
+    }
+    info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return ready;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/rollout/rollout.ts
+// The whole rollout of one environment, in the order the manual runbook does it: chart, pods
+// Ready in order, per-pod LoadBalancers, observers over SSH, monitoring. The GitHub actions run
+// the same steps one by one; this runs them in one process (zk-rollout rollout, the demo).
+
+
+
+
+
+
+class RolloutError extends Error {
+    step;
+    partial;
+    constructor(message, step, partial) {
+        super(message);
+        this.step = step;
+        this.partial = partial;
+        this.name = 'RolloutError';
+    }
+}
+async function rollout(opts) {
+    const { env, kubectl, helm } = opts;
+    if (env.observers && !opts.ssh)
+        throw new Error(`environment ${env.name} has observers: an SSH key and known_hosts are needed`);
+    const partial = {};
+    let step = 'deploy-chart';
+    try {
+        info(`== deploy-chart`);
+        const chart = (partial.chart = await deployChart({ env, helm, kubectl, roots: opts.roots }));
+        step = 'wait-ready';
+        info(`== wait-ready`);
+        partial.ready = await waitReady({
+            kubectl,
+            namespace: env.kubernetes.namespace,
+            statefulSet: chart.statefulSet,
+            podTimeoutMs: env.timeouts.podReadyMs,
+            overallTimeoutMs: env.timeouts.podReadyMs * env.ensemble.servers
+        });
+        step = 'expose-servers';
+        info(`== expose-servers`);
+        const exposed = (partial.exposed = await exposeServers({ kubectl, env, statefulSet: chart.statefulSet, timeoutMs: env.timeouts.loadBalancerMs }));
+        if (env.observers && opts.ssh) {
+            step = 'deploy-observers';
+            info(`== deploy-observers`);
+            const report = (partial.observers = await deployObservers({
+                environment: env,
+                servers: exposed.addresses,
+                credentials: opts.ssh.credentials,
+                secretFiles: opts.ssh.secretFiles,
+                log: line => info(line)
+            }));
+            if (!report.ok) {
+                const failed = report.results.filter(r => r.status !== 'ok');
+                throw new Error(`observers not deployed: ${failed.map(r => `${r.id} ${r.host} ${r.status}${r.message ? ` (${r.message})` : ''}`).join('; ')}`);
+            }
+        }
+        step = 'register-monitoring';
+        info(`== register-monitoring`);
+        partial.monitoring = await registerMonitoring(kubectl, env);
+        return partial;
+    }
+    catch (error) {
+        const chart = partial.chart;
+        if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined) {
+            await rollbackChart(helm, env, chart.previousRevision);
+            info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`);
+        }
+        throw new RolloutError(`${step} failed: ${error.message}`, step, partial);
+    }
+}
+/** A plain-text report for a terminal. */
+function formatRolloutReport(env, r) {
+    const lines = [
+        `Rollout of environment "${env.name}"`,
+        `  chart:     release ${r.chart.release} revision ${r.chart.revision} (${r.chart.changed ? 'upgraded' : 'unchanged'}), chart ${r.chart.chartVersion}`,
+        `  pods:      ${r.ready.map(p => `${p.pod} ${(p.waitedMs / 1000).toFixed(1)}s`).join(', ')}`,
+        `  servers:   ${r.exposed.services.map(s => `${s.name}=${s.address}`).join(', ')}`
+    ];
+    for (const o of r.observers?.results ?? [])
+        lines.push(`  observer:  ${o.id} ${o.host} ${o.status}, ${o.changed ? `changed ${o.changedFiles.join('+')}` : 'unchanged'}, ${o.verified ? `Mode: ${o.mode} zxid ${o.zxid}` : 'not verified'}`);
+    if (r.monitoring)
+        lines.push(`  monitoring: targets ${r.monitoring.targets.join(', ') || 'none'}; ServiceMonitor ${r.monitoring.serviceMonitor}`);
+    return `${lines.join('\n')}\n`;
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/cli/main.ts
 // `zk-rollout plan <environment dir>`: validate an environment and print what a rollout would do.
 
@@ -38199,13 +39708,23 @@ function formatPlanText(plan) {
 
 
 
+
+
+
+
+
 const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--format text|json]
+       zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
+                  [--kubectl path] [--helm path] [--rollback-on-failure]
        zk-rollout schema
 
   plan       Validate environments/<name>/environment.yaml and print every step and file a
              rollout would write. Without --servers, LoadBalancer addresses are placeholders.
   --servers  The servers' LoadBalancer addresses (IPs or hostnames), in ordinal order.
   --format   text (default) or json.
+  rollout    Run the rollout: deploy the chart, wait for pods in order, expose each server,
+             deploy the observers over SSH (host keys checked against --known-hosts), and
+             register them for monitoring. --kubeconfig defaults to $KUBECONFIG.
   schema     Print the JSON Schema of environment.yaml.
 
 Exit codes: 0 ok, 1 invalid environment, 2 usage error.`;
@@ -38213,13 +39732,23 @@ function defaultPackageRoot() {
     // dist/cli/index.js or src/cli/main.ts -> three levels up is the repository root.
     return external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname((0,external_node_url_.fileURLToPath)(import.meta.url)), '..', '..', '..');
 }
-async function run(argv, io) {
+async function main_run(argv, io) {
     let parsed;
     try {
         parsed = (0,external_node_util_.parseArgs)({
             args: argv,
             allowPositionals: true,
-            options: { servers: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } }
+            options: {
+                servers: { type: 'string' },
+                format: { type: 'string', default: 'text' },
+                kubeconfig: { type: 'string' },
+                kubectl: { type: 'string', default: 'kubectl' },
+                helm: { type: 'string', default: 'helm' },
+                'ssh-key': { type: 'string' },
+                'known-hosts': { type: 'string' },
+                'rollback-on-failure': { type: 'boolean', default: false },
+                help: { type: 'boolean', short: 'h' }
+            }
         });
     }
     catch (error) {
@@ -38236,15 +39765,48 @@ async function run(argv, io) {
         io.out(`${JSON.stringify(environmentSchema, null, 2)}\n`);
         return 0;
     }
+    if (command === 'rollout' && directory && rest.length === 0) {
+        return runRollout(directory, values, io);
+    }
     if (command !== 'plan' || !directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '')) {
         io.err(`${USAGE}\n`);
         return 2;
     }
     const servers = values.servers?.split(',').map(s => s.trim()).filter(Boolean);
-    try {
+    return guarded(io, async () => {
         const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory));
         const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } });
         io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan));
+    });
+}
+async function runRollout(directory, flags, io) {
+    return guarded(io, async () => {
+        const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory));
+        const kubeconfig = flags.kubeconfig ? external_node_path_namespaceObject.resolve(io.cwd, flags.kubeconfig) : process.env.KUBECONFIG;
+        if (!kubeconfig)
+            throw new Error('no cluster credentials: pass --kubeconfig or set KUBECONFIG');
+        const [kubectl, helm] = await Promise.all([io.which(flags.kubectl ?? 'kubectl'), io.which(flags.helm ?? 'helm')]);
+        const read = (file) => external_node_fs_namespaceObject.promises.readFile(external_node_path_namespaceObject.resolve(io.cwd, file), 'utf8');
+        if (env.observers && (!flags['ssh-key'] || !flags['known-hosts']))
+            throw new Error(`environment ${env.name} has observers: pass --ssh-key and --known-hosts (host keys are always verified)`);
+        const credentials = env.observers ? { privateKey: await read(flags['ssh-key']), knownHosts: await read(flags['known-hosts']) } : undefined;
+        await withSecretFiles(async (secretFiles) => {
+            const report = await rollout({
+                env,
+                kubectl: new Kubectl(kubectl, kubeconfig),
+                helm: new Helm(helm, kubeconfig),
+                roots: { bundled: io.packageRoot, repository: io.cwd },
+                ...(credentials ? { ssh: { credentials, secretFiles } } : {}),
+                rollbackOnFailure: flags['rollback-on-failure'] === true
+            });
+            io.out(formatRolloutReport(env, report));
+        });
+    });
+}
+/** Runs a command body; configuration problems and failures become exit code 1 with a message. */
+async function guarded(io, body) {
+    try {
+        await body();
         return 0;
     }
     catch (error) {
@@ -38280,6 +39842,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -38441,6 +40010,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
@@ -42925,7 +44501,7 @@ __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 __webpack_unused_export__ = publicApi.parse;
-__webpack_unused_export__ = publicApi.parseAllDocuments;
+exports.hR = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
@@ -48839,6 +50415,484 @@ function replaceNode(key, path, node) {
 exports.visit = visit;
 exports.visitAsync = visitAsync;
 
+
+/***/ }),
+
+/***/ 90:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   H8: () => (/* binding */ IS_WINDOWS),
+/* harmony export */   Qh: () => (/* binding */ isRooted),
+/* harmony export */   t2: () => (/* binding */ exists),
+/* harmony export */   vr: () => (/* binding */ tryGetExecutablePath)
+/* harmony export */ });
+/* unused harmony exports chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink, readlink, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
+/* harmony import */ var fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9896);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs__WEBPACK_IMPORTED_MODULE_0__.promises;
+// export const {open} = 'fs'
+const IS_WINDOWS = process.platform === 'win32';
+/**
+ * Custom implementation of readlink to ensure Windows junctions
+ * maintain trailing backslash for backward compatibility with Node.js < 24
+ *
+ * In Node.js 20, Windows junctions (directory symlinks) always returned paths
+ * with trailing backslashes. Node.js 24 removed this behavior, which breaks
+ * code that relied on this format for path operations.
+ *
+ * This implementation restores the Node 20 behavior by adding a trailing
+ * backslash to all junction results on Windows.
+ */
+function readlink(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const result = yield fs.promises.readlink(fsPath);
+        // On Windows, restore Node 20 behavior: add trailing backslash to all results
+        // since junctions on Windows are always directory links
+        if (IS_WINDOWS && !result.endsWith('\\')) {
+            return `${result}\\`;
+        }
+        return result;
+    });
+}
+// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
+const UV_FS_O_EXLOCK = 0x10000000;
+const READONLY = fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_RDONLY;
+function exists(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        try {
+            yield stat(fsPath);
+        }
+        catch (err) {
+            if (err.code === 'ENOENT') {
+                return false;
+            }
+            throw err;
+        }
+        return true;
+    });
+}
+function isDirectory(fsPath_1) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        return stats.isDirectory();
+    });
+}
+/**
+ * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
+ * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
+ */
+function isRooted(p) {
+    p = normalizeSeparators(p);
+    if (!p) {
+        throw new Error('isRooted() parameter "p" cannot be empty');
+    }
+    if (IS_WINDOWS) {
+        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
+        ); // e.g. C: or C:\hello
+    }
+    return p.startsWith('/');
+}
+/**
+ * Best effort attempt to determine whether a file exists and is executable.
+ * @param filePath    file path to check
+ * @param extensions  additional file extensions to try
+ * @return if file exists and is executable, returns the file path. otherwise empty string.
+ */
+function tryGetExecutablePath(filePath, extensions) {
+    return __awaiter(this, void 0, void 0, function* () {
+        let stats = undefined;
+        try {
+            // test file exists
+            stats = yield stat(filePath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                // eslint-disable-next-line no-console
+                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+            }
+        }
+        if (stats && stats.isFile()) {
+            if (IS_WINDOWS) {
+                // on Windows, test for valid extension
+                const upperExt = path__WEBPACK_IMPORTED_MODULE_1__.extname(filePath).toUpperCase();
+                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
+                    return filePath;
+                }
+            }
+            else {
+                if (isUnixExecutable(stats)) {
+                    return filePath;
+                }
+            }
+        }
+        // try each extension
+        const originalFilePath = filePath;
+        for (const extension of extensions) {
+            filePath = originalFilePath + extension;
+            stats = undefined;
+            try {
+                stats = yield stat(filePath);
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT') {
+                    // eslint-disable-next-line no-console
+                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+                }
+            }
+            if (stats && stats.isFile()) {
+                if (IS_WINDOWS) {
+                    // preserve the case of the actual file (since an extension was appended)
+                    try {
+                        const directory = path__WEBPACK_IMPORTED_MODULE_1__.dirname(filePath);
+                        const upperName = path__WEBPACK_IMPORTED_MODULE_1__.basename(filePath).toUpperCase();
+                        for (const actualName of yield readdir(directory)) {
+                            if (upperName === actualName.toUpperCase()) {
+                                filePath = path__WEBPACK_IMPORTED_MODULE_1__.join(directory, actualName);
+                                break;
+                            }
+                        }
+                    }
+                    catch (err) {
+                        // eslint-disable-next-line no-console
+                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+                    }
+                    return filePath;
+                }
+                else {
+                    if (isUnixExecutable(stats)) {
+                        return filePath;
+                    }
+                }
+            }
+        }
+        return '';
+    });
+}
+function normalizeSeparators(p) {
+    p = p || '';
+    if (IS_WINDOWS) {
+        // convert slashes on Windows
+        p = p.replace(/\//g, '\\');
+        // remove redundant slashes
+        return p.replace(/\\\\+/g, '\\');
+    }
+    // remove redundant slashes
+    return p.replace(/\/\/+/g, '/');
+}
+// on Mac/Linux, test the execute bit
+//     R   W  X  R  W X R W X
+//   256 128 64 32 16 8 4 2 1
+function isUnixExecutable(stats) {
+    return ((stats.mode & 1) > 0 ||
+        ((stats.mode & 8) > 0 &&
+            process.getgid !== undefined &&
+            stats.gid === process.getgid()) ||
+        ((stats.mode & 64) > 0 &&
+            process.getuid !== undefined &&
+            stats.uid === process.getuid()));
+}
+// Get the path of cmd.exe in windows
+function getCmdPath() {
+    var _a;
+    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
+}
+//# sourceMappingURL=io-util.js.map
+
+/***/ }),
+
+/***/ 8701:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   K7: () => (/* binding */ which)
+/* harmony export */ });
+/* unused harmony exports cp, mv, rmRF, mkdirP, findInPath */
+/* harmony import */ var assert__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2613);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
+/* harmony import */ var _io_util_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(90);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+/**
+ * Copies a file or folder.
+ * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See CopyOptions.
+ */
+function cp(source_1, dest_1) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
+        // Dest is an existing file, but not forcing
+        if (destStat && destStat.isFile() && !force) {
+            return;
+        }
+        // If dest is an existing directory, should copy inside.
+        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
+            ? path.join(dest, path.basename(source))
+            : dest;
+        if (!(yield ioUtil.exists(source))) {
+            throw new Error(`no such file or directory: ${source}`);
+        }
+        const sourceStat = yield ioUtil.stat(source);
+        if (sourceStat.isDirectory()) {
+            if (!recursive) {
+                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
+            }
+            else {
+                yield cpDirRecursive(source, newDest, 0, force);
+            }
+        }
+        else {
+            if (path.relative(source, newDest) === '') {
+                // a file cannot be copied to itself
+                throw new Error(`'${newDest}' and '${source}' are the same file`);
+            }
+            yield copyFile(source, newDest, force);
+        }
+    });
+}
+/**
+ * Moves a path.
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See MoveOptions.
+ */
+function mv(source_1, dest_1) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        if (yield ioUtil.exists(dest)) {
+            let destExists = true;
+            if (yield ioUtil.isDirectory(dest)) {
+                // If dest is directory copy src into dest
+                dest = path.join(dest, path.basename(source));
+                destExists = yield ioUtil.exists(dest);
+            }
+            if (destExists) {
+                if (options.force == null || options.force) {
+                    yield rmRF(dest);
+                }
+                else {
+                    throw new Error('Destination already exists');
+                }
+            }
+        }
+        yield mkdirP(path.dirname(dest));
+        yield ioUtil.rename(source, dest);
+    });
+}
+/**
+ * Remove a path recursively with force
+ *
+ * @param inputPath path to remove
+ */
+function rmRF(inputPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (ioUtil.IS_WINDOWS) {
+            // Check for invalid characters
+            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
+            if (/[*"<>|]/.test(inputPath)) {
+                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
+            }
+        }
+        try {
+            // note if path does not exist, error is silent
+            yield ioUtil.rm(inputPath, {
+                force: true,
+                maxRetries: 3,
+                recursive: true,
+                retryDelay: 300
+            });
+        }
+        catch (err) {
+            throw new Error(`File was unable to be removed ${err}`);
+        }
+    });
+}
+/**
+ * Make a directory.  Creates the full path with folders in between
+ * Will throw if it fails
+ *
+ * @param   fsPath        path to create
+ * @returns Promise<void>
+ */
+function mkdirP(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        ok(fsPath, 'a path argument must be provided');
+        yield ioUtil.mkdir(fsPath, { recursive: true });
+    });
+}
+/**
+ * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
+ * If you check and the tool does not exist, it will throw.
+ *
+ * @param     tool              name of the tool
+ * @param     check             whether to check if tool exists
+ * @returns   Promise<string>   path to tool
+ */
+function which(tool, check) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // recursive when check=true
+        if (check) {
+            const result = yield which(tool, false);
+            if (!result) {
+                if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+                }
+                else {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+                }
+            }
+            return result;
+        }
+        const matches = yield findInPath(tool);
+        if (matches && matches.length > 0) {
+            return matches[0];
+        }
+        return '';
+    });
+}
+/**
+ * Returns a list of all occurrences of the given tool on the system path.
+ *
+ * @returns   Promise<string[]>  the paths of the tool
+ */
+function findInPath(tool) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // build the list of extensions to try
+        const extensions = [];
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8 && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
+                if (extension) {
+                    extensions.push(extension);
+                }
+            }
+        }
+        // if it's rooted, return it if exists. otherwise return empty.
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .isRooted */ .Qh(tool)) {
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(tool, extensions);
+            if (filePath) {
+                return [filePath];
+            }
+            return [];
+        }
+        // if any path separators, return empty
+        if (tool.includes(path__WEBPACK_IMPORTED_MODULE_1__.sep)) {
+            return [];
+        }
+        // build the list of directories
+        //
+        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
+        // it feels like we should not do this. Checking the current directory seems like more of a use
+        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
+        // across platforms.
+        const directories = [];
+        if (process.env.PATH) {
+            for (const p of process.env.PATH.split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
+                if (p) {
+                    directories.push(p);
+                }
+            }
+        }
+        // find all matches
+        const matches = [];
+        for (const directory of directories) {
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(path__WEBPACK_IMPORTED_MODULE_1__.join(directory, tool), extensions);
+            if (filePath) {
+                matches.push(filePath);
+            }
+        }
+        return matches;
+    });
+}
+function readCopyOptions(options) {
+    const force = options.force == null ? true : options.force;
+    const recursive = Boolean(options.recursive);
+    const copySourceDirectory = options.copySourceDirectory == null
+        ? true
+        : Boolean(options.copySourceDirectory);
+    return { force, recursive, copySourceDirectory };
+}
+function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
+    return __awaiter(this, void 0, void 0, function* () {
+        // Ensure there is not a run away recursive copy
+        if (currentDepth >= 255)
+            return;
+        currentDepth++;
+        yield mkdirP(destDir);
+        const files = yield ioUtil.readdir(sourceDir);
+        for (const fileName of files) {
+            const srcFile = `${sourceDir}/${fileName}`;
+            const destFile = `${destDir}/${fileName}`;
+            const srcFileStat = yield ioUtil.lstat(srcFile);
+            if (srcFileStat.isDirectory()) {
+                // Recurse
+                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
+            }
+            else {
+                yield copyFile(srcFile, destFile, force);
+            }
+        }
+        // Change the mode for the newly created directory
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
+    });
+}
+// Buffered file copy
+function copyFile(srcFile, destFile, force) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
+            // unlink/re-link it
+            try {
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
+            }
+            catch (e) {
+                // Try to override file permission
+                if (e.code === 'EPERM') {
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
+                }
+                // other errors = it doesn't exist, no work to do
+            }
+            // Copy over symlink
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
+        }
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
+        }
+    });
+}
+//# sourceMappingURL=io.js.map
 
 /***/ }),
 

@@ -1,4 +1,5 @@
 // `zk-rollout plan <environment dir>`: validate an environment and print what a rollout would do.
+import { promises as fs } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -7,14 +8,23 @@ import { ConfigError } from '../environment/problems.js'
 import { environmentSchema } from '../environment/schema.js'
 import { annotateConfigError } from '../github/annotate.js'
 import { buildPlan, formatPlanText } from '../plan/plan.js'
+import { withSecretFiles } from '../action/secret-file.js'
+import { Helm } from '../kube/helm.js'
+import { Kubectl } from '../kube/kubectl.js'
+import { formatRolloutReport, rollout } from '../rollout/rollout.js'
 
 export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--format text|json]
+       zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
+                  [--kubectl path] [--helm path] [--rollback-on-failure]
        zk-rollout schema
 
   plan       Validate environments/<name>/environment.yaml and print every step and file a
              rollout would write. Without --servers, LoadBalancer addresses are placeholders.
   --servers  The servers' LoadBalancer addresses (IPs or hostnames), in ordinal order.
   --format   text (default) or json.
+  rollout    Run the rollout: deploy the chart, wait for pods in order, expose each server,
+             deploy the observers over SSH (host keys checked against --known-hosts), and
+             register them for monitoring. --kubeconfig defaults to $KUBECONFIG.
   schema     Print the JSON Schema of environment.yaml.
 
 Exit codes: 0 ok, 1 invalid environment, 2 usage error.`
@@ -25,6 +35,8 @@ export interface Io {
   cwd: string
   /** zk-rollout's own root, where charts/zookeeper lives. */
   packageRoot: string
+  /** Resolves an executable name on PATH (or checks a path). */
+  which: (tool: string) => Promise<string>
 }
 
 export function defaultPackageRoot(): string {
@@ -38,7 +50,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { servers: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } }
+      options: {
+        servers: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        kubeconfig: { type: 'string' },
+        kubectl: { type: 'string', default: 'kubectl' },
+        helm: { type: 'string', default: 'helm' },
+        'ssh-key': { type: 'string' },
+        'known-hosts': { type: 'string' },
+        'rollback-on-failure': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' }
+      }
     })
   } catch (error) {
     io.err(`${(error as Error).message}\n\n${USAGE}\n`)
@@ -54,15 +76,58 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(`${JSON.stringify(environmentSchema, null, 2)}\n`)
     return 0
   }
+  if (command === 'rollout' && directory && rest.length === 0) {
+    return runRollout(directory, values, io)
+  }
   if (command !== 'plan' || !directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '')) {
     io.err(`${USAGE}\n`)
     return 2
   }
   const servers = values.servers?.split(',').map(s => s.trim()).filter(Boolean)
-  try {
+  return guarded(io, async () => {
     const env = await loadEnvironment(path.resolve(io.cwd, directory))
     const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } })
     io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan))
+  })
+}
+
+interface RolloutFlags {
+  kubeconfig?: string
+  kubectl?: string
+  helm?: string
+  'ssh-key'?: string
+  'known-hosts'?: string
+  'rollback-on-failure'?: boolean
+}
+
+async function runRollout(directory: string, flags: RolloutFlags, io: Io): Promise<number> {
+  return guarded(io, async () => {
+    const env = await loadEnvironment(path.resolve(io.cwd, directory))
+    const kubeconfig = flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : process.env.KUBECONFIG
+    if (!kubeconfig) throw new Error('no cluster credentials: pass --kubeconfig or set KUBECONFIG')
+    const [kubectl, helm] = await Promise.all([io.which(flags.kubectl ?? 'kubectl'), io.which(flags.helm ?? 'helm')])
+    const read = (file: string): Promise<string> => fs.readFile(path.resolve(io.cwd, file), 'utf8')
+    if (env.observers && (!flags['ssh-key'] || !flags['known-hosts']))
+      throw new Error(`environment ${env.name} has observers: pass --ssh-key and --known-hosts (host keys are always verified)`)
+    const credentials = env.observers ? { privateKey: await read(flags['ssh-key']!), knownHosts: await read(flags['known-hosts']!) } : undefined
+    await withSecretFiles(async secretFiles => {
+      const report = await rollout({
+        env,
+        kubectl: new Kubectl(kubectl, kubeconfig),
+        helm: new Helm(helm, kubeconfig),
+        roots: { bundled: io.packageRoot, repository: io.cwd },
+        ...(credentials ? { ssh: { credentials, secretFiles } } : {}),
+        rollbackOnFailure: flags['rollback-on-failure'] === true
+      })
+      io.out(formatRolloutReport(env, report))
+    })
+  })
+}
+
+/** Runs a command body; configuration problems and failures become exit code 1 with a message. */
+async function guarded(io: Io, body: () => Promise<void>): Promise<number> {
+  try {
+    await body()
     return 0
   } catch (error) {
     if (error instanceof ConfigError) {

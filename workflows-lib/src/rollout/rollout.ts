@@ -1,0 +1,108 @@
+// The whole rollout of one environment, in the order the manual runbook does it: chart, pods
+// Ready in order, per-pod LoadBalancers, observers over SSH, monitoring. The GitHub actions run
+// the same steps one by one; this runs them in one process (zk-rollout rollout, the demo).
+import * as core from '@actions/core'
+import type { ChartRoots } from '../chart/chart-reference.js'
+import type { SecretFiles } from '../action/secret-file.js'
+import type { Environment } from '../environment/types.js'
+import type { Helm } from '../kube/helm.js'
+import type { Kubectl } from '../kube/kubectl.js'
+import { deployObservers, type DeployReport } from '../observers/index.js'
+import type { SshCredentials } from '../ssh/index.js'
+import { deployChart, rollbackChart, type DeployChartResult } from '../steps/deploy-chart.js'
+import { exposeServers, type ExposeServersResult } from '../steps/expose-servers.js'
+import { registerMonitoring, type RegisterMonitoringResult } from '../steps/register-monitoring.js'
+import { waitReady, type PodReadyTime } from '../steps/wait-ready.js'
+
+export interface RolloutOptions {
+  env: Environment
+  kubectl: Kubectl
+  helm: Helm
+  roots: ChartRoots
+  /** Needed when the environment has observers. */
+  ssh?: { credentials: SshCredentials; secretFiles: SecretFiles }
+  /** Roll the chart back to its previous revision when a later step fails. */
+  rollbackOnFailure?: boolean
+}
+
+export interface RolloutReport {
+  chart: DeployChartResult
+  ready: PodReadyTime[]
+  exposed: ExposeServersResult
+  observers?: DeployReport
+  monitoring?: RegisterMonitoringResult
+}
+
+export class RolloutError extends Error {
+  constructor(
+    message: string,
+    readonly step: string,
+    readonly partial: Partial<RolloutReport>
+  ) {
+    super(message)
+    this.name = 'RolloutError'
+  }
+}
+
+export async function rollout(opts: RolloutOptions): Promise<RolloutReport> {
+  const { env, kubectl, helm } = opts
+  if (env.observers && !opts.ssh) throw new Error(`environment ${env.name} has observers: an SSH key and known_hosts are needed`)
+  const partial: Partial<RolloutReport> = {}
+  let step = 'deploy-chart'
+  try {
+    core.info(`== deploy-chart`)
+    const chart = (partial.chart = await deployChart({ env, helm, kubectl, roots: opts.roots }))
+    step = 'wait-ready'
+    core.info(`== wait-ready`)
+    partial.ready = await waitReady({
+      kubectl,
+      namespace: env.kubernetes.namespace,
+      statefulSet: chart.statefulSet,
+      podTimeoutMs: env.timeouts.podReadyMs,
+      overallTimeoutMs: env.timeouts.podReadyMs * env.ensemble.servers
+    })
+    step = 'expose-servers'
+    core.info(`== expose-servers`)
+    const exposed = (partial.exposed = await exposeServers({ kubectl, env, statefulSet: chart.statefulSet, timeoutMs: env.timeouts.loadBalancerMs }))
+    if (env.observers && opts.ssh) {
+      step = 'deploy-observers'
+      core.info(`== deploy-observers`)
+      const report = (partial.observers = await deployObservers({
+        environment: env,
+        servers: exposed.addresses,
+        credentials: opts.ssh.credentials,
+        secretFiles: opts.ssh.secretFiles,
+        log: line => core.info(line)
+      }))
+      if (!report.ok) {
+        const failed = report.results.filter(r => r.status !== 'ok')
+        throw new Error(`observers not deployed: ${failed.map(r => `${r.id} ${r.host} ${r.status}${r.message ? ` (${r.message})` : ''}`).join('; ')}`)
+      }
+    }
+    step = 'register-monitoring'
+    core.info(`== register-monitoring`)
+    partial.monitoring = await registerMonitoring(kubectl, env)
+    return partial as RolloutReport
+  } catch (error) {
+    const chart = partial.chart
+    if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined) {
+      await rollbackChart(helm, env, chart.previousRevision)
+      core.info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`)
+    }
+    throw new RolloutError(`${step} failed: ${(error as Error).message}`, step, partial)
+  }
+}
+
+/** A plain-text report for a terminal. */
+export function formatRolloutReport(env: Environment, r: RolloutReport): string {
+  const lines = [
+    `Rollout of environment "${env.name}"`,
+    `  chart:     release ${r.chart.release} revision ${r.chart.revision} (${r.chart.changed ? 'upgraded' : 'unchanged'}), chart ${r.chart.chartVersion}`,
+    `  pods:      ${r.ready.map(p => `${p.pod} ${(p.waitedMs / 1000).toFixed(1)}s`).join(', ')}`,
+    `  servers:   ${r.exposed.services.map(s => `${s.name}=${s.address}`).join(', ')}`
+  ]
+  for (const o of r.observers?.results ?? [])
+    lines.push(`  observer:  ${o.id} ${o.host} ${o.status}, ${o.changed ? `changed ${o.changedFiles.join('+')}` : 'unchanged'}, ${o.verified ? `Mode: ${o.mode} zxid ${o.zxid}` : 'not verified'}`)
+  if (r.monitoring) lines.push(`  monitoring: targets ${r.monitoring.targets.join(', ') || 'none'}; ServiceMonitor ${r.monitoring.serviceMonitor}`)
+  return `${lines.join('\n')}\n`
+}
