@@ -161,8 +161,11 @@ async function actionMemory(envDir: string, knownHosts: string): Promise<{ nodeM
   const sampler = setInterval(() => (sshPeak = Math.max(sshPeak, sshClientsRssMiB())), 10)
   try {
     const stderr = await new Promise<string>((resolve, reject) =>
-      execFile('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, path.join(repoRoot, 'actions/deploy-observers/dist/index.js')], { env }, (error, _out, err) =>
-        error ? reject(new Error(`${error.message}\n${_out}\n${err}`)) : resolve(err)
+      execFile(
+        '/usr/bin/time',
+        ['-f', 'maxrss=%M', process.execPath, path.join(repoRoot, 'actions/deploy-observers/dist/index.js')],
+        { env },
+        (error, _out, err) => (error ? reject(new Error(`${error.message}\n${_out}\n${err}`)) : resolve(err))
       )
     )
     return { nodeMiB: Number(/maxrss=(\d+)/.exec(stderr)?.[1]) / 1024, sshMiB: sshPeak }
@@ -173,7 +176,9 @@ async function actionMemory(envDir: string, knownHosts: string): Promise<{ nodeM
 
 function sshTrue(configFile: string, host: string): Promise<void> {
   return new Promise((resolve, reject) =>
-    execFile('ssh', ['-F', configFile, '-p', String(port), '-l', os.userInfo().username, '--', host, 'true'], error => (error ? reject(error) : resolve()))
+    execFile('ssh', ['-F', configFile, '-p', String(port), '-l', os.userInfo().username, '--', host, 'true'], error =>
+      error ? reject(error) : resolve()
+    )
   )
 }
 
@@ -202,7 +207,9 @@ afterAll(async () => {
 
 it('no-op deploy: 2 and 20 VMs, round trips per host', async () => {
   const knownHosts = vms.map(vm => vm.knownHosts).join('\n')
-  const lines: string[] = [`${os.cpus().length} CPUs, ${RUNS} runs after one warm-up; OpenSSH ${(await new Promise<string>(r => execFile('ssh', ['-V'], (_, o, e) => r(e.trim()))))}`]
+  const lines: string[] = [
+    `${os.cpus().length} CPUs, ${RUNS} runs after one warm-up; OpenSSH ${await new Promise<string>(r => execFile('ssh', ['-V'], (_, o, e) => r(e.trim())))}`
+  ]
 
   const two = await environmentFor(addresses.slice(0, 2))
   lines.push(await measure('no-op, 2 VMs', () => noop(two, knownHosts)))
@@ -214,14 +221,21 @@ it('no-op deploy: 2 and 20 VMs, round trips per host', async () => {
   const files = new SecretFiles()
   try {
     const config = writeSshClientConfig(files, { privateKey: key.privateKey, knownHosts })
-    lines.push(await measure('baseline: ssh host true, 20 VMs at once', async () => void (await Promise.all(addresses.map(a => sshTrue(config.configFile, a))))))
+    lines.push(
+      await measure(
+        'baseline: ssh host true, 20 VMs at once',
+        async () => void (await Promise.all(addresses.map(a => sshTrue(config.configFile, a))))
+      )
+    )
     lines.push(await measure('baseline: ssh host true, 1 VM', async () => sshTrue(config.configFile, addresses[0])))
   } finally {
     files.remove()
   }
 
   const memory = await actionMemory(environmentDir(addresses), knownHosts)
-  lines.push(`the built action, no-op over 20 VMs: peak RSS ${memory.nodeMiB.toFixed(0)} MiB (node), ${memory.sshMiB.toFixed(0)} MiB (all ssh clients at once)`)
+  lines.push(
+    `the built action, no-op over 20 VMs: peak RSS ${memory.nodeMiB.toFixed(0)} MiB (node), ${memory.sshMiB.toFixed(0)} MiB (all ssh clients at once)`
+  )
 
   // Round trips of one host: the same no-op through a relay with 0 and 10 ms one-way latency.
   const relayed = await environmentFor([relayAddress], path.join(vmRoot, 'relayed'))
@@ -244,6 +258,8 @@ it('no-op deploy: 2 and 20 VMs, round trips per host', async () => {
   }
   const fast = await timed(0)
   const slow = await timed(10)
-  lines.push(`one VM through a relay: ${fast.toFixed(0)} ms at 0 ms RTT, ${slow.toFixed(0)} ms at 20 ms RTT -> ${((slow - fast) / 20).toFixed(1)} round trips on the critical path`)
+  lines.push(
+    `one VM through a relay: ${fast.toFixed(0)} ms at 0 ms RTT, ${slow.toFixed(0)} ms at 20 ms RTT -> ${((slow - fast) / 20).toFixed(1)} round trips on the critical path`
+  )
   console.log(lines.join('\n'))
 }, 600_000)

@@ -17,10 +17,14 @@ for (const name of readdirSync(path.join(root, 'actions'), { withFileTypes: true
 
 for (const t of targets.filter(t => only.length === 0 || only.includes(t.name))) {
   rmSync(path.join(root, t.out), { recursive: true, force: true })
-  execFileSync(process.execPath, [ncc, 'build', t.entry, '-o', t.out, '--license', 'licenses.txt', '--quiet', '--transpile-only', '--target', 'es2022'], {
-    cwd: root,
-    stdio: 'inherit'
-  })
+  execFileSync(
+    process.execPath,
+    [ncc, 'build', t.entry, '-o', t.out, '--license', 'licenses.txt', '--quiet', '--transpile-only', '--target', 'es2022'],
+    {
+      cwd: root,
+      stdio: 'inherit'
+    }
+  )
   console.log(`built ${t.out}`)
 }
 

@@ -57,7 +57,14 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     const key = generateKey(path.join(opts.dir, 'keys'), 'deployer')
     const port = await sshPortFor(opts.vmAddresses)
     for (const [i, address] of opts.vmAddresses.entries()) {
-      const vm = await startSshd({ name: `vm${i + 1}`, address, port, dir: path.join(opts.dir, `vm${i + 1}`), authorizedKeys: [key.publicKey], rootMount: vmRoot })
+      const vm = await startSshd({
+        name: `vm${i + 1}`,
+        address,
+        port,
+        dir: path.join(opts.dir, `vm${i + 1}`),
+        authorizedKeys: [key.publicKey],
+        rootMount: vmRoot
+      })
       prepareShimState(vm.shimState)
       vms.push(vm)
     }

@@ -52,7 +52,11 @@ describe('chart sources', () => {
   it('installs a chart from a Helm repository at a pinned version, reading the StatefulSet from the release', async () => {
     const env = await loadEnvironment(
       writeEnvironment(
-        kubeEnvironmentYaml({ namespace: 'fromrepo', release: 'coord', extra: `chart:\n  repo: { url: "${repoUrl}", name: zookeeper, version: 0.1.0 }\n` }),
+        kubeEnvironmentYaml({
+          namespace: 'fromrepo',
+          release: 'coord',
+          extra: `chart:\n  repo: { url: "${repoUrl}", name: zookeeper, version: 0.1.0 }\n`
+        }),
         { name: 'fromrepo', values: `${sandboxValues}replicas: 3\n` }
       )
     )
@@ -63,7 +67,11 @@ describe('chart sources', () => {
   it('refuses a non-bundled chart whose values give another size than ensemble.servers', async () => {
     const env = await loadEnvironment(
       writeEnvironment(
-        kubeEnvironmentYaml({ namespace: 'mismatch', release: 'zk', extra: `chart:\n  repo: { url: "${repoUrl}", name: zookeeper, version: 0.1.0 }\n` }),
+        kubeEnvironmentYaml({
+          namespace: 'mismatch',
+          release: 'zk',
+          extra: `chart:\n  repo: { url: "${repoUrl}", name: zookeeper, version: 0.1.0 }\n`
+        }),
         { name: 'mismatch', values: `${sandboxValues}replicas: 5\n` }
       )
     )
@@ -113,11 +121,15 @@ describe('bundled chart lifecycle', () => {
   })
 
   it('expose-servers removes the Services of pods beyond the current size', async () => {
-    const five = await loadEnvironment(writeEnvironment(kubeEnvironmentYaml({ namespace: 'shrink', release: 'zk', servers: 5 }), { name: 'shrink', values: sandboxValues }))
+    const five = await loadEnvironment(
+      writeEnvironment(kubeEnvironmentYaml({ namespace: 'shrink', release: 'zk', servers: 5 }), { name: 'shrink', values: sandboxValues })
+    )
     await sandbox.createNamespace('shrink')
     const wide = await exposeServers({ kubectl, env: five, timeoutMs: 30_000 })
     expect(wide.addresses).toHaveLength(5)
-    const three = await loadEnvironment(writeEnvironment(kubeEnvironmentYaml({ namespace: 'shrink', release: 'zk', servers: 3 }), { name: 'shrink', values: sandboxValues }))
+    const three = await loadEnvironment(
+      writeEnvironment(kubeEnvironmentYaml({ namespace: 'shrink', release: 'zk', servers: 3 }), { name: 'shrink', values: sandboxValues })
+    )
     const narrow = await exposeServers({ kubectl, env: three, timeoutMs: 30_000 })
     expect(narrow.outcome.deleted.sort()).toEqual(['Service/zk-lb-3', 'Service/zk-lb-4'])
     expect(narrow.outcome.unchanged).toHaveLength(3)

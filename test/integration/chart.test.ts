@@ -50,7 +50,11 @@ describe.each(helms)('charts/zookeeper with %s', (_, helm) => {
     const services = docs.filter(d => d.kind === 'Service') as unknown as { spec: { ports: { protocol?: string }[] } }[]
     for (const s of services) for (const p of s.spec.ports) expect(p.protocol).toBe('TCP')
     const sts = docs.find(d => d.kind === 'StatefulSet') as unknown as {
-      spec: { podManagementPolicy: string; replicas: number; template: { spec: { containers: { readinessProbe: { exec: { command: string[] } } }[] } } }
+      spec: {
+        podManagementPolicy: string
+        replicas: number
+        template: { spec: { containers: { readinessProbe: { exec: { command: string[] } } }[] } }
+      }
     }
     expect(sts.spec.podManagementPolicy).toBe('OrderedReady')
     expect(sts.spec.replicas).toBe(5)

@@ -7,7 +7,7 @@
 // ensemble .41-.43).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { withSecretFiles } from '../../workflows-lib/src/action/secret-file.js'
@@ -70,7 +70,9 @@ timeouts: { observerJoin: 60s }
 `
 }
 
-async function deploy(opts: Partial<Omit<DeployObserversOptions, 'credentials' | 'secretFiles'>> & { knownHosts?: string } = {}): Promise<{ report: DeployReport; log: string[] }> {
+async function deploy(
+  opts: Partial<Omit<DeployObserversOptions, 'credentials' | 'secretFiles'>> & { knownHosts?: string } = {}
+): Promise<{ report: DeployReport; log: string[] }> {
   const log: string[] = []
   const report = await withSecretFiles(secretFiles =>
     deployObservers({
@@ -132,7 +134,14 @@ beforeAll(async () => {
   writeFileSync(hostsFile, [...serverNames.map((name, i) => `${serverIps[i]} ${name}`), `127.0.0.1 ${os.hostname()}`, ''].join('\n'))
   const jvmArgs = [`-Djdk.net.hosts.file=${hostsFile}`]
   ;[vm1, vm2] = await Promise.all([
-    startSshd({ name: 'vm1', address: vm1Address, port: sshPort, dir: path.join(base, 'vm1'), authorizedKeys: [deployer.publicKey], rootMount: vmRoot }),
+    startSshd({
+      name: 'vm1',
+      address: vm1Address,
+      port: sshPort,
+      dir: path.join(base, 'vm1'),
+      authorizedKeys: [deployer.publicKey],
+      rootMount: vmRoot
+    }),
     // This VM has only docker-compose v1, like older hosts.
     startSshd({
       name: 'vm2',
@@ -163,7 +172,10 @@ describe('deploy-observers over real SSH to real ZooKeeper observers', () => {
     const run = await deploy({ maxUnavailable: 2 })
     expectOk(run)
     const { report, log } = run
-    for (const [id, vm] of [[101, vm1], [102, vm2]] as const) {
+    for (const [id, vm] of [
+      [101, vm1],
+      [102, vm2]
+    ] as const) {
       const r = result(report, id)
       expect(r).toMatchObject({ status: 'ok', changed: true, restarted: true, verified: true, rolledBack: false, mode: 'observer' })
       expect(r.changedFiles).toEqual(['zoo.cfg', 'myid', 'docker-compose.yaml'])
@@ -223,7 +235,10 @@ describe('deploy-observers over real SSH to real ZooKeeper observers', () => {
     expect(run.summary).toMatch(new RegExp(`\\| 101 \\| ${vm1Address} \\| ok \\| unchanged \\| no \\| ✅ observer, zxid 0x[0-9a-f]+ \\| no \\|`))
     // The key never reaches the log, and its 0600 copy is gone with the private directory.
     // (::add-mask:: lines are how it is masked: the runner consumes them.)
-    const log = (run.stdout + run.stderr).split('\n').filter(l => !l.startsWith('::add-mask::')).join('\n')
+    const log = (run.stdout + run.stderr)
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
     for (const line of deployer.privateKey.split('\n').filter(l => l.length > 20)) expect(log).not.toContain(line)
     expect(readdirSync(runnerTemp)).toEqual([])
   })
@@ -255,7 +270,10 @@ describe('deploy-observers over real SSH to real ZooKeeper observers', () => {
 
     const run = await deploy({ servers: serverNames })
     expectOk(run)
-    for (const [id, vm] of [[101, vm1], [102, vm2]] as const) {
+    for (const [id, vm] of [
+      [101, vm1],
+      [102, vm2]
+    ] as const) {
       expect(result(run.report, id)).toMatchObject({ status: 'ok', changed: true, changedFiles: ['zoo.cfg'], restarted: true, verified: true })
       expect(filesOn(vm)).toEqual(rendered(env, id, serverNames))
       expect(existsSync(path.join(dirOn(vm), '.staged'))).toBe(false)
@@ -285,7 +303,9 @@ describe('deploy-observers over real SSH to real ZooKeeper observers', () => {
     expect(report.ok).toBe(false)
     const r1 = result(report, 101)
     expect(r1).toMatchObject({ status: 'failed', changed: true, restarted: true, verified: false, rolledBack: true, mode: 'observer' })
-    expect(r1.message).toMatch(/did not answer Mode: observer within 10 s \(last: .+\); rolled back to the previous files, and the observer serves again on them/)
+    expect(r1.message).toMatch(
+      /did not answer Mode: observer within 10 s \(last: .+\); rolled back to the previous files, and the observer serves again on them/
+    )
     expect(report.rolledBack).toEqual([vm1Address])
     // The previous files are back and running; the failed ones are kept for a look.
     expect(filesOn(vm1)).toEqual(before1)
@@ -415,9 +435,17 @@ describe('deploy-observers over real SSH to real ZooKeeper observers', () => {
   })
 
   it('deploys through a jump host, whose host key is checked like any other', async () => {
-    bastion = await startSshd({ name: 'bastion', address: bastionAddress, port: sshPort, dir: path.join(base, 'bastion'), authorizedKeys: [deployer.publicKey] })
+    bastion = await startSshd({
+      name: 'bastion',
+      address: bastionAddress,
+      port: sshPort,
+      dir: path.join(base, 'bastion'),
+      authorizedKeys: [deployer.publicKey]
+    })
     const viaBastion = await loadEnvironment(
-      writeEnvironment(environmentYaml({ jumpHost: `{ host: ${bastionAddress}, user: ${os.userInfo().username}, port: ${sshPort} }` }), { name: 'jump' })
+      writeEnvironment(environmentYaml({ jumpHost: `{ host: ${bastionAddress}, user: ${os.userInfo().username}, port: ${sshPort} }` }), {
+        name: 'jump'
+      })
     )
     const refused = await deploy({ environment: viaBastion })
     for (const id of [101, 102]) {
@@ -429,7 +457,10 @@ describe('deploy-observers over real SSH to real ZooKeeper observers', () => {
     const logins = acceptedLogins(bastion)
     const run = await deploy({ environment: viaBastion, knownHosts: [knownHosts, bastion.knownHosts].join('\n'), servers: serverNames })
     expectOk(run)
-    for (const [id, vm] of [[101, vm1], [102, vm2]] as const) {
+    for (const [id, vm] of [
+      [101, vm1],
+      [102, vm2]
+    ] as const) {
       expect(result(run.report, id)).toMatchObject({ changed: true, restarted: true, verified: true })
       expect(filesOn(vm)).toEqual(rendered(viaBastion, id, serverNames))
     }

@@ -53,11 +53,16 @@ describe('zk-rollout rollout, end to end', () => {
     expect(run.stdout).toMatch(/chart: {5}release zk revision 1 \(upgraded\)/)
     const servers = [0, 1, 2].map(i => world.sandbox.podAddress('zk', `zk-zookeeper-${i}`))
     expect(run.stdout).toContain(`servers:   zk0=${servers[0]}, zk1=${servers[1]}, zk2=${servers[2]}`)
-    for (const o of world.observers) expect(run.stdout).toMatch(new RegExp(`observer: {2}${o.id} ${o.address.replaceAll('.', '\\.')} ok, changed zoo.cfg\\+myid\\+docker-compose.yaml, Mode: observer`))
+    for (const o of world.observers)
+      expect(run.stdout).toMatch(
+        new RegExp(`observer: {2}${o.id} ${o.address.replaceAll('.', '\\.')} ok, changed zoo.cfg\\+myid\\+docker-compose.yaml, Mode: observer`)
+      )
     expect(run.stdout).toContain('ServiceMonitor applied')
 
     // The observers on the VMs follow the ensemble in the cluster, through the LoadBalancers.
-    const leader = (await Promise.all(servers.map(async a => ({ a, mode: parseSrvr(await fourLetterWord(a, 2181, 'srvr')).mode })))).find(s => s.mode === 'leader')!
+    const leader = (await Promise.all(servers.map(async a => ({ a, mode: parseSrvr(await fourLetterWord(a, 2181, 'srvr')).mode })))).find(
+      s => s.mode === 'leader'
+    )!
     await zkCli(`${leader.a}:2181`, ['create', '/end-to-end', 'from-the-cluster'])
     for (const o of world.observers) {
       expect(parseSrvr(await fourLetterWord(o.address, 2181, 'srvr')).mode).toBe('observer')
@@ -66,7 +71,11 @@ describe('zk-rollout rollout, end to end', () => {
 
     // Prometheus would find the observers: Endpoints with their metrics addresses, a ServiceMonitor.
     const kubectl = new Kubectl(world.sandbox.kubectl, world.sandbox.kubeconfig)
-    const endpoints = await kubectl.getOptional<KubeObject & { subsets: { addresses: { ip: string }[] }[] }>('endpoints', 'zk-observers-external', 'zk')
+    const endpoints = await kubectl.getOptional<KubeObject & { subsets: { addresses: { ip: string }[] }[] }>(
+      'endpoints',
+      'zk-observers-external',
+      'zk'
+    )
     expect(endpoints!.subsets[0].addresses.map(a => a.ip)).toEqual(['192.0.2.101', '192.0.2.102'])
     expect(await kubectl.getOptional('servicemonitors.monitoring.coreos.com', 'zk-observers-external', 'zk')).toBeDefined()
   })

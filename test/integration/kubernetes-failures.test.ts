@@ -46,7 +46,9 @@ describe('wait-ready failures', () => {
     const env = await environment('held')
     sandbox.kubelet.setFault('held/held-zookeeper-1', { holdNotReady: true })
     const deployed = await deployChart({ env, helm, kubectl, roots })
-    const error = await waitError(waitReady({ kubectl, namespace: 'held', statefulSet: deployed.statefulSet, podTimeoutMs: 4000, overallTimeoutMs: 60_000 }))
+    const error = await waitError(
+      waitReady({ kubectl, namespace: 'held', statefulSet: deployed.statefulSet, podTimeoutMs: 4000, overallTimeoutMs: 60_000 })
+    )
     expect(error.message).toMatch(/^pod held-zookeeper-1 not Ready after \d+ s \(per-pod timeout\)/)
     expect(error.diagnostics).toMatchObject({ pod: 'held-zookeeper-1', phase: 'Running', restarts: 0 })
     expect(error.diagnostics!.conditions).toEqual(expect.arrayContaining([expect.stringMatching(/^Ready=False/)]))
@@ -61,7 +63,9 @@ describe('wait-ready failures', () => {
     const env = await environment('crash')
     sandbox.kubelet.setFault('crash/crash-zookeeper-0', { crashLoop: true })
     const deployed = await deployChart({ env, helm, kubectl, roots })
-    const error = await waitError(waitReady({ kubectl, namespace: 'crash', statefulSet: deployed.statefulSet, podTimeoutMs: 600_000, overallTimeoutMs: 900_000 }))
+    const error = await waitError(
+      waitReady({ kubectl, namespace: 'crash', statefulSet: deployed.statefulSet, podTimeoutMs: 600_000, overallTimeoutMs: 900_000 })
+    )
     expect(error.message).toMatch(/^pod crash-zookeeper-0 container zookeeper (is CrashLoopBackOff|keeps restarting) \(restarts: [1-9]\d*\)/)
     expect(error.message).not.toContain('timeout')
     expect(error.diagnostics!.restarts).toBeGreaterThan(0)
@@ -122,7 +126,13 @@ describe('through a faulty API server connection', () => {
     ]
     try {
       const deployed = await deployChart({ env, helm, kubectl, roots })
-      const ready = await waitReady({ kubectl, namespace: 'flaky', statefulSet: deployed.statefulSet, podTimeoutMs: 60_000, overallTimeoutMs: 120_000 })
+      const ready = await waitReady({
+        kubectl,
+        namespace: 'flaky',
+        statefulSet: deployed.statefulSet,
+        podTimeoutMs: 60_000,
+        overallTimeoutMs: 120_000
+      })
       expect(ready.map(r => r.pod)).toEqual(['flaky-zookeeper-0', 'flaky-zookeeper-1', 'flaky-zookeeper-2'])
       const exposed = await exposeServers({ kubectl, env, timeoutMs: 30_000 })
       expect(exposed.addresses).toHaveLength(3)
@@ -133,4 +143,3 @@ describe('through a faulty API server connection', () => {
     }
   })
 })
-

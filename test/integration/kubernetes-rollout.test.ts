@@ -61,9 +61,17 @@ describe.each([['helm 3'], ['helm 4']])('bundled chart with %s', which => {
     expect(deployed).toMatchObject({ release: 'zk', namespace, revision: 1, statefulSet: 'zk-zookeeper', replicas: 3, changed: true })
     expect(deployed.previousRevision).toBeUndefined()
     // Kubernetes 1.20 serves no policy/v1: the chart chose v1beta1 through .Capabilities.
-    const pdb = await kubectl.json<{ apiVersion: string; spec: { maxUnavailable: number } }>(['get', 'poddisruptionbudgets.v1beta1.policy', 'zk-zookeeper', '-n', namespace])
+    const pdb = await kubectl.json<{ apiVersion: string; spec: { maxUnavailable: number } }>([
+      'get',
+      'poddisruptionbudgets.v1beta1.policy',
+      'zk-zookeeper',
+      '-n',
+      namespace
+    ])
     expect(pdb.spec.maxUnavailable).toBe(1)
-    expect((await kubectl.run(['get', 'poddisruptionbudgets.v1.policy', '-n', namespace], { allowExitCodes: [1] })).stderr).toMatch(/the server doesn't have a resource type/)
+    expect((await kubectl.run(['get', 'poddisruptionbudgets.v1.policy', '-n', namespace], { allowExitCodes: [1] })).stderr).toMatch(
+      /the server doesn't have a resource type/
+    )
 
     const ready = await waitReady({ kubectl, namespace, statefulSet: deployed.statefulSet, podTimeoutMs: 90_000, overallTimeoutMs: 240_000 })
     expect(ready.map(r => r.pod)).toEqual(['zk-zookeeper-0', 'zk-zookeeper-1', 'zk-zookeeper-2'])
@@ -102,7 +110,10 @@ describe.each([['helm 3'], ['helm 4']])('bundled chart with %s', which => {
 
   it('a values change makes exactly one new revision', async () => {
     const changed = await loadEnvironment(
-      writeEnvironment(kubeEnvironmentYaml({ namespace, release: 'zk' }), { name: namespace, values: `${sandboxValues}podAnnotations: { team: platform }\n` })
+      writeEnvironment(kubeEnvironmentYaml({ namespace, release: 'zk' }), {
+        name: namespace,
+        values: `${sandboxValues}podAnnotations: { team: platform }\n`
+      })
     )
     const deployed = await deployChart({ env: changed, helm, kubectl, roots })
     expect(deployed).toMatchObject({ revision: 2, previousRevision: 1, changed: true })
@@ -144,7 +155,14 @@ describe('the four actions from their built dist/index.js, as a runner runs them
     const deploy = await runActionDist('deploy-chart', common(), { env: toolEnv })
     expect(deploy.stderr + deploy.stdout).not.toContain('::error')
     expect(deploy.exitCode).toBe(0)
-    expect(deploy.outputs).toMatchObject({ release: 'zk', revision: '1', 'previous-revision': '', statefulset: 'zk-zookeeper', replicas: '3', changed: 'true' })
+    expect(deploy.outputs).toMatchObject({
+      release: 'zk',
+      revision: '1',
+      'previous-revision': '',
+      statefulset: 'zk-zookeeper',
+      replicas: '3',
+      changed: 'true'
+    })
     expect(deploy.summary).toContain('| zk | zk-dist | 1 |')
 
     const wait = await runActionDist('wait-ready', { ...common(), statefulset: deploy.outputs.statefulset }, { env: toolEnv })
@@ -180,6 +198,8 @@ describe('the four actions from their built dist/index.js, as a runner runs them
     const bad = writeEnvironment(kubeEnvironmentYaml({ namespace, release: 'zk', servers: 2 }), { name: 'bad', values: sandboxValues })
     const run = await runActionDist('deploy-chart', { ...common(), environment: bad }, { env: toolEnv })
     expect(run.exitCode).toBe(1)
-    expect(run.stdout).toMatch(/::error title=zk-rollout%3A invalid environment,file=.*environment\.yaml,line=2,col=\d+::ensemble\.servers: 2 servers/)
+    expect(run.stdout).toMatch(
+      /::error title=zk-rollout%3A invalid environment,file=.*environment\.yaml,line=2,col=\d+::ensemble\.servers: 2 servers/
+    )
   })
 })

@@ -26,7 +26,10 @@ afterAll(async () => {
   await sandbox?.stop()
 })
 
-function environment(hosts: string[], monitoring = 'monitoring:\n  serviceName: zk-observers\n  serviceMonitor:\n    labels: { release: prometheus }\n'): Promise<Environment> {
+function environment(
+  hosts: string[],
+  monitoring = 'monitoring:\n  serviceName: zk-observers\n  serviceMonitor:\n    labels: { release: prometheus }\n'
+): Promise<Environment> {
   return loadEnvironment(
     writeEnvironment(
       `kubernetes: { namespace: monitoring, release: zk }

@@ -61,7 +61,7 @@ function ready(pod: Pod): boolean {
 /** Until srvr on every pod address shows one leader and two followers. */
 async function waitForQuorum(): Promise<string[]> {
   const deadline = Date.now() + 60_000
-  let modes: string[] = []
+  let modes: string[]
   for (;;) {
     modes = await Promise.all(
       pods.map(p =>
@@ -172,8 +172,7 @@ describe('sandbox (process mode)', () => {
       objs => ['zk0', 'zk1', 'zk2'].every(n => objs.find(s => s.metadata.name === n)?.status?.loadBalancer?.ingress?.[0]?.ip),
       { what: 'ingress IPs for zk0, zk1, zk2', timeoutMs: 30_000 }
     )
-    const ipOf = (name: string): string =>
-      services.find(s => s.metadata.name === name)?.status?.loadBalancer?.ingress?.[0]?.ip as string
+    const ipOf = (name: string): string => services.find(s => s.metadata.name === name)?.status?.loadBalancer?.ingress?.[0]?.ip as string
     expect(pods.map((p, i) => ipOf(`zk${i}`))).toEqual(pods.map(p => sandbox.podAddress(ns, p)))
 
     await zkCli(`${ipOf('zk0')}:2181`, ['create', '/sandbox-check', 'through-lb'])
@@ -244,7 +243,7 @@ describe('sandbox (process mode)', () => {
     await waitForQuorum()
   })
 
-  it('stops a pod\'s server when the pod is deleted for good', async () => {
+  it("stops a pod's server when the pod is deleted for good", async () => {
     const servers = sandbox.kubelet.processes()
     expect(servers).toHaveLength(3)
     await run(sandbox.helm3, ['uninstall', 'zk', '--namespace', ns, '--wait'], { env: sandbox.env })

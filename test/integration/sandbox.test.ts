@@ -67,12 +67,10 @@ function readySince(pod: Pod): number {
 }
 
 async function waitForPod(namespace: string, name: string, what: string, done: (pod: Pod) => boolean): Promise<Pod> {
-  const pods = await waitForObjects<Pod>(
-    client,
-    apiPath('v1', 'pods', namespace),
-    objs => objs.some(p => p.metadata.name === name && done(p)),
-    { what: `pod ${namespace}/${name} ${what}`, timeoutMs: 30_000 }
-  )
+  const pods = await waitForObjects<Pod>(client, apiPath('v1', 'pods', namespace), objs => objs.some(p => p.metadata.name === name && done(p)), {
+    what: `pod ${namespace}/${name} ${what}`,
+    timeoutMs: 30_000
+  })
   return pods.find(p => p.metadata.name === name) as Pod
 }
 
@@ -90,11 +88,9 @@ describe('sandbox (delay mode)', () => {
     console.log(`sandbox start: ${startSeconds.toFixed(1)} s, RSS ${(sandbox.rssBytes() / 2 ** 20).toFixed(0)} MiB`)
     const { stdout } = await run(sandbox.kubectl, ['get', 'ns', '-o', 'name'], { env: sandbox.env })
     expect(stdout.split('\n')).toEqual(expect.arrayContaining(['namespace/default', 'namespace/kube-system', 'namespace/faults']))
-    const node = await run(
-      sandbox.kubectl,
-      ['get', 'node', sandbox.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'],
-      { env: sandbox.env }
-    )
+    const node = await run(sandbox.kubectl, ['get', 'node', sandbox.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], {
+      env: sandbox.env
+    })
     expect(node.stdout).toBe('True')
     const lease = await client.get<KubeObject & { spec: { holderIdentity: string; renewTime: string } }>(
       apiPath('coordination.k8s.io/v1', 'leases', 'kube-node-lease', sandbox.name)
@@ -147,12 +143,8 @@ describe('sandbox (delay mode)', () => {
         expect(pod.status?.containerStatuses?.[0]).toMatchObject({ name: 'zookeeper', ready: true, restartCount: 0, started: true })
       }
       // The endpoints controller accepted the podIPs (loopback addresses would be refused).
-      const endpoints = await client.get<KubeObject & { subsets?: { addresses?: { ip: string }[] }[] }>(
-        apiPath('v1', 'endpoints', ns, 'zk-headless')
-      )
-      expect((endpoints.subsets?.[0]?.addresses ?? []).map(a => a.ip).sort()).toEqual(
-        names.map(n => sandbox.addresses.podIP(ns, n)).sort()
-      )
+      const endpoints = await client.get<KubeObject & { subsets?: { addresses?: { ip: string }[] }[] }>(apiPath('v1', 'endpoints', ns, 'zk-headless'))
+      expect((endpoints.subsets?.[0]?.addresses ?? []).map(a => a.ip).sort()).toEqual(names.map(n => sandbox.addresses.podIP(ns, n)).sort())
     })
   }
 
@@ -210,9 +202,7 @@ describe('sandbox (delay mode)', () => {
     sandbox.kubelet.setFault('faults/crasher', { crashLoop: true })
     await client.create(apiPath('v1', 'pods', 'faults'), barePod('faults', 'crasher'))
     const crashing = await waitForPod('faults', 'crasher', 'restarted 3 times in CrashLoopBackOff', p => {
-      const cs = p.status?.containerStatuses?.[0] as
-        | { restartCount: number; state?: { waiting?: { reason?: string } } }
-        | undefined
+      const cs = p.status?.containerStatuses?.[0] as { restartCount: number; state?: { waiting?: { reason?: string } } } | undefined
       return (cs?.restartCount ?? 0) >= 3 && cs?.state?.waiting?.reason === 'CrashLoopBackOff'
     })
     expect(ready(crashing)).toBe(false)
@@ -258,12 +248,11 @@ describe('sandbox (delay mode)', () => {
     expect(slow.status?.phase).toBe('Pending')
     expect(slow.status?.containerStatuses?.[0]).toMatchObject({ state: { waiting: { reason: 'ContainerCreating' } } })
 
-    const unhealthy = await waitForObjects<KubeObject & { type: string }>(
-      client,
-      apiPath('v1', 'events', 'faults'),
-      objs => objs.length > 0,
-      { what: 'an Unhealthy event for held', timeoutMs: 30_000, selectors: { fieldSelector: 'involvedObject.name=held,reason=Unhealthy' } }
-    )
+    const unhealthy = await waitForObjects<KubeObject & { type: string }>(client, apiPath('v1', 'events', 'faults'), objs => objs.length > 0, {
+      what: 'an Unhealthy event for held',
+      timeoutMs: 30_000,
+      selectors: { fieldSelector: 'involvedObject.name=held,reason=Unhealthy' }
+    })
     expect(unhealthy.map(e => e.type)).toEqual(['Warning'])
 
     sandbox.kubelet.setFault('held', undefined)
@@ -341,14 +330,10 @@ describe('sandbox (delay mode)', () => {
     const url = new URL(`${apiPath('v1', 'secrets', 'lb')}?watch=1&timeoutSeconds=30`, proxy.url)
     const https = await import('node:https')
     const status = await new Promise<number>((resolve, reject) => {
-      const req = https.get(
-        url,
-        { ca: fs.readFileSync(proxy.caFile), headers: { authorization: `Bearer ${sandbox.token}` } },
-        res => {
-          resolve(res.statusCode ?? 0)
-          req.destroy()
-        }
-      )
+      const req = https.get(url, { ca: fs.readFileSync(proxy.caFile), headers: { authorization: `Bearer ${sandbox.token}` } }, res => {
+        resolve(res.statusCode ?? 0)
+        req.destroy()
+      })
       req.on('error', e => (req.destroyed ? undefined : reject(e)))
       setTimeout(() => reject(new Error('no watch response headers within 10 s: the proxy did not flush them')), 10_000).unref()
     })
@@ -364,7 +349,15 @@ describe('sandbox CLI', () => {
     cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zk-rollout-sandbox-cli-'))
     await run(
       process.execPath,
-      [path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', path.join(root, 'test/sandbox/cli.ts'), '-o', path.join(cliDir, 'cli'), '-q', '-t'],
+      [
+        path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
+        'build',
+        path.join(root, 'test/sandbox/cli.ts'),
+        '-o',
+        path.join(cliDir, 'cli'),
+        '-q',
+        '-t'
+      ],
       { cwd: root }
     )
     cli = path.join(cliDir, 'cli', 'index.js')

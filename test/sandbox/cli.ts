@@ -279,9 +279,7 @@ async function down(args: Args): Promise<number> {
   const fresh = readState(args) ?? state
   const killed = await stopRecorded(stillOurs(server) ? { ...fresh, processes: [...fresh.processes, server] } : fresh)
   fs.rmSync(stateFile(args), { force: true })
-  console.log(
-    `sandbox ${state.name}: down` + (killed.length > 0 ? ` (stopped leftover processes ${killed.join(', ')} by PID)` : '')
-  )
+  console.log(`sandbox ${state.name}: down` + (killed.length > 0 ? ` (stopped leftover processes ${killed.join(', ')} by PID)` : ''))
   return 0
 }
 

@@ -4,44 +4,44 @@
 //
 // Every call gets its own directory and free ports, so test files running in parallel (and two
 // control planes in one test) do not meet.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { makeControlPlaneCerts } from './certs.js';
-import { sandboxTools } from './tools.js';
-import { logTail, spawnTracked, stopTracked, type TrackedProcess } from '../support/processes.js';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import * as http from 'node:http'
+import * as https from 'node:https'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { makeControlPlaneCerts } from './certs.js'
+import { sandboxTools } from './tools.js'
+import { logTail, spawnTracked, stopTracked, type TrackedProcess } from '../support/processes.js'
 
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
-  apiUrl: string;
+  apiUrl: string
   /** Bearer token of a system:masters user (authorization is AlwaysAllow anyway). */
-  token: string;
+  token: string
   /** CA that signed the apiserver's serving certificate. */
-  caFile: string;
+  caFile: string
   /** For kubectl and helm: `--kubeconfig <file>`. */
-  kubeconfig: string;
+  kubeconfig: string
   /** This control plane's own directory (inside opts.baseDir): certificates, etcd data, logs. */
-  baseDir: string;
+  baseDir: string
   /** etcd, kube-apiserver, kube-controller-manager */
-  pids: number[];
+  pids: number[]
   /** Stops the three processes by PID and waits for them; safe to call twice. */
-  stop(): Promise<void>;
+  stop(): Promise<void>
 }
 
 export interface ControlPlaneOptions {
   /** A directory for this test's files; the control plane makes its own subdirectory in it. */
-  baseDir: string;
+  baseDir: string
   /** Names the subdirectory, the processes and the kubeconfig context. */
-  name?: string;
+  name?: string
 }
 
-const SERVICE_CIDR = '10.96.0.0/16';
+const SERVICE_CIDR = '10.96.0.0/16'
 // The apiserver allocates the first address of the range to the `kubernetes` Service.
-const KUBERNETES_SERVICE_IP = '10.96.0.1';
-const READY_TIMEOUT_MS = 90_000;
+const KUBERNETES_SERVICE_IP = '10.96.0.1'
+const READY_TIMEOUT_MS = 90_000
 
 // The controllers that keep workload objects moving without nodes running anything: the
 // StatefulSet controller creates pods in order, the garbage collector and namespace controller
@@ -60,33 +60,33 @@ const CONTROLLERS = [
   'pvc-protection',
   'pv-protection',
   'podgc'
-];
+]
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
-  const tools = sandboxTools();
-  const name = opts.name ?? 'control-plane';
-  mkdirSync(opts.baseDir, { recursive: true });
-  const dir = mkdtempSync(join(opts.baseDir, `${name}-`));
-  const [etcdClientPort, etcdPeerPort, apiPort] = await freePorts(3);
-  const apiUrl = `https://127.0.0.1:${apiPort}`;
-  const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
-  const token = randomBytes(24).toString('hex');
-  const started: TrackedProcess[] = [];
-  let stopping: Promise<void> | undefined;
+  const tools = sandboxTools()
+  const name = opts.name ?? 'control-plane'
+  mkdirSync(opts.baseDir, { recursive: true })
+  const dir = mkdtempSync(join(opts.baseDir, `${name}-`))
+  const [etcdClientPort, etcdPeerPort, apiPort] = await freePorts(3)
+  const apiUrl = `https://127.0.0.1:${apiPort}`
+  const etcdUrl = `http://127.0.0.1:${etcdClientPort}`
+  const token = randomBytes(24).toString('hex')
+  const started: TrackedProcess[] = []
+  let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     // Reverse start order: the controller-manager and apiserver exit quietly while etcd is up.
     stopping ??= (async () => {
       // spawnTracked unrefs its children, so in a plain node process (the sandbox CLI) nothing
       // else may keep the event loop alive until their exit is reaped.
-      const keepAlive = setInterval(() => undefined, 1000);
+      const keepAlive = setInterval(() => undefined, 1000)
       try {
-        for (const proc of [...started].reverse()) await stopTracked(proc);
+        for (const proc of [...started].reverse()) await stopTracked(proc)
       } finally {
-        clearInterval(keepAlive);
+        clearInterval(keepAlive)
       }
-    })();
-    return stopping;
-  };
+    })()
+    return stopping
+  }
 
   try {
     const etcd = await spawnTracked(
@@ -105,20 +105,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         '--snapshot-count=5000'
       ],
       { logFile: join(dir, 'etcd.log'), name: `${name} etcd` }
-    );
-    started.push(etcd);
+    )
+    started.push(etcd)
     // openssl runs while etcd boots.
     const { caFile, servingCertFile, servingKeyFile, serviceAccountKeyFile, serviceAccountPublicKeyFile } = await makeControlPlaneCerts(
       dir,
       KUBERNETES_SERVICE_IP
-    );
+    )
 
-    const tokenFile = join(dir, 'tokens.csv');
-    writeFileSync(tokenFile, `${token},sandbox-admin,sandbox-admin,"system:masters"\n`, { mode: 0o600 });
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigFor(name, apiUrl, caFile, token), { mode: 0o600 });
+    const tokenFile = join(dir, 'tokens.csv')
+    writeFileSync(tokenFile, `${token},sandbox-admin,sandbox-admin,"system:masters"\n`, { mode: 0o600 })
+    const kubeconfig = join(dir, 'kubeconfig')
+    writeFileSync(kubeconfig, kubeconfigFor(name, apiUrl, caFile, token), { mode: 0o600 })
 
-    await waitUntil(`etcd at ${etcdUrl}/health`, [etcd], () => httpGet(`${etcdUrl}/health`));
+    await waitUntil(`etcd at ${etcdUrl}/health`, [etcd], () => httpGet(`${etcdUrl}/health`))
 
     const apiserver = await spawnTracked(
       tools.kubeApiserver,
@@ -150,11 +150,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         '--profiling=false'
       ],
       { logFile: join(dir, 'kube-apiserver.log'), name: `${name} kube-apiserver` }
-    );
-    started.push(apiserver);
-    const tls = { ca: readFileSync(caFile, 'utf8'), token };
-    const api = (path: string): Promise<HttpResult> => httpGet(`${apiUrl}${path}`, tls);
-    await waitUntil(`kube-apiserver at ${apiUrl}/readyz`, [etcd, apiserver], () => api('/readyz'));
+    )
+    started.push(apiserver)
+    const tls = { ca: readFileSync(caFile, 'utf8'), token }
+    const api = (path: string): Promise<HttpResult> => httpGet(`${apiUrl}${path}`, tls)
+    await waitUntil(`kube-apiserver at ${apiUrl}/readyz`, [etcd, apiserver], () => api('/readyz'))
 
     const controllerManager = await spawnTracked(
       tools.kubeControllerManager,
@@ -170,20 +170,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         '--profiling=false'
       ],
       { logFile: join(dir, 'kube-controller-manager.log'), name: `${name} kube-controller-manager` }
-    );
-    started.push(controllerManager);
+    )
+    started.push(controllerManager)
     // The serviceaccount controller's first work: proves the controller-manager is connected
     // and its informers have synced.
-    await waitUntil(
-      'kube-controller-manager to create ServiceAccount default/default',
-      [etcd, apiserver, controllerManager],
-      () => api('/api/v1/namespaces/default/serviceaccounts/default')
-    );
+    await waitUntil('kube-controller-manager to create ServiceAccount default/default', [etcd, apiserver, controllerManager], () =>
+      api('/api/v1/namespaces/default/serviceaccounts/default')
+    )
 
-    return { apiUrl, token, caFile, kubeconfig, baseDir: dir, pids: started.map(p => p.pid), stop };
+    return { apiUrl, token, caFile, kubeconfig, baseDir: dir, pids: started.map(p => p.pid), stop }
   } catch (err) {
-    await stop();
-    throw new Error(`Control plane ${name} in ${dir} did not start: ${(err as Error).message}`);
+    await stop()
+    throw new Error(`Control plane ${name} in ${dir} did not start: ${(err as Error).message}`, { cause: err })
   }
 }
 
@@ -197,8 +195,8 @@ function kubeconfigFor(name: string, server: string, caFile: string, token: stri
     contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
     'current-context': name,
     preferences: {}
-  };
-  return `${JSON.stringify(config, null, 2)}\n`;
+  }
+  return `${JSON.stringify(config, null, 2)}\n`
 }
 
 /**
@@ -206,55 +204,55 @@ function kubeconfigFor(name: string, server: string, caFile: string, token: stri
  * exits; after READY_TIMEOUT_MS fails with the last answer and the newest component's log.
  */
 async function waitUntil(what: string, procs: TrackedProcess[], probe: () => Promise<HttpResult>): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = 'no answer yet';
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  let last: string
   for (;;) {
-    const dead = procs.find(p => p.exitStatus() !== undefined);
+    const dead = procs.find(p => p.exitStatus() !== undefined)
     if (dead) {
-      const status = dead.exitStatus();
+      const status = dead.exitStatus()
       throw new Error(
         `${dead.name} exited (code ${status?.code}, signal ${status?.signal}) while waiting for ${what}. ` +
           `Last lines of ${dead.logFile}:\n${logTail(dead)}`
-      );
+      )
     }
     try {
-      const res = await probe();
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}: ${res.body.slice(0, 500)}`;
+      const res = await probe()
+      if (res.status === 200) return
+      last = `HTTP ${res.status}: ${res.body.slice(0, 500)}`
     } catch (err) {
-      last = (err as Error).message;
+      last = (err as Error).message
     }
     if (Date.now() >= deadline) {
-      const newest = procs[procs.length - 1];
+      const newest = procs[procs.length - 1]
       throw new Error(
         `Timed out after ${READY_TIMEOUT_MS / 1000} s waiting for ${what} (last answer: ${last}). ` +
           `Last lines of ${newest.logFile}:\n${logTail(newest)}`
-      );
+      )
     }
-    await new Promise(resolve => setTimeout(resolve, 100));
+    await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
 
 interface HttpResult {
-  status: number;
-  body: string;
+  status: number
+  body: string
 }
 
 function httpGet(url: string, tls?: { ca: string; token: string }): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const onResponse = (res: http.IncomingMessage): void => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    };
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('error', reject)
+    }
     const req = tls
       ? https.get(url, { timeout: 5000, ca: tls.ca, headers: { Authorization: `Bearer ${tls.token}` } }, onResponse)
-      : http.get(url, { timeout: 5000 }, onResponse);
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
+      : http.get(url, { timeout: 5000 }, onResponse)
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)))
+    req.on('error', reject)
+  })
 }
 
 /** Ports the kernel hands out now; the caller binds them right away. */
@@ -264,17 +262,17 @@ async function freePorts(count: number): Promise<number[]> {
       { length: count },
       () =>
         new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
+          const server = createServer()
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => resolve(server))
         })
     )
-  );
+  )
   const ports = servers.map(s => {
-    const address = s.address();
-    if (address === null || typeof address === 'string') throw new Error('a TCP server on 127.0.0.1 has no port');
-    return address.port;
-  });
-  await Promise.all(servers.map(s => new Promise(resolve => s.close(resolve))));
-  return ports;
+    const address = s.address()
+    if (address === null || typeof address === 'string') throw new Error('a TCP server on 127.0.0.1 has no port')
+    return address.port
+  })
+  await Promise.all(servers.map(s => new Promise(resolve => s.close(resolve))))
+  return ports
 }

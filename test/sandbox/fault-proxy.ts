@@ -132,52 +132,49 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   function forward(req: http.IncomingMessage, res: http.ServerResponse, r: RuleState | undefined): void {
     const url = req.url ?? '/'
     const headers = { ...req.headers, host: upstream.host }
-    const up = https.request(
-      { agent, hostname: upstream.hostname, port: upstream.port, method: req.method, path: url, headers },
-      upRes => {
-        const status = upRes.statusCode ?? 502
-        res.writeHead(status, upRes.statusMessage, upRes.headers)
-        // Watch responses carry no body until the first event: send the headers now, or a
-        // client waits for them as long as nothing changes.
-        res.flushHeaders()
-        const cutAfterEvents = r?.rule.cutAfterEvents
-        const cutAfterMs = r?.rule.cutAfterMs
-        const entry: ProxyLogEntry = { method: req.method ?? '', path: url, status, ruleId: r?.id }
-        let timer: NodeJS.Timeout | undefined
-        const cut = (): void => {
-          entry.fault = 'cut'
-          clearTimeout(timer)
-          upRes.destroy()
-          res.destroy()
-        }
-        if (cutAfterMs !== undefined) timer = setTimeout(cut, cutAfterMs)
-        let lines = 0
-        upRes.on('data', (chunk: Buffer) => {
-          if (res.destroyed) return
-          if (cutAfterEvents !== undefined) {
-            let at = -1
-            while ((at = chunk.indexOf(10, at + 1)) >= 0) {
-              if (++lines >= cutAfterEvents) {
-                res.write(chunk.subarray(0, at + 1))
-                cut()
-                return
-              }
+    const up = https.request({ agent, hostname: upstream.hostname, port: upstream.port, method: req.method, path: url, headers }, upRes => {
+      const status = upRes.statusCode ?? 502
+      res.writeHead(status, upRes.statusMessage, upRes.headers)
+      // Watch responses carry no body until the first event: send the headers now, or a
+      // client waits for them as long as nothing changes.
+      res.flushHeaders()
+      const cutAfterEvents = r?.rule.cutAfterEvents
+      const cutAfterMs = r?.rule.cutAfterMs
+      const entry: ProxyLogEntry = { method: req.method ?? '', path: url, status, ruleId: r?.id }
+      let timer: NodeJS.Timeout | undefined
+      const cut = (): void => {
+        entry.fault = 'cut'
+        clearTimeout(timer)
+        upRes.destroy()
+        res.destroy()
+      }
+      if (cutAfterMs !== undefined) timer = setTimeout(cut, cutAfterMs)
+      let lines = 0
+      upRes.on('data', (chunk: Buffer) => {
+        if (res.destroyed) return
+        if (cutAfterEvents !== undefined) {
+          let at = -1
+          while ((at = chunk.indexOf(10, at + 1)) >= 0) {
+            if (++lines >= cutAfterEvents) {
+              res.write(chunk.subarray(0, at + 1))
+              cut()
+              return
             }
           }
-          res.write(chunk)
-        })
-        upRes.on('end', () => {
-          clearTimeout(timer)
-          res.end()
-        })
-        upRes.on('error', () => res.destroy())
-        res.on('close', () => {
-          clearTimeout(timer)
-          upRes.destroy()
-        })
-        record(entry)
-      }
-    )
+        }
+        res.write(chunk)
+      })
+      upRes.on('end', () => {
+        clearTimeout(timer)
+        res.end()
+      })
+      upRes.on('error', () => res.destroy())
+      res.on('close', () => {
+        clearTimeout(timer)
+        upRes.destroy()
+      })
+      record(entry)
+    })
     up.on('error', e => {
       record({ method: req.method ?? '', path: url, status: 502, ruleId: r?.id })
       if (!res.headersSent) {

@@ -185,11 +185,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
     // At a fixed place in the sandbox's directory, so a person can find it: <dir>/kubeconfig.
     const kubeconfig = path.join(dir, 'kubeconfig')
-    fs.writeFileSync(
-      kubeconfig,
-      kubeconfigFor(name, proxy?.url ?? controlPlane.apiUrl, proxy?.caFile ?? controlPlane.caFile, controlPlane.token),
-      { mode: 0o600 }
-    )
+    fs.writeFileSync(kubeconfig, kubeconfigFor(name, proxy?.url ?? controlPlane.apiUrl, proxy?.caFile ?? controlPlane.caFile, controlPlane.token), {
+      mode: 0o600
+    })
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       KUBECONFIG: kubeconfig,
@@ -233,7 +231,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return sandbox
   } catch (e) {
     await stop().catch(() => undefined)
-    throw new Error(`sandbox ${name} did not start (${dir}, log ${logFile}): ${(e as Error).message}`)
+    throw new Error(`sandbox ${name} did not start (${dir}, log ${logFile}): ${(e as Error).message}`, { cause: e })
   }
 }
 

@@ -83,13 +83,7 @@ export class KubeApiError extends Error {
 }
 
 /** `/api/v1/...` for the core group, `/apis/<group>/<version>/...` otherwise. */
-export function apiPath(
-  apiVersion: string,
-  resource: string,
-  namespace?: string,
-  name?: string,
-  subresource?: string
-): string {
+export function apiPath(apiVersion: string, resource: string, namespace?: string, name?: string, subresource?: string): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
   const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''
   const named = name ? `/${encodeURIComponent(name)}` : ''
@@ -132,9 +126,7 @@ export class KubeClient {
             authorization: `Bearer ${this.options.token}`,
             accept: 'application/json',
             'user-agent': this.userAgent,
-            ...(payload
-              ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length }
-              : {})
+            ...(payload ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length } : {})
           }
         },
         res => {
@@ -236,11 +228,7 @@ export class KubeClient {
           if (status !== 200) {
             const chunks: Buffer[] = []
             res.on('data', (c: Buffer) => chunks.push(c))
-            res.on('end', () =>
-              reject(
-                new KubeApiError('GET', fullPath, status, res.statusMessage ?? '', Buffer.concat(chunks).toString())
-              )
-            )
+            res.on('end', () => reject(new KubeApiError('GET', fullPath, status, res.statusMessage ?? '', Buffer.concat(chunks).toString())))
             res.on('error', reject)
             return
           }
@@ -277,11 +265,7 @@ export class KubeClient {
   }
 
   /** List then watch `path`, keeping a cache; see Informer. */
-  inform<T extends KubeObject>(
-    path: string,
-    handler: (type: WatchEventType, obj: T) => void,
-    selectors: Selectors = {}
-  ): Informer<T> {
+  inform<T extends KubeObject>(path: string, handler: (type: WatchEventType, obj: T) => void, selectors: Selectors = {}): Informer<T> {
     return new Informer<T>(this, path, handler, selectors)
   }
 
@@ -536,6 +520,8 @@ export async function waitForObjects<T extends KubeObject>(
 ): Promise<T[]> {
   let resolveDone!: () => void
   const reached = new Promise<void>(r => (resolveDone = r))
+  // check() can run from inform()'s callback before inform() has returned.
+  // eslint-disable-next-line prefer-const
   let informer: Informer<T> | undefined
   const check = (): void => {
     if (informer && done([...informer.cache.values()])) resolveDone()
@@ -553,9 +539,7 @@ export async function waitForObjects<T extends KubeObject>(
     const describe =
       opts.describe ??
       ((objs: T[]) =>
-        objs
-          .map(o => `${o.metadata.name}: ${JSON.stringify((o as { status?: unknown }).status ?? {}).slice(0, 400)}`)
-          .join('\n') || '(none)')
+        objs.map(o => `${o.metadata.name}: ${JSON.stringify((o as { status?: unknown }).status ?? {}).slice(0, 400)}`).join('\n') || '(none)')
     throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}; ${path} now:\n${describe(objects)}`)
   }
   return objects

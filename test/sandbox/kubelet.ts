@@ -251,14 +251,24 @@ export class SandboxKubelet {
       let text = w.logs(previous)
       if (text === undefined) return answer(400, `previous terminated container "${container}" in pod "${name}" not found\n`)
       const tail = Number(url.searchParams.get('tailLines') ?? NaN)
-      if (Number.isInteger(tail) && tail >= 0) text = text.split('\n').slice(0, -1).slice(-tail).map((l: string) => `${l}\n`).join('')
+      if (Number.isInteger(tail) && tail >= 0)
+        text = text
+          .split('\n')
+          .slice(0, -1)
+          .slice(-tail)
+          .map((l: string) => `${l}\n`)
+          .join('')
       const limit = Number(url.searchParams.get('limitBytes') ?? NaN)
       if (Number.isInteger(limit) && limit > 0) text = Buffer.from(text).subarray(0, limit).toString()
       answer(200, text)
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', e =>
-        reject(new Error(`sandbox kubelet: cannot listen on ${address}:${kubeletPort} (${e.message}); is another sandbox using address block ${this.options.addresses.block}?`))
+        reject(
+          new Error(
+            `sandbox kubelet: cannot listen on ${address}:${kubeletPort} (${e.message}); is another sandbox using address block ${this.options.addresses.block}?`
+          )
+        )
       )
       server.listen(kubeletPort, address, () => resolve())
     })
@@ -417,9 +427,7 @@ export function statefulSetOrdinal(pod: Pod): number | undefined {
   return m ? Number(m[1]) : undefined
 }
 
-type ContainerState =
-  | { kind: 'waiting'; reason: string; message?: string }
-  | { kind: 'running'; startedAt: Date; id: string }
+type ContainerState = { kind: 'waiting'; reason: string; message?: string } | { kind: 'running'; startedAt: Date; id: string }
 
 interface LastTermination {
   exitCode: number
@@ -666,9 +674,7 @@ class PodWorker {
     const missing: string[] = []
     for (const v of volumes) {
       const name = v.configMap?.name as string
-      const cm = await this.options.client.find<KubeObject & { data?: Record<string, string> }>(
-        apiPath('v1', 'configmaps', this.namespace, name)
-      )
+      const cm = await this.options.client.find<KubeObject & { data?: Record<string, string> }>(apiPath('v1', 'configmaps', this.namespace, name))
       if (!cm) missing.push(name)
       else if (cm.data?.['zoo.cfg'] !== undefined) return cm.data['zoo.cfg']
     }
@@ -838,7 +844,13 @@ class PodWorker {
       conditions: [
         { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: at(this.scheduledAt) },
         { type: 'Ready', status: this.ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: at(this.readyChangedAt), ...notReady },
-        { type: 'ContainersReady', status: this.ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: at(this.readyChangedAt), ...notReady },
+        {
+          type: 'ContainersReady',
+          status: this.ready ? 'True' : 'False',
+          lastProbeTime: null,
+          lastTransitionTime: at(this.readyChangedAt),
+          ...notReady
+        },
         { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: at(this.scheduledAt) }
       ],
       hostIP,

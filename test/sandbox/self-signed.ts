@@ -18,10 +18,25 @@ export async function selfSignedCertificate(dir: string, name: string, ip: strin
   const certFile = path.join(dir, `${name}.crt`)
   if (!fs.existsSync(certFile)) {
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyFile, '-out', certFile, '-days', '3650', '-subj', `/CN=${name}`,
-      '-addext', `subjectAltName=IP:${ip}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE'
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=IP:${ip}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE'
     ])
   }
   return { keyFile, certFile }

@@ -20,7 +20,8 @@ export function renderActionDocs(root: string): string {
     .map(dir => {
       const action = parse(readFileSync(path.join(root, 'actions', dir, 'action.yml'), 'utf8')) as ActionYaml
       const inputs = Object.entries(action.inputs ?? {}).map(
-        ([name, i]) => `| \`${name}\` | ${i.required ? 'yes' : 'no'} | ${i.default !== undefined ? `\`${i.default}\`` : ''} | ${cell(i.description)} |`
+        ([name, i]) =>
+          `| \`${name}\` | ${i.required ? 'yes' : 'no'} | ${i.default !== undefined ? `\`${i.default}\`` : ''} | ${cell(i.description)} |`
       )
       const outputs = Object.entries(action.outputs ?? {}).map(([name, o]) => `| \`${name}\` | ${cell(o.description)} |`)
       return [

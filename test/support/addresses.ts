@@ -18,7 +18,18 @@ export const addressBlocks = {
    * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
    * 74 the end-to-end rollout, 75 the demo, 100 the CLI's default (npm run sandbox -- up).
    */
-  sandboxBlocks: { sandbox: 61, sandboxProcess: 62, sandboxCli: 64, kubernetesRollout: 70, kubernetesFailures: 71, registerMonitoring: 72, chartSources: 73, endToEnd: 74, demo: 75, cliDefault: 100 },
+  sandboxBlocks: {
+    sandbox: 61,
+    sandboxProcess: 62,
+    sandboxCli: 64,
+    kubernetesRollout: 70,
+    kubernetesFailures: 71,
+    registerMonitoring: 72,
+    chartSources: 73,
+    endToEnd: 74,
+    demo: 75,
+    cliDefault: 100
+  },
   /** The end-to-end test's observer VMs, and the demo's (npm run demo). */
   endToEndVms: ['127.0.0.93', '127.0.0.94'],
   demoVms: ['127.0.0.91', '127.0.0.92'],

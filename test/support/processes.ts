@@ -1,62 +1,62 @@
 // A registry of the processes a test file starts (ZooKeeper, sshd, etcd, apiserver, ...), so
 // afterAll can stop every one of them by process group, even when a test failed half-way.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { spawn } from 'node:child_process'
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs'
+import { basename, dirname } from 'node:path'
 
 export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
+  code: number | null
+  signal: NodeJS.Signals | null
 }
 
 export interface TrackedProcess {
-  readonly name: string;
+  readonly name: string
   /** Also the process group id: each tracked process leads its own group. */
-  readonly pid: number;
-  readonly command: readonly string[];
-  readonly logFile: string;
+  readonly pid: number
+  readonly command: readonly string[]
+  readonly logFile: string
   /** Settles when the group leader has exited. */
-  readonly exited: Promise<ExitStatus>;
+  readonly exited: Promise<ExitStatus>
   /** The leader's exit status, or undefined while it runs. */
-  exitStatus(): ExitStatus | undefined;
+  exitStatus(): ExitStatus | undefined
 }
 
 export interface SpawnTrackedOptions {
   /** stdout and stderr are appended here (a restart keeps the earlier output). */
-  logFile: string;
+  logFile: string
   /** For messages; defaults to the command's base name. */
-  name?: string;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
+  name?: string
+  cwd?: string
+  env?: NodeJS.ProcessEnv
 }
 
-const registry = new Set<TrackedProcess>();
+const registry = new Set<TrackedProcess>()
 
 /** Starts a process in its own process group, with its output in a log file, and registers it. */
 export async function spawnTracked(cmd: string, args: readonly string[], opts: SpawnTrackedOptions): Promise<TrackedProcess> {
-  mkdirSync(dirname(opts.logFile), { recursive: true });
-  const out = openSync(opts.logFile, 'a');
-  const name = opts.name ?? basename(cmd);
+  mkdirSync(dirname(opts.logFile), { recursive: true })
+  const out = openSync(opts.logFile, 'a')
+  const name = opts.name ?? basename(cmd)
   try {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env,
       detached: true, // own process group, so stopping it also stops anything it forked
       stdio: ['ignore', out, out]
-    });
+    })
     await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', err => reject(new Error(`Could not start ${name} (${cmd}): ${err.message}`)));
-    });
-    let status: ExitStatus | undefined;
+      child.once('spawn', resolve)
+      child.once('error', err => reject(new Error(`Could not start ${name} (${cmd}): ${err.message}`)))
+    })
+    let status: ExitStatus | undefined
     const exited = new Promise<ExitStatus>(resolve =>
       child.once('exit', (code, signal) => {
-        status = { code, signal };
-        resolve(status);
+        status = { code, signal }
+        resolve(status)
       })
-    );
+    )
     // A process left running must not keep jest alive; listTrackedAlive() is what catches leaks.
-    child.unref();
+    child.unref()
     const tracked: TrackedProcess = {
       name,
       pid: child.pid as number,
@@ -64,11 +64,11 @@ export async function spawnTracked(cmd: string, args: readonly string[], opts: S
       logFile: opts.logFile,
       exited,
       exitStatus: () => status
-    };
-    registry.add(tracked);
-    return tracked;
+    }
+    registry.add(tracked)
+    return tracked
   } finally {
-    closeSync(out);
+    closeSync(out)
   }
 }
 
@@ -79,84 +79,82 @@ export async function spawnTracked(cmd: string, args: readonly string[], opts: S
 export async function stopTracked(proc: TrackedProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
   // Children are unref'd so a forgotten one cannot keep jest alive; while we stop one, this
   // timer keeps a bare Node process (such as the sandbox CLI) alive until the exit is reaped.
-  const keepAlive = setInterval(() => undefined, 1000);
+  const keepAlive = setInterval(() => undefined, 1000)
   try {
-    await stopGroup(proc, signal, timeoutMs);
+    await stopGroup(proc, signal, timeoutMs)
   } finally {
-    clearInterval(keepAlive);
+    clearInterval(keepAlive)
   }
 }
 
 async function stopGroup(proc: TrackedProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
   if (groupMembers(proc.pid).length > 0) {
-    signalGroup(proc.pid, signal);
+    signalGroup(proc.pid, signal)
     if (!(await groupGone(proc.pid, timeoutMs))) {
-      signalGroup(proc.pid, 'SIGKILL');
+      signalGroup(proc.pid, 'SIGKILL')
       if (!(await groupGone(proc.pid, 5000))) {
-        throw new Error(
-          `${proc.name} (process group ${proc.pid}) still runs after ${signal} and SIGKILL: pids ${groupMembers(proc.pid).join(', ')}`
-        );
+        throw new Error(`${proc.name} (process group ${proc.pid}) still runs after ${signal} and SIGKILL: pids ${groupMembers(proc.pid).join(', ')}`)
       }
     }
   }
   // The leader is our child: wait until Node has reaped it, so its exit status is known.
-  if (proc.exitStatus() === undefined) await proc.exited;
-  registry.delete(proc);
+  if (proc.exitStatus() === undefined) await proc.exited
+  registry.delete(proc)
 }
 
 /** Stops every registered process group; for afterAll. Reports all failures at once. */
 export async function stopAllTracked(): Promise<void> {
-  const results = await Promise.allSettled([...registry].map(proc => stopTracked(proc)));
-  const failures = results.flatMap(r => (r.status === 'rejected' ? [String(r.reason)] : []));
-  if (failures.length > 0) throw new Error(`Could not stop every test process:\n${failures.join('\n')}`);
+  const results = await Promise.allSettled([...registry].map(proc => stopTracked(proc)))
+  const failures = results.flatMap(r => (r.status === 'rejected' ? [String(r.reason)] : []))
+  if (failures.length > 0) throw new Error(`Could not stop every test process:\n${failures.join('\n')}`)
 }
 
 /** Registered processes whose group still has a live member: empty after a clean teardown. */
 export function listTrackedAlive(): TrackedProcess[] {
-  return [...registry].filter(proc => groupMembers(proc.pid).length > 0);
+  return [...registry].filter(proc => groupMembers(proc.pid).length > 0)
 }
 
 /** The last `lines` lines of a process's log, for error messages. */
 export function logTail(proc: Pick<TrackedProcess, 'logFile'>, lines = 40): string {
   try {
-    return readFileSync(proc.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return readFileSync(proc.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
   } catch (err) {
-    return `(no log at ${proc.logFile}: ${(err as Error).message})`;
+    return `(no log at ${proc.logFile}: ${(err as Error).message})`
   }
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pgid, signal);
+    process.kill(-pgid, signal)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
   }
 }
 
 async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + timeoutMs
   while (groupMembers(pgid).length > 0) {
-    if (Date.now() >= deadline) return false;
-    await new Promise(resolve => setTimeout(resolve, 50));
+    if (Date.now() >= deadline) return false
+    await new Promise(resolve => setTimeout(resolve, 50))
   }
-  return true;
+  return true
 }
 
 // Live (not zombie) members of a process group, from /proc: kill(-pgid, 0) would also count
 // zombies that init has not reaped yet.
 function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
+  const members: number[] = []
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
     try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
     } catch {
-      continue; // exited while we looked
+      continue // exited while we looked
     }
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so cut at the last ')'.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry));
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry))
   }
-  return members;
+  return members
 }

@@ -91,7 +91,8 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
     ZK_SHIM_STATE: shimState,
     ...opts.sessionEnv
   }
-  for (const [k, v] of Object.entries(env)) if (!/^[A-Za-z0-9_./:=-]*$/.test(v)) throw new Error(`session variable ${k}=${v}: keep it free of spaces and quotes (sshd_config SetEnv)`)
+  for (const [k, v] of Object.entries(env))
+    if (!/^[A-Za-z0-9_./:=-]*$/.test(v)) throw new Error(`session variable ${k}=${v}: keep it free of spaces and quotes (sshd_config SetEnv)`)
   const config = path.join(dir, 'sshd_config')
   writeFileSync(
     config,
@@ -111,7 +112,9 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
       'PrintMotd no',
       'UseDNS no',
       'LogLevel VERBOSE',
-      `SetEnv ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      `SetEnv ${Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
       ''
     ].join('\n')
   )
@@ -121,7 +124,19 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
   const proc = opts.rootMount
     ? await spawnTracked(
         'unshare',
-        ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mkdir -p "$1" && mount --bind "$2" "$1" && shift 2 && exec "$@"', 'vm', opts.rootMount, root, ...sshd],
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          'sh',
+          '-c',
+          'mkdir -p "$1" && mount --bind "$2" "$1" && shift 2 && exec "$@"',
+          'vm',
+          opts.rootMount,
+          root,
+          ...sshd
+        ],
         { logFile, name: `sshd-${opts.name}` }
       )
     : await spawnTracked(sshd[0], sshd.slice(1), { logFile, name: `sshd-${opts.name}` })

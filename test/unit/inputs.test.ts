@@ -12,7 +12,10 @@ describe('kubeconfigSecret', () => {
     expect(kubeconfigSecret(line)).toBe(secret)
   })
 
-  it.each(['apiVersion: v1', 'kind: Config', '    server: https://10.0.0.1:6443', '  "current-context": "prod",', 'users:'])('leaves %j readable', line => {
-    expect(kubeconfigSecret(line)).toBeUndefined()
-  })
+  it.each(['apiVersion: v1', 'kind: Config', '    server: https://10.0.0.1:6443', '  "current-context": "prod",', 'users:'])(
+    'leaves %j readable',
+    line => {
+      expect(kubeconfigSecret(line)).toBeUndefined()
+    }
+  )
 })

@@ -29,12 +29,16 @@ describe('hostile values in environment.yaml are refused', () => {
 
   it.each(hostile)('observers.ssh.user %j', async value => {
     const problems = await problemFor(`${minimalYaml}  ssh:\n    user: ${JSON.stringify(value)}\n`)
-    expect(problems).toContainEqual(expect.objectContaining({ field: 'observers.ssh.user', message: expect.stringContaining('not a valid login name') }))
+    expect(problems).toContainEqual(
+      expect.objectContaining({ field: 'observers.ssh.user', message: expect.stringContaining('not a valid login name') })
+    )
   })
 
   it.each(hostile)('observers.ssh.jumpHost.host %j', async value => {
     const problems = await problemFor(`${minimalYaml}  ssh:\n    jumpHost:\n      host: ${JSON.stringify(value)}\n`)
-    expect(problems).toContainEqual(expect.objectContaining({ field: 'observers.ssh.jumpHost.host', message: expect.stringContaining('not a hostname or IP address') }))
+    expect(problems).toContainEqual(
+      expect.objectContaining({ field: 'observers.ssh.jumpHost.host', message: expect.stringContaining('not a hostname or IP address') })
+    )
   })
 
   it.each(hostile)('observers.hosts[].host %j', async value => {
@@ -52,7 +56,10 @@ describe('hostile action inputs are refused before anything connects', () => {
         deployObservers({
           environment,
           servers: ['10.0.0.11', value, '10.0.0.13'],
-          credentials: { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n', knownHosts: '10.0.0.1 ssh-ed25519 AAAA\n' },
+          credentials: {
+            privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n',
+            knownHosts: '10.0.0.1 ssh-ed25519 AAAA\n'
+          },
           secretFiles: files
         })
       ).rejects.toThrow(/^server address 1 \(.*\) is not a hostname or IP address$/s)
@@ -62,9 +69,12 @@ describe('hostile action inputs are refused before anything connects', () => {
     }
   })
 
-  it.each([...hostile.map(h => `deploy@${h}`), ...hostile.map(h => `${h}@bastion.example.com`), 'bastion:99999', 'bastion:22:22'])('jump-host %j', value => {
-    expect(() => parseJumpHost(value)).toThrow(/^input "jump-host": /)
-  })
+  it.each([...hostile.map(h => `deploy@${h}`), ...hostile.map(h => `${h}@bastion.example.com`), 'bastion:99999', 'bastion:22:22'])(
+    'jump-host %j',
+    value => {
+      expect(() => parseJumpHost(value)).toThrow(/^input "jump-host": /)
+    }
+  )
 
   it.each([
     ['bastion.example.com', { host: 'bastion.example.com', user: undefined, port: 22 }],

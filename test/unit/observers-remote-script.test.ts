@@ -20,9 +20,19 @@ const files: ObserverFiles = {
 }
 
 function runOnVm(command: RemoteCommand, dir: string, opts: { dryRun?: boolean; files?: ObserverFiles } = {}) {
-  const program = remoteProgram(command, { directory: dir, clientPort: 2181, joinTimeoutMs: 1000, dryRun: opts.dryRun ?? false, files: opts.files ?? files })
+  const program = remoteProgram(command, {
+    directory: dir,
+    clientPort: 2181,
+    joinTimeoutMs: 1000,
+    dryRun: opts.dryRun ?? false,
+    files: opts.files ?? files
+  })
   // The probe goes to the SSH session's server address: 127.0.0.34, where nothing listens.
-  const run = spawnSync('sh', ['-s'], { input: program, encoding: 'utf8', env: { PATH: process.env.PATH, SSH_CONNECTION: '127.0.0.1 50000 127.0.0.34 22' } })
+  const run = spawnSync('sh', ['-s'], {
+    input: program,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, SSH_CONNECTION: '127.0.0.1 50000 127.0.0.34 22' }
+  })
   return { ...run, report: parseRemoteOutput(run.stdout) }
 }
 
@@ -72,7 +82,9 @@ describe('the VM-side program', () => {
     const { report, status } = runOnVm('stage', path.join(blocker, 'zookeeper'))
     expect(status).toBe(1)
     expect(report.done).toBe(false)
-    expect(report.error).toMatch(new RegExp(`^cannot create ${blocker}/zookeeper as user \\S+: mkdir: .*Not a directory; create it on the VM, writable by that user$`))
+    expect(report.error).toMatch(
+      new RegExp(`^cannot create ${blocker}/zookeeper as user \\S+: mkdir: .*Not a directory; create it on the VM, writable by that user$`)
+    )
   })
 
   it('discards a staged upload', () => {
@@ -88,7 +100,9 @@ describe('the VM-side program', () => {
     runOnVm('stage', dir)
     writeFileSync(path.join(dir, '.staged', 'myid'), '1\n')
     const { report } = runOnVm('apply', dir)
-    expect(report.error).toBe(`the staged myid in ${dir}/.staged is missing or was altered since the upload; nothing was changed: run the deploy again`)
+    expect(report.error).toBe(
+      `the staged myid in ${dir}/.staged is missing or was altered since the upload; nothing was changed: run the deploy again`
+    )
     expect(listing(dir)).toEqual(['.staged'])
   })
 })

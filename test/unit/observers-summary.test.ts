@@ -43,7 +43,17 @@ describe('deploySummaryMarkdown', () => {
           message: 'the observer did not answer Mode: observer within 60 s | rolled back'
         },
         { ...base, id: 104, host: 'vm4', status: 'skipped', changed: true, changedFiles: ['zoo.cfg'], verified: false, message: 'not restarted' },
-        { ...base, id: 105, host: 'vm5', status: 'failed', compared: false, verified: false, mode: undefined, zxid: undefined, message: 'connection refused' }
+        {
+          ...base,
+          id: 105,
+          host: 'vm5',
+          status: 'failed',
+          compared: false,
+          verified: false,
+          mode: undefined,
+          zxid: undefined,
+          message: 'connection refused'
+        }
       ])
     )
     expect(md).toBe(

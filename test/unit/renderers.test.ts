@@ -41,7 +41,13 @@ describe('observer files', () => {
       'server.3=10.1.0.6:2888:3888',
       'server.102=10.104.42.205:2888:3888:observer'
     ])
-    for (const setting of ['peerType=observer', 'reconfigEnabled=false', 'quorumListenOnAllIPs=true', 'tcpKeepAlive=true', '4lw.commands.whitelist=srvr,mntr,ruok'])
+    for (const setting of [
+      'peerType=observer',
+      'reconfigEnabled=false',
+      'quorumListenOnAllIPs=true',
+      'tcpKeepAlive=true',
+      '4lw.commands.whitelist=srvr,mntr,ruok'
+    ])
       expect(cfg.split('\n')).toContain(setting)
   })
 

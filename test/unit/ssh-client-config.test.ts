@@ -14,7 +14,12 @@ afterEach(() => files?.remove())
 
 function effectiveOptions(configFile: string): Map<string, string> {
   const out = execFileSync('ssh', ['-G', '-F', configFile, '-p', '22', '-l', 'deploy', '10.0.0.1'], { encoding: 'utf8' })
-  return new Map(out.trim().split('\n').map(line => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]))
+  return new Map(
+    out
+      .trim()
+      .split('\n')
+      .map(line => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)])
+  )
 }
 
 describe('writeSshClientConfig', () => {
@@ -52,9 +57,19 @@ describe('writeSshClientConfig', () => {
   })
 
   it.each([
-    ['a public key instead of the private one', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7n3ib8u2hG3Wl1Q2Ezk1a0pA9w2U5Xh7m5qYq6vQyF', knownHosts, 'input "ssh-private-key" is not a private key'],
+    [
+      'a public key instead of the private one',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7n3ib8u2hG3Wl1Q2Ezk1a0pA9w2U5Xh7m5qYq6vQyF',
+      knownHosts,
+      'input "ssh-private-key" is not a private key'
+    ],
     ['empty known-hosts', key, '\n# only a comment\n', 'input "known-hosts" has no entries'],
-    ['a fingerprint instead of a known_hosts line', key, 'SHA256:mwgnbllpvLopxMz5jxcElIqyL7vsn97Y7cPLZ9nWDI4', 'input "known-hosts" entry 1 is not a known_hosts line']
+    [
+      'a fingerprint instead of a known_hosts line',
+      key,
+      'SHA256:mwgnbllpvLopxMz5jxcElIqyL7vsn97Y7cPLZ9nWDI4',
+      'input "known-hosts" entry 1 is not a known_hosts line'
+    ]
   ])('refuses %s', (_, privateKey, hosts, message) => {
     files = new SecretFiles()
     expect(() => writeSshClientConfig(files as SecretFiles, { privateKey, knownHosts: hosts })).toThrow(message)

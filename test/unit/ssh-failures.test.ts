@@ -61,7 +61,7 @@ describe('describeSshFailure', () => {
     expect(error.message).toBe(
       'deploy@127.0.0.39:22: host key verification failed: it offered ED25519 key SHA256:mwgnbllpvLopxMz5jxcElIqyL7vsn97Y7cPLZ9nWDI4, ' +
         'which differs from the key pinned for deploy@127.0.0.39:22 in the known-hosts input. Either the VM was rebuilt or someone is ' +
-        'intercepting the connection; nothing was sent to it. If the VM was rebuilt, compare it out-of-band with the VM\'s own key (on its ' +
+        "intercepting the connection; nothing was sent to it. If the VM was rebuilt, compare it out-of-band with the VM's own key (on its " +
         'console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then replace its line in the known-hosts secret with the output of ' +
         '`ssh-keyscan -p 22 -t ed25519 127.0.0.39`.'
     )
@@ -85,7 +85,7 @@ describe('describeSshFailure', () => {
       'deploy@127.0.0.39:22 (through jump host bastion@10.0.0.5:2222): host key verification failed: the known-hosts input has no ' +
         'ED25519 key for deploy@127.0.0.39:22; it is behind the jump host, so its key cannot be fetched from the runner: run the ' +
         'ssh-keyscan below on the jump host. Nothing was sent to it. To pin it: run `ssh-keyscan -p 22 -t ed25519 127.0.0.39`, compare ' +
-        'it out-of-band with the VM\'s own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), and add the line to ' +
+        "it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), and add the line to " +
         'the known-hosts secret.'
     )
   })

@@ -64,7 +64,7 @@ describe.each(['sh', 'bash'])('shellQuote, read back by %s', shell => {
 })
 
 describe('shellQuote', () => {
-  it('wraps in single quotes and writes each embedded quote as \'\\\'\'', () => {
+  it("wraps in single quotes and writes each embedded quote as '\\''", () => {
     expect(shellQuote("it's")).toBe("'it'\\''s'")
     expect(shellQuote('')).toBe("''")
   })

@@ -1,4 +1,11 @@
-import { environmentPath, getKubeSettings, integerInput, optionalInput, requiredInput, type KubeSettings } from '../../../workflows-lib/src/action/index.js'
+import {
+  environmentPath,
+  getKubeSettings,
+  integerInput,
+  optionalInput,
+  requiredInput,
+  type KubeSettings
+} from '../../../workflows-lib/src/action/index.js'
 
 export interface DeployChartSettings {
   environment: string

@@ -12,7 +12,11 @@ export async function run(): Promise<void> {
     await withKubeClients(settings.kube, async ({ helm, kubectl }) => {
       if (settings.rollbackTo !== undefined) {
         await rollbackChart(helm, env, settings.rollbackTo)
-        await writeSummary(`deploy-chart: ${env.name} rolled back`, ['release', 'namespace', 'revision'], [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]])
+        await writeSummary(
+          `deploy-chart: ${env.name} rolled back`,
+          ['release', 'namespace', 'revision'],
+          [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]]
+        )
         return
       }
       const r = await deployChart({ env, helm, kubectl, roots: chartRoots(import.meta.url) })
@@ -26,7 +30,17 @@ export async function run(): Promise<void> {
       await writeSummary(
         `deploy-chart: ${env.name}`,
         ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed'],
-        [[r.release, r.namespace, r.previousRevision && r.changed ? `${r.previousRevision} → ${r.revision}` : r.revision, r.chartVersion, r.statefulSet, r.replicas, r.changed ? 'yes' : 'no']]
+        [
+          [
+            r.release,
+            r.namespace,
+            r.previousRevision && r.changed ? `${r.previousRevision} → ${r.revision}` : r.revision,
+            r.chartVersion,
+            r.statefulSet,
+            r.replicas,
+            r.changed ? 'yes' : 'no'
+          ]
+        ]
       )
     })
   })

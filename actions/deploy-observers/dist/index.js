@@ -37489,7 +37489,7 @@ const environmentSchema = {
                 },
                 cloud: {
                     enum: ['none', 'tke', 'aws', 'gke', 'azure'],
-                    description: 'Adds the provider\'s internal-LoadBalancer annotations.'
+                    description: "Adds the provider's internal-LoadBalancer annotations."
                 },
                 subnet: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$', description: 'Internal subnet (TKE: required; Azure: optional).' },
                 addressKind: { enum: ['ip', 'hostname'], description: 'What the LoadBalancer reports: an IP, or a hostname (AWS).' },
@@ -37821,7 +37821,10 @@ function checkObservers(raw, obs, servers, report) {
         if (jump.user !== undefined && !isUserName(jump.user))
             report(['observers', 'ssh', 'jumpHost', 'user'], `"${jump.user}" is not a valid login name`);
     }
-    const reserved = new Map([[2888, 'the quorum port'], [3888, 'the election port']]);
+    const reserved = new Map([
+        [2888, 'the quorum port'],
+        [3888, 'the election port']
+    ]);
     const clientPort = obs.clientPort ?? 2181;
     if (reserved.has(clientPort))
         report(['observers', 'clientPort'], `${clientPort} is ${reserved.get(clientPort)}`);
@@ -37970,9 +37973,7 @@ function renderObserverZooCfg(input) {
         'tcpKeepAlive=true',
         `4lw.commands.whitelist=${whitelist.join(',')}`,
         'admin.enableServer=false',
-        ...(o.metrics === 'native'
-            ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`]
-            : []),
+        ...(o.metrics === 'native' ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`] : []),
         ...input.servers.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
         `server.${host.id}=${host.host}:${QUORUM_PORT}:${ELECTION_PORT}:observer`
     ];
@@ -38069,7 +38070,10 @@ function normalizeKey(key) {
     return `${text}\n`;
 }
 function checkKnownHosts(text) {
-    const lines = text.replace(/\r\n/g, '\n').split('\n').map(l => l.trim());
+    const lines = text
+        .replace(/\r\n/g, '\n')
+        .split('\n')
+        .map(l => l.trim());
     const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
     if (entries.length === 0)
         throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
@@ -38110,7 +38114,9 @@ function classifySshFailure(stderr) {
     const detail = text
         .split('\n')
         .map(l => l.trim())
-        .filter(l => l && !l.startsWith('@@@') && !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
+        .filter(l => l &&
+        !l.startsWith('@@@') &&
+        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
         .slice(-3)
         .join(' ');
     let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);

@@ -1,4 +1,11 @@
-import { durationInput, environmentPath, getKubeSettings, optionalInput, requiredInput, type KubeSettings } from '../../../workflows-lib/src/action/index.js'
+import {
+  durationInput,
+  environmentPath,
+  getKubeSettings,
+  optionalInput,
+  requiredInput,
+  type KubeSettings
+} from '../../../workflows-lib/src/action/index.js'
 import type { Environment } from '../../../workflows-lib/src/environment/index.js'
 
 export interface ExposeServersSettings {

@@ -37431,7 +37431,14 @@ async function retryTransient(fn, opts) {
 /** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
 function fromReleaseJson(text) {
     const r = JSON.parse(text);
-    return { name: r.name, namespace: r.namespace, revision: r.version, status: r.info.status, chartVersion: r.chart.metadata.version, manifest: r.manifest };
+    return {
+        name: r.name,
+        namespace: r.namespace,
+        revision: r.version,
+        status: r.info.status,
+        chartVersion: r.chart.metadata.version,
+        manifest: r.manifest
+    };
 }
 class Helm {
     binary;
@@ -37561,7 +37568,9 @@ class Kubectl {
         if (manifests.length === 0)
             return [];
         const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
-        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], { input });
+        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
+            input
+        });
         const result = JSON.parse(stdout);
         return 'items' in result ? result.items : [result];
     }
@@ -37865,7 +37874,7 @@ const environmentSchema = {
                 },
                 cloud: {
                     enum: ['none', 'tke', 'aws', 'gke', 'azure'],
-                    description: 'Adds the provider\'s internal-LoadBalancer annotations.'
+                    description: "Adds the provider's internal-LoadBalancer annotations."
                 },
                 subnet: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$', description: 'Internal subnet (TKE: required; Azure: optional).' },
                 addressKind: { enum: ['ip', 'hostname'], description: 'What the LoadBalancer reports: an IP, or a hostname (AWS).' },
@@ -38197,7 +38206,10 @@ function checkObservers(raw, obs, servers, report) {
         if (jump.user !== undefined && !isUserName(jump.user))
             report(['observers', 'ssh', 'jumpHost', 'user'], `"${jump.user}" is not a valid login name`);
     }
-    const reserved = new Map([[2888, 'the quorum port'], [3888, 'the election port']]);
+    const reserved = new Map([
+        [2888, 'the quorum port'],
+        [3888, 'the election port']
+    ]);
     const clientPort = obs.clientPort ?? 2181;
     if (reserved.has(clientPort))
         report(['observers', 'clientPort'], `${clientPort} is ${reserved.get(clientPort)}`);
@@ -38295,7 +38307,11 @@ async function checkValuesFile(valuesFile, envFile, envText) {
 
 const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\n/g, '<br>');
 function markdownTable(header, rows) {
-    return [`| ${header.map(cell).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+    return [
+        `| ${header.map(cell).join(' | ')} |`,
+        `| ${header.map(() => '---').join(' | ')} |`,
+        ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
+    ].join('\n');
 }
 /** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
 async function writeSummary(title, header, rows, details) {
@@ -38591,9 +38607,7 @@ function renderObserverZooCfg(input) {
         'tcpKeepAlive=true',
         `4lw.commands.whitelist=${whitelist.join(',')}`,
         'admin.enableServer=false',
-        ...(o.metrics === 'native'
-            ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`]
-            : []),
+        ...(o.metrics === 'native' ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`] : []),
         ...input.servers.map((address, i) => `server.${i + 1}=${address}:${observer_files_QUORUM_PORT}:${observer_files_ELECTION_PORT}`),
         `server.${host.id}=${host.host}:${observer_files_QUORUM_PORT}:${observer_files_ELECTION_PORT}:observer`
     ];
@@ -38729,7 +38743,10 @@ async function exposeServers({ kubectl, env, statefulSet, timeoutMs }) {
         const details = await Promise.all(pending.map(name => serviceEvents(kubectl, namespace, name)));
         throw new Error(`no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
             `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
-            details.filter(Boolean).map(d => `\n${d}`).join(''));
+            details
+                .filter(Boolean)
+                .map(d => `\n${d}`)
+                .join(''));
     });
     const ordered = names.map(name => addresses.get(name));
     return {

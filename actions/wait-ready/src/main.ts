@@ -17,7 +17,11 @@ export async function run(): Promise<void> {
         const ready = await waitReady({ kubectl, namespace: env.kubernetes.namespace, statefulSet, podTimeoutMs: podMs, overallTimeoutMs: overallMs })
         core.setOutput('pods', JSON.stringify(ready.map(r => r.pod)))
         core.setOutput('times', JSON.stringify(Object.fromEntries(ready.map(r => [r.pod, Number((r.waitedMs / 1000).toFixed(3))]))))
-        await writeSummary(`wait-ready: ${env.name}`, ['pod', 'Ready after (s)'], ready.map(r => [r.pod, (r.waitedMs / 1000).toFixed(1)]))
+        await writeSummary(
+          `wait-ready: ${env.name}`,
+          ['pod', 'Ready after (s)'],
+          ready.map(r => [r.pod, (r.waitedMs / 1000).toFixed(1)])
+        )
       } catch (error) {
         if (error instanceof WaitReadyError && error.diagnostics) {
           const d = error.diagnostics

@@ -10,7 +10,15 @@ import { zookeeperClasspath } from '../zookeeper.js'
 export const COMPOSE_SHIM_DIR = path.dirname(fileURLToPath(import.meta.url))
 
 // As test/support/zookeeper.ts runs its servers: small heaps, C1 only, several JVMs per core.
-const JVM_OPTS = ['-Xms16m', '-Xmx128m', '-Xss512k', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:ReservedCodeCacheSize=32m', '-Djava.net.preferIPv4Stack=true']
+const JVM_OPTS = [
+  '-Xms16m',
+  '-Xmx128m',
+  '-Xss512k',
+  '-XX:+UseSerialGC',
+  '-XX:TieredStopAtLevel=1',
+  '-XX:ReservedCodeCacheSize=32m',
+  '-Djava.net.preferIPv4Stack=true'
+]
 
 const LOG4J = [
   'log4j.rootLogger=INFO, CONSOLE',
@@ -62,7 +70,15 @@ export function shimContainers(stateDir: string): ShimContainer[] {
     if (!entry.isDirectory() || !existsSync(pidfile)) return []
     const pid = Number(readFileSync(pidfile, 'utf8').trim())
     if (!isZooKeeper(pid)) return []
-    return [{ project: entry.name, pid, logFile: path.join(dir, 'zookeeper.log'), configFile: path.join(dir, 'zoo.cfg'), dataDir: path.join(dir, 'volumes', 'data') }]
+    return [
+      {
+        project: entry.name,
+        pid,
+        logFile: path.join(dir, 'zookeeper.log'),
+        configFile: path.join(dir, 'zoo.cfg'),
+        dataDir: path.join(dir, 'volumes', 'data')
+      }
+    ]
   })
 }
 

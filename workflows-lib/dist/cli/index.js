@@ -34488,7 +34488,7 @@ const environmentSchema = {
                 },
                 cloud: {
                     enum: ['none', 'tke', 'aws', 'gke', 'azure'],
-                    description: 'Adds the provider\'s internal-LoadBalancer annotations.'
+                    description: "Adds the provider's internal-LoadBalancer annotations."
                 },
                 subnet: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$', description: 'Internal subnet (TKE: required; Azure: optional).' },
                 addressKind: { enum: ['ip', 'hostname'], description: 'What the LoadBalancer reports: an IP, or a hostname (AWS).' },
@@ -34820,7 +34820,10 @@ function checkObservers(raw, obs, servers, report) {
         if (jump.user !== undefined && !isUserName(jump.user))
             report(['observers', 'ssh', 'jumpHost', 'user'], `"${jump.user}" is not a valid login name`);
     }
-    const reserved = new Map([[2888, 'the quorum port'], [3888, 'the election port']]);
+    const reserved = new Map([
+        [2888, 'the quorum port'],
+        [3888, 'the election port']
+    ]);
     const clientPort = obs.clientPort ?? 2181;
     if (reserved.has(clientPort))
         report(['observers', 'clientPort'], `${clientPort} is ${reserved.get(clientPort)}`);
@@ -37553,9 +37556,7 @@ function renderObserverZooCfg(input) {
         'tcpKeepAlive=true',
         `4lw.commands.whitelist=${whitelist.join(',')}`,
         'admin.enableServer=false',
-        ...(o.metrics === 'native'
-            ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`]
-            : []),
+        ...(o.metrics === 'native' ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`] : []),
         ...input.servers.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
         `server.${host.id}=${host.host}:${QUORUM_PORT}:${ELECTION_PORT}:observer`
     ];
@@ -37676,7 +37677,9 @@ function buildPlan(env, opts) {
         summary: `one internal LoadBalancer Service per server pod: ${serviceNames.join(', ')}`,
         details: [
             `wait for each ${env.expose.addressKind === 'ip' ? 'IP address' : 'hostname'} (timeout ${formatDuration(env.timeouts.loadBalancerMs)})`,
-            annotations.length ? `annotations: ${annotations.map(([k, v]) => `${k}=${v}`).join(', ')}` : 'annotations: none (the cloud default, often a public LoadBalancer)',
+            annotations.length
+                ? `annotations: ${annotations.map(([k, v]) => `${k}=${v}`).join(', ')}`
+                : 'annotations: none (the cloud default, often a public LoadBalancer)',
             placeholders ? 'addresses are not known yet: the files below show <service> placeholders' : `addresses: ${servers.join(', ')}`
         ]
     });
@@ -37704,7 +37707,11 @@ function buildPlan(env, opts) {
                 action: 'register-monitoring',
                 summary: `Service + Endpoints ${env.monitoring.serviceName} in ${env.monitoring.namespace} for the observers' metrics port ${o.metricsPort}${sm.enabled ? ', and a ServiceMonitor' : ''}`,
                 details: sm.enabled
-                    ? [`ServiceMonitor labels: ${Object.entries(sm.labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'} (kube-prometheus-stack selects release: <its release>)`]
+                    ? [
+                        `ServiceMonitor labels: ${Object.entries(sm.labels)
+                            .map(([k, v]) => `${k}=${v}`)
+                            .join(', ') || 'none'} (kube-prometheus-stack selects release: <its release>)`
+                    ]
                     : ['ServiceMonitor: disabled']
             });
             files.push({
@@ -37855,7 +37862,14 @@ async function retryTransient(fn, opts) {
 /** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
 function fromReleaseJson(text) {
     const r = JSON.parse(text);
-    return { name: r.name, namespace: r.namespace, revision: r.version, status: r.info.status, chartVersion: r.chart.metadata.version, manifest: r.manifest };
+    return {
+        name: r.name,
+        namespace: r.namespace,
+        revision: r.version,
+        status: r.info.status,
+        chartVersion: r.chart.metadata.version,
+        manifest: r.manifest
+    };
 }
 class Helm {
     binary;
@@ -37985,7 +37999,9 @@ class Kubectl {
         if (manifests.length === 0)
             return [];
         const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
-        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], { input });
+        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
+            input
+        });
         const result = JSON.parse(stdout);
         return 'items' in result ? result.items : [result];
     }
@@ -38052,7 +38068,10 @@ function normalizeKey(key) {
     return `${text}\n`;
 }
 function checkKnownHosts(text) {
-    const lines = text.replace(/\r\n/g, '\n').split('\n').map(l => l.trim());
+    const lines = text
+        .replace(/\r\n/g, '\n')
+        .split('\n')
+        .map(l => l.trim());
     const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
     if (entries.length === 0)
         throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
@@ -38093,7 +38112,9 @@ function classifySshFailure(stderr) {
     const detail = text
         .split('\n')
         .map(l => l.trim())
-        .filter(l => l && !l.startsWith('@@@') && !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
+        .filter(l => l &&
+        !l.startsWith('@@@') &&
+        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
         .slice(-3)
         .join(' ');
     let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);
@@ -39091,9 +39112,7 @@ async function deployChart({ env, helm, kubectl, roots }) {
         throw new Error(`the chart renders StatefulSet ${sts.metadata.name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
             `set the chart's replica count in ${env.chart.valuesFile} to match`);
     await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
-    const unchanged = current?.status === 'deployed' &&
-        current.chartVersion === desired.chartVersion &&
-        normalize(current.manifest) === normalize(desired.manifest);
+    const unchanged = current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest);
     let release;
     if (unchanged && current) {
         info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
@@ -39351,7 +39370,10 @@ async function exposeServers({ kubectl, env, statefulSet, timeoutMs }) {
         const details = await Promise.all(pending.map(name => serviceEvents(kubectl, namespace, name)));
         throw new Error(`no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
             `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
-            details.filter(Boolean).map(d => `\n${d}`).join(''));
+            details
+                .filter(Boolean)
+                .map(d => `\n${d}`)
+                .join(''));
     });
     const ordered = names.map(name => addresses.get(name));
     return {
@@ -39487,7 +39509,14 @@ class WaitReadyError extends Error {
         this.name = 'WaitReadyError';
     }
 }
-const fatalWaitingReasons = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+const fatalWaitingReasons = new Set([
+    'CrashLoopBackOff',
+    'ErrImagePull',
+    'ImagePullBackOff',
+    'InvalidImageName',
+    'CreateContainerConfigError',
+    'CreateContainerError'
+]);
 function isPodReady(pod, updateRevision) {
     if (!pod || pod.metadata.deletionTimestamp)
         return false;
@@ -39772,7 +39801,10 @@ async function main_run(argv, io) {
         io.err(`${USAGE}\n`);
         return 2;
     }
-    const servers = values.servers?.split(',').map(s => s.trim()).filter(Boolean);
+    const servers = values.servers
+        ?.split(',')
+        .map(s => s.trim())
+        .filter(Boolean);
     return guarded(io, async () => {
         const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory));
         const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } });

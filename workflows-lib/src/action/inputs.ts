@@ -71,7 +71,8 @@ export function secretInput(name: string, opts: { required: boolean; sensitive?:
 
 /** Values of kubeconfig fields that grant access (YAML or JSON form). */
 export function kubeconfigSecret(line: string): string | undefined {
-  const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line)
+  const match =
+    /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line)
   return match && match[2].length >= 6 ? match[2] : undefined
 }
 
@@ -86,8 +87,7 @@ export function stringListInput(name: string): string[] | undefined {
     } catch {
       throw new InputError(name, 'is not valid JSON')
     }
-    if (!Array.isArray(parsed) || !parsed.every(v => typeof v === 'string'))
-      throw new InputError(name, 'must be a JSON array of strings')
+    if (!Array.isArray(parsed) || !parsed.every(v => typeof v === 'string')) throw new InputError(name, 'must be a JSON array of strings')
     return parsed
   }
   return value.split(/[\s,]+/).filter(Boolean)

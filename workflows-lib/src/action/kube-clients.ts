@@ -32,8 +32,7 @@ export async function withKubeClients<T>(settings: KubeSettings, fn: (clients: K
   const [kubectl, helm] = await Promise.all([io.which(settings.kubectlPath, true), io.which(settings.helmPath, false)])
   return withSecretFiles(async files => {
     const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG
-    if (!kubeconfig)
-      throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step')
+    if (!kubeconfig) throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step')
     core.debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`)
     return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) })
   })

@@ -83,7 +83,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.err(`${USAGE}\n`)
     return 2
   }
-  const servers = values.servers?.split(',').map(s => s.trim()).filter(Boolean)
+  const servers = values.servers
+    ?.split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
   return guarded(io, async () => {
     const env = await loadEnvironment(path.resolve(io.cwd, directory))
     const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } })

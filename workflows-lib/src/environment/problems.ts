@@ -29,8 +29,5 @@ export class ConfigError extends Error {
 export type FieldPath = (string | number)[]
 
 export function formatField(segments: FieldPath): string {
-  return segments.reduce<string>(
-    (out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s),
-    ''
-  )
+  return segments.reduce<string>((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s), '')
 }

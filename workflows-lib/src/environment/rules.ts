@@ -30,7 +30,10 @@ export function isSafeRelativePath(value: string): boolean {
 
 /** A container image reference pinned to a tag other than latest, or to a digest. */
 export function imageProblem(value: string): string | undefined {
-  const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value)
+  const match =
+    /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(
+      value
+    )
   if (!match) return `"${value}" is not a container image reference (e.g. zookeeper:3.9.4)`
   const tag = match[7]
   const digest = match[8]

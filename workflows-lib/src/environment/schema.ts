@@ -102,7 +102,7 @@ export const environmentSchema = {
         },
         cloud: {
           enum: ['none', 'tke', 'aws', 'gke', 'azure'],
-          description: 'Adds the provider\'s internal-LoadBalancer annotations.'
+          description: "Adds the provider's internal-LoadBalancer annotations."
         },
         subnet: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$', description: 'Internal subnet (TKE: required; Azure: optional).' },
         addressKind: { enum: ['ip', 'hostname'], description: 'What the LoadBalancer reports: an IP, or a hostname (AWS).' },

@@ -5,15 +5,7 @@ import { LineCounter, parseDocument } from 'yaml'
 import { environmentSchema } from './schema.js'
 import { SourceMap } from './source-map.js'
 import { formatField, type ConfigProblem, type FieldPath } from './problems.js'
-import {
-  imageProblem,
-  isHostOrIp,
-  isIpAddress,
-  isSafeAbsolutePath,
-  isSafeRelativePath,
-  isServiceName,
-  isUserName
-} from './rules.js'
+import { imageProblem, isHostOrIp, isIpAddress, isSafeAbsolutePath, isSafeRelativePath, isServiceName, isUserName } from './rules.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Raw = Record<string, any>
@@ -88,8 +80,7 @@ function closest(word: string, candidates: string[]): string | undefined {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)])
     for (let j = 1; j <= b.length; j++) d[0][j] = j
     for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++)
-        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
     return d[a.length][b.length]
   }
   const best = candidates.map(c => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d)[0]
@@ -132,8 +123,7 @@ function checkSemantics(raw: Raw, report: Report): void {
   // Chart: exactly one source.
   const sources = ['bundled', 'repo', 'oci', 'path'].filter(k => raw.chart?.[k] !== undefined && raw.chart?.[k] !== false)
   if (sources.length > 1) report(['chart', sources[1]], `give exactly one chart source; found ${sources.join(' and ')}`, 'key')
-  if (raw.chart?.bundled === false && sources.length === 0)
-    report(['chart', 'bundled'], 'bundled is false but no repo, oci or path chart is given')
+  if (raw.chart?.bundled === false && sources.length === 0) report(['chart', 'bundled'], 'bundled is false but no repo, oci or path chart is given')
   if (raw.chart?.path !== undefined && !isSafeRelativePath(raw.chart.path))
     report(['chart', 'path'], `"${raw.chart.path}" must be a relative path inside the repository (no "..", no leading "/")`)
   if (raw.chart?.values !== undefined && !isSafeRelativePath(raw.chart.values))
@@ -163,7 +153,10 @@ function checkSemantics(raw: Raw, report: Report): void {
   }
   const tkeSubnet = 'service.kubernetes.io/qcloud-loadbalancer-internal-subnetid'
   if (raw.expose?.cloud === 'tke' && !raw.expose?.subnet && !raw.expose?.annotations?.[tkeSubnet])
-    report(['expose', 'cloud'], 'TKE creates a public LoadBalancer unless a subnet is given: set expose.subnet to the internal subnet id (subnet-xxxxxxxx)')
+    report(
+      ['expose', 'cloud'],
+      'TKE creates a public LoadBalancer unless a subnet is given: set expose.subnet to the internal subnet id (subnet-xxxxxxxx)'
+    )
   if (raw.expose?.subnet && !['tke', 'azure'].includes(raw.expose?.cloud))
     report(['expose', 'subnet'], 'subnet is used with cloud: tke or azure only; for other clouds set the annotation directly')
 
@@ -177,7 +170,10 @@ function checkObservers(raw: Raw, obs: Raw, servers: number, report: Report): vo
     if (problem) report(['observers', 'image'], problem)
   }
   if (obs.directory !== undefined && !isSafeAbsolutePath(obs.directory))
-    report(['observers', 'directory'], `"${obs.directory}" must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`)
+    report(
+      ['observers', 'directory'],
+      `"${obs.directory}" must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`
+    )
   if (obs.ssh?.user !== undefined && !isUserName(obs.ssh.user))
     report(['observers', 'ssh', 'user'], `"${obs.ssh.user}" is not a valid login name (lowercase letters, digits, "_" and "-")`)
   const jump = obs.ssh?.jumpHost
@@ -186,7 +182,10 @@ function checkObservers(raw: Raw, obs: Raw, servers: number, report: Report): vo
     if (jump.user !== undefined && !isUserName(jump.user))
       report(['observers', 'ssh', 'jumpHost', 'user'], `"${jump.user}" is not a valid login name`)
   }
-  const reserved = new Map<number, string>([[2888, 'the quorum port'], [3888, 'the election port']])
+  const reserved = new Map<number, string>([
+    [2888, 'the quorum port'],
+    [3888, 'the election port']
+  ])
   const clientPort: number = obs.clientPort ?? 2181
   if (reserved.has(clientPort)) report(['observers', 'clientPort'], `${clientPort} is ${reserved.get(clientPort)}`)
   if (obs.metricsPort !== undefined && (reserved.has(obs.metricsPort) || obs.metricsPort === clientPort))
@@ -197,7 +196,10 @@ function checkObservers(raw: Raw, obs: Raw, servers: number, report: Report): vo
   const hosts = new Map<string, number>()
   ;(obs.hosts as Raw[]).forEach((h, i) => {
     if (h.id <= servers)
-      report(['observers', 'hosts', i, 'id'], `observer id ${h.id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`)
+      report(
+        ['observers', 'hosts', i, 'id'],
+        `observer id ${h.id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`
+      )
     if (ids.has(h.id)) report(['observers', 'hosts', i, 'id'], `id ${h.id} is already used by observers.hosts[${ids.get(h.id)}]`)
     ids.set(h.id, i)
     if (!isHostOrIp(h.host)) report(['observers', 'hosts', i, 'host'], `"${h.host}" is not a hostname or IP address`)
@@ -207,6 +209,9 @@ function checkObservers(raw: Raw, obs: Raw, servers: number, report: Report): vo
     if (h.metricsAddress !== undefined && !isIpAddress(h.metricsAddress))
       report(['observers', 'hosts', i, 'metricsAddress'], `"${h.metricsAddress}" must be an IP address (Kubernetes Endpoints hold IPs only)`)
     if (monitoringOn && h.metricsAddress === undefined && isHostOrIp(h.host) && !isIpAddress(h.host))
-      report(['observers', 'hosts', i, 'host'], `monitoring needs this observer's IP (Kubernetes Endpoints hold IPs only): add metricsAddress, or set monitoring.enabled: false`)
+      report(
+        ['observers', 'hosts', i, 'host'],
+        `monitoring needs this observer's IP (Kubernetes Endpoints hold IPs only): add metricsAddress, or set monitoring.enabled: false`
+      )
   })
 }

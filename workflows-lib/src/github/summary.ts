@@ -6,7 +6,11 @@ export type Row = (string | number | boolean)[]
 const cell = (v: string | number | boolean): string => String(v).replace(/\|/g, '\\|').replace(/\n/g, '<br>')
 
 export function markdownTable(header: string[], rows: Row[]): string {
-  return [`| ${header.map(cell).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)].join('\n')
+  return [
+    `| ${header.map(cell).join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
+  ].join('\n')
 }
 
 /** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */

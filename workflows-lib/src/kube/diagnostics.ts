@@ -16,7 +16,10 @@ export interface PodDiagnostics {
 export function describeState(state: ContainerState | undefined): string {
   if (state?.waiting) return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`
   if (state?.terminated)
-    return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')')
+    return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(
+      ' )',
+      ')'
+    )
   if (state?.running) return `running since ${state.running.startedAt ?? '?'}`
   return 'no state yet'
 }
@@ -42,7 +45,8 @@ export async function diagnosePod(kubectl: Kubectl, namespace: string, name: str
       c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`
     ),
     containers: containers.map(
-      c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`
+      c =>
+        `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`
     ),
     restarts: podRestarts(pod),
     events: [],

@@ -25,7 +25,14 @@ function fromReleaseJson(text: string): HelmRelease {
     chart: { metadata: { version: string } }
     manifest: string
   }
-  return { name: r.name, namespace: r.namespace, revision: r.version, status: r.info.status, chartVersion: r.chart.metadata.version, manifest: r.manifest }
+  return {
+    name: r.name,
+    namespace: r.namespace,
+    revision: r.version,
+    status: r.info.status,
+    chartVersion: r.chart.metadata.version,
+    manifest: r.manifest
+  }
 }
 
 export interface UpgradeRequest {

@@ -51,7 +51,9 @@ export class Kubectl {
   async apply<T extends KubeObject>(manifests: KubeObject[]): Promise<T[]> {
     if (manifests.length === 0) return []
     const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests })
-    const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], { input })
+    const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
+      input
+    })
     const result = JSON.parse(stdout) as KubeObject | KubeList<T>
     return 'items' in result ? result.items : [result as T]
   }

@@ -58,7 +58,14 @@ export interface Pod extends KubeObject {
 
 export interface StatefulSet extends KubeObject {
   spec: { replicas?: number; serviceName?: string; podManagementPolicy?: string }
-  status?: { replicas?: number; readyReplicas?: number; currentRevision?: string; updateRevision?: string; updatedReplicas?: number; observedGeneration?: number }
+  status?: {
+    replicas?: number
+    readyReplicas?: number
+    currentRevision?: string
+    updateRevision?: string
+    updatedReplicas?: number
+    observedGeneration?: number
+  }
 }
 
 export interface Service extends KubeObject {

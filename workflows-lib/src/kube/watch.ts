@@ -100,7 +100,10 @@ export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts:
       proc.on('close', code => {
         void chain.then(() => {
           if (outcome) return resolve(outcome)
-          if (!finished) core.info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`)
+          if (!finished)
+            core.info(
+              `${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`
+            )
           resolve('dropped')
         })
       })

@@ -70,7 +70,9 @@ export function buildPlan(env: Environment, opts: PlanOptions): Plan {
     summary: `one internal LoadBalancer Service per server pod: ${serviceNames.join(', ')}`,
     details: [
       `wait for each ${env.expose.addressKind === 'ip' ? 'IP address' : 'hostname'} (timeout ${formatDuration(env.timeouts.loadBalancerMs)})`,
-      annotations.length ? `annotations: ${annotations.map(([k, v]) => `${k}=${v}`).join(', ')}` : 'annotations: none (the cloud default, often a public LoadBalancer)',
+      annotations.length
+        ? `annotations: ${annotations.map(([k, v]) => `${k}=${v}`).join(', ')}`
+        : 'annotations: none (the cloud default, often a public LoadBalancer)',
       placeholders ? 'addresses are not known yet: the files below show <service> placeholders' : `addresses: ${servers.join(', ')}`
     ]
   })
@@ -83,7 +85,9 @@ export function buildPlan(env: Environment, opts: PlanOptions): Plan {
       action: 'deploy-observers',
       summary: `${o.hosts.length} observer${o.hosts.length === 1 ? '' : 's'} over SSH (${o.ssh.user}@<host>:${o.ssh.port}${jump}) into ${o.directory}`,
       details: [
-        ...o.hosts.map(h => `observer ${h.id} on ${h.host}: ${OBSERVER_FILE_NAMES.join(', ')}, then docker compose up -d and wait for Mode: observer`),
+        ...o.hosts.map(
+          h => `observer ${h.id} on ${h.host}: ${OBSERVER_FILE_NAMES.join(', ')}, then docker compose up -d and wait for Mode: observer`
+        ),
         `image: ${o.image}, metrics: ${o.metrics} on port ${o.metricsPort}, join timeout ${formatDuration(env.timeouts.observerJoinMs)}`
       ]
     })
@@ -98,7 +102,13 @@ export function buildPlan(env: Environment, opts: PlanOptions): Plan {
         action: 'register-monitoring',
         summary: `Service + Endpoints ${env.monitoring.serviceName} in ${env.monitoring.namespace} for the observers' metrics port ${o.metricsPort}${sm.enabled ? ', and a ServiceMonitor' : ''}`,
         details: sm.enabled
-          ? [`ServiceMonitor labels: ${Object.entries(sm.labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'} (kube-prometheus-stack selects release: <its release>)`]
+          ? [
+              `ServiceMonitor labels: ${
+                Object.entries(sm.labels)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ') || 'none'
+              } (kube-prometheus-stack selects release: <its release>)`
+            ]
           : ['ServiceMonitor: disabled']
       })
       files.push({

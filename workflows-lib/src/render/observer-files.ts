@@ -51,9 +51,7 @@ export function renderObserverZooCfg(input: ObserverRenderInput): string {
     'tcpKeepAlive=true',
     `4lw.commands.whitelist=${whitelist.join(',')}`,
     'admin.enableServer=false',
-    ...(o.metrics === 'native'
-      ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`]
-      : []),
+    ...(o.metrics === 'native' ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`] : []),
     ...input.servers.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
     `server.${host.id}=${host.host}:${QUORUM_PORT}:${ELECTION_PORT}:observer`
   ]

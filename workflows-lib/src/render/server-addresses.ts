@@ -8,7 +8,6 @@ export function checkServerAddresses(addresses: readonly string[], opts: { place
   if (addresses.length === 0) throw new Error('no server addresses: pass one address per server, in ordinal order')
   addresses.forEach((address, i) => {
     const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address)
-    if (!placeholder && !isHostOrIp(address))
-      throw new Error(`server address ${i} (${JSON.stringify(address)}) is not a hostname or IP address`)
+    if (!placeholder && !isHostOrIp(address)) throw new Error(`server address ${i} (${JSON.stringify(address)}) is not a hostname or IP address`)
   })
 }

@@ -102,7 +102,9 @@ export function formatRolloutReport(env: Environment, r: RolloutReport): string 
     `  servers:   ${r.exposed.services.map(s => `${s.name}=${s.address}`).join(', ')}`
   ]
   for (const o of r.observers?.results ?? [])
-    lines.push(`  observer:  ${o.id} ${o.host} ${o.status}, ${o.changed ? `changed ${o.changedFiles.join('+')}` : 'unchanged'}, ${o.verified ? `Mode: ${o.mode} zxid ${o.zxid}` : 'not verified'}`)
+    lines.push(
+      `  observer:  ${o.id} ${o.host} ${o.status}, ${o.changed ? `changed ${o.changedFiles.join('+')}` : 'unchanged'}, ${o.verified ? `Mode: ${o.mode} zxid ${o.zxid}` : 'not verified'}`
+    )
   if (r.monitoring) lines.push(`  monitoring: targets ${r.monitoring.targets.join(', ') || 'none'}; ServiceMonitor ${r.monitoring.serviceMonitor}`)
   return `${lines.join('\n')}\n`
 }

@@ -28,8 +28,7 @@ export const CONTROL_SOCKET_NAME_LENGTH = 4
 
 export function writeSshClientConfig(files: SecretFiles, credentials: SshCredentials): SshClientConfig {
   const dir = files.directory
-  if (!PLAIN_PATH.test(dir))
-    throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`)
+  if (!PLAIN_PATH.test(dir)) throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`)
   if (dir.length + 1 + CONTROL_SOCKET_NAME_LENGTH > MAX_CONTROL_PATH)
     throw new Error(`the temporary directory ${dir} is too long for an ssh control socket: set RUNNER_TEMP to a shorter path`)
   const key = files.write('id_observers', normalizeKey(credentials.privateKey))
@@ -77,7 +76,10 @@ function normalizeKey(key: string): string {
 }
 
 function checkKnownHosts(text: string): string {
-  const lines = text.replace(/\r\n/g, '\n').split('\n').map(l => l.trim())
+  const lines = text
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map(l => l.trim())
   const entries = lines.filter(l => l !== '' && !l.startsWith('#'))
   if (entries.length === 0)
     throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)')

@@ -98,7 +98,8 @@ export class SshConnection {
   private proxyCommand(jump: SshEndpoint): string {
     const words = [this.config.configFile, jump.user, jump.host, this.jumpLog]
     // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
-    if (words.some(w => w.includes('%'))) throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`)
+    if (words.some(w => w.includes('%')))
+      throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`)
     return [
       // ssh itself prepends "exec".
       'ssh -F',

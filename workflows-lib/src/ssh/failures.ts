@@ -40,7 +40,12 @@ export function classifySshFailure(stderr: string): SshFailure {
   const detail = text
     .split('\n')
     .map(l => l.trim())
-    .filter(l => l && !l.startsWith('@@@') && !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
+    .filter(
+      l =>
+        l &&
+        !l.startsWith('@@@') &&
+        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l)
+    )
     .slice(-3)
     .join(' ')
   let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text)
@@ -87,8 +92,7 @@ export async function describeSshFailure(stderr: string, target: SshEndpoint, ju
   const failure = classifySshFailure(stderr)
   const who = `${formatEndpoint(target)}${jump ? ` (through jump host ${formatEndpoint(jump)})` : ''}`
   const failingHost = failure.where === undefined ? (jump ?? target) : endpointNamed(failure.where, target, jump)
-  const pin = (e: SshEndpoint, type?: string): string =>
-    `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`
+  const pin = (e: SshEndpoint, type?: string): string => `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`
   const checkOutOfBand = (type?: string): string =>
     `compare it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${type ? type.toLowerCase() : '*'}_key.pub)`
 
@@ -121,7 +125,10 @@ export async function describeSshFailure(stderr: string, target: SshEndpoint, ju
       )
     }
     case 'refused':
-      return new SshError('refused', `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`)
+      return new SshError(
+        'refused',
+        `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`
+      )
     case 'timeout':
       return new SshError('timeout', `${who}: connection timed out: the VM is down or a firewall drops SSH from the runner (${failure.detail})`)
     case 'unreachable':

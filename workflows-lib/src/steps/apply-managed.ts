@@ -19,7 +19,8 @@ export async function applyManaged(
   const key = (o: KubeObject): string => `${o.kind}/${o.metadata.name}`
   const existing = new Map<string, string | undefined>()
   for (const resource of resources)
-    for (const o of await kubectl.list<KubeObject>(resource, namespace, selector)) existing.set(key({ ...o, kind: o.kind ?? resource }), o.metadata.resourceVersion)
+    for (const o of await kubectl.list<KubeObject>(resource, namespace, selector))
+      existing.set(key({ ...o, kind: o.kind ?? resource }), o.metadata.resourceVersion)
   const applied = await kubectl.apply<KubeObject>(desired)
   const outcome: ApplyOutcome = { changed: [], unchanged: [], deleted: [] }
   for (const o of applied) (existing.get(key(o)) === o.metadata.resourceVersion ? outcome.unchanged : outcome.changed).push(key(o))

@@ -64,9 +64,7 @@ export async function deployChart({ env, helm, kubectl, roots }: DeployChartOpti
   await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas)
 
   const unchanged =
-    current?.status === 'deployed' &&
-    current.chartVersion === desired.chartVersion &&
-    normalize(current.manifest) === normalize(desired.manifest)
+    current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest)
   let release: HelmRelease
   if (unchanged && current) {
     core.info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`)

@@ -62,7 +62,9 @@ export async function exposeServers({ kubectl, env, statefulSet, timeoutMs }: Ex
           core.info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
         } else if (ingress && !address) {
           const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`
-          throw new Error(`Service ${name} got a LoadBalancer ${other}, but expose.addressKind is ${kind}: set addressKind to ${kind === 'ip' ? 'hostname' : 'ip'}`)
+          throw new Error(
+            `Service ${name} got a LoadBalancer ${other}, but expose.addressKind is ${kind}: set addressKind to ${kind === 'ip' ? 'hostname' : 'ip'}`
+          )
         }
       }
       if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
@@ -78,7 +80,10 @@ export async function exposeServers({ kubectl, env, statefulSet, timeoutMs }: Ex
     throw new Error(
       `no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
         `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
-        details.filter(Boolean).map(d => `\n${d}`).join('')
+        details
+          .filter(Boolean)
+          .map(d => `\n${d}`)
+          .join('')
     )
   })
 

@@ -39,6 +39,8 @@ export async function registerMonitoring(kubectl: Kubectl, env: Environment): Pr
   }
   const outcome = await applyManaged(kubectl, namespace, resources, selector, desired)
   const targets = env.observers && env.monitoring ? env.observers.hosts.map(h => `${h.metricsAddress ?? h.host}:${env.observers!.metricsPort}`) : []
-  core.info(`monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`)
+  core.info(
+    `monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`
+  )
   return { outcome, serviceMonitor, targets }
 }

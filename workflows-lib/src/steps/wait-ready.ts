@@ -2,7 +2,7 @@
 // crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
 // per-pod or overall deadline. Every failure carries the pod's diagnostics.
 import * as core from '@actions/core'
-import { diagnosePod, formatDiagnostics, podRestarts, podSummary, type PodDiagnostics } from '../kube/diagnostics.js'
+import { diagnosePod, formatDiagnostics, podSummary, type PodDiagnostics } from '../kube/diagnostics.js'
 import type { Kubectl } from '../kube/kubectl.js'
 import type { Pod, StatefulSet } from '../kube/types.js'
 import { listAndWatch } from '../kube/watch.js'
@@ -35,7 +35,14 @@ export class WaitReadyError extends Error {
   }
 }
 
-const fatalWaitingReasons = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError'])
+const fatalWaitingReasons = new Set([
+  'CrashLoopBackOff',
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError'
+])
 
 export function isPodReady(pod: Pod | undefined, updateRevision: string | undefined): boolean {
   if (!pod || pod.metadata.deletionTimestamp) return false
@@ -47,8 +54,7 @@ export function isPodReady(pod: Pod | undefined, updateRevision: string | undefi
 export function fastFailure(pod: Pod | undefined, crashLoopRestarts: number): string | undefined {
   if (!pod) return undefined
   const scheduled = pod.status?.conditions?.find(c => c.type === 'PodScheduled')
-  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
-    return `cannot be scheduled: ${scheduled.message ?? 'no node fits'}`
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') return `cannot be scheduled: ${scheduled.message ?? 'no node fits'}`
   for (const c of pod.status?.containerStatuses ?? []) {
     const reason = c.state?.waiting?.reason
     if (reason && fatalWaitingReasons.has(reason))
@@ -95,7 +101,9 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
   const selector = Object.entries((sts.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
-  core.info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`)
+  core.info(
+    `waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`
+  )
 
   const ready: PodReadyTime[] = []
   let index = 0
@@ -117,10 +125,13 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
     if (waited >= opts.podTimeoutMs) abort.abort(new Error(`not Ready after ${Math.round(waited / 1000)} s (per-pod timeout)`))
     else core.info(`  ${name}: waiting ${Math.round(waited / 1000)} s: ${podSummary(pods.get(name))}`)
   }, opts.progressIntervalMs ?? 10_000)
-  const deadlineTimer = setInterval(() => {
-    if (index < order.length && Date.now() - currentSince >= opts.podTimeoutMs)
-      abort.abort(new Error(`not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`))
-  }, Math.min(1000, opts.podTimeoutMs))
+  const deadlineTimer = setInterval(
+    () => {
+      if (index < order.length && Date.now() - currentSince >= opts.podTimeoutMs)
+        abort.abort(new Error(`not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`))
+    },
+    Math.min(1000, opts.podTimeoutMs)
+  )
 
   try {
     await listAndWatch<Pod>(opts.kubectl, {
@@ -161,4 +172,3 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
   core.info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return ready
 }
-
