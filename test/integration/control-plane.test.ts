@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startControlPlane, type ControlPlane } from '../sandbox/control-plane.js'
 import { sandboxTools, type SandboxTools } from '../sandbox/tools.js'
-import { listTrackedAlive, stopAllTracked } from '../support/processes.js'
+import { listTrackedAlive, stopAllTracked, isProcessAlive } from '../support/processes.js'
 
 const execFileAsync = promisify(execFile)
 // Starting a control plane takes seconds; jest's default of 5 s is for unit tests.
@@ -26,15 +26,6 @@ async function run(cmd: string, args: string[]): Promise<string> {
   } catch (err) {
     const e = err as Error & { stderr?: string }
     throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`, { cause: err })
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 
@@ -141,7 +132,7 @@ describe('sandbox control plane', () => {
       } finally {
         await second.stop()
       }
-      expect(second.pids.filter(alive)).toEqual([])
+      expect(second.pids.filter(isProcessAlive)).toEqual([])
       // The first one is untouched by the second's shutdown.
       expect(await run(tools.kubectl, ['--kubeconfig', cp.kubeconfig, 'get', 'ns', 'demo', '-o', 'name'])).toBe('namespace/demo\n')
     },
@@ -152,7 +143,7 @@ describe('sandbox control plane', () => {
     'stop() ends every process it started',
     async () => {
       await cp.stop()
-      expect(cp.pids.filter(alive)).toEqual([])
+      expect(cp.pids.filter(isProcessAlive)).toEqual([])
       expect(listTrackedAlive()).toEqual([])
       await cp.stop() // a second call is harmless
     },

@@ -14,7 +14,7 @@ import { apiPath, waitForObjects } from '../sandbox/kube-client.js'
 import type { Pod } from '../sandbox/kubelet.js'
 import { podZooCfg } from '../sandbox/pod-zoo-cfg.js'
 import type { Service } from '../sandbox/lb-controller.js'
-import { listTrackedAlive } from '../support/processes.js'
+import { listTrackedAlive, isProcessAlive } from '../support/processes.js'
 import { zkCli } from '../support/zookeeper.js'
 
 const run = promisify(execFile)
@@ -42,17 +42,9 @@ afterAll(async () => {
   if (!sandbox) return
   const pids = sandbox.pids()
   await sandbox.stop()
-  expect(pids.filter(alive)).toEqual([])
+  expect(pids.filter(isProcessAlive)).toEqual([])
   expect(listTrackedAlive().map(p => `${p.name} ${p.pid}`)).toEqual([])
 }, 60_000)
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
 
 function ready(pod: Pod): boolean {
   return pod.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ?? false
@@ -204,7 +196,7 @@ describe('sandbox (process mode)', () => {
     expect(txnLogs.length).toBeGreaterThan(0)
 
     await run(sandbox.kubectl, ['delete', 'pod', 'zk-1', '-n', ns, '--wait=true'], { env: sandbox.env })
-    expect(alive(before.pid)).toBe(false)
+    expect(isProcessAlive(before.pid)).toBe(false)
     await waitForObjects<Pod>(
       sandbox.client,
       apiPath('v1', 'pods', ns),
@@ -252,6 +244,6 @@ describe('sandbox (process mode)', () => {
       timeoutMs: 60_000
     })
     expect(sandbox.kubelet.processes()).toEqual([])
-    expect(servers.map(s => s.pid).filter(alive)).toEqual([])
+    expect(servers.map(s => s.pid).filter(isProcessAlive)).toEqual([])
   })
 })

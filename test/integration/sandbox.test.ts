@@ -13,7 +13,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js'
 import { apiPath, KubeClient, waitForObjects, type KubeObject } from '../sandbox/kube-client.js'
 import type { Pod } from '../sandbox/kubelet.js'
 import type { Service } from '../sandbox/lb-controller.js'
-import { listTrackedAlive } from '../support/processes.js'
+import { listTrackedAlive, isProcessAlive } from '../support/processes.js'
 
 const run = promisify(execFile)
 // Each test starts real processes and waits for real controllers.
@@ -45,17 +45,9 @@ afterAll(async () => {
   if (!sandbox) return
   const pids = sandbox.pids()
   await sandbox.stop()
-  expect(pids.filter(alive)).toEqual([])
+  expect(pids.filter(isProcessAlive)).toEqual([])
   expect(listTrackedAlive().map(p => `${p.name} ${p.pid}`)).toEqual([])
 }, 60_000)
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
 
 function ready(pod: Pod): boolean {
   return pod.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ?? false
@@ -389,7 +381,7 @@ describe('sandbox CLI', () => {
     expect(pids.length).toBeGreaterThanOrEqual(4)
     const downOut = (await cliRun(['down'])).stdout
     expect(downOut).toMatch(/sandbox cli: down/)
-    expect(pids.filter(alive)).toEqual([])
+    expect(pids.filter(isProcessAlive)).toEqual([])
   }, 120_000)
 
   it('down stops the processes of a server that was killed', async () => {
@@ -397,14 +389,14 @@ describe('sandbox CLI', () => {
     console.log(`sandbox CLI second up: ${/is up in ([\d.]+ s)/.exec(upOut)?.[1]}`)
     const { serverPid, processes } = state()
     process.kill(serverPid, 'SIGKILL')
-    while (alive(serverPid)) await new Promise(r => setTimeout(r, 50))
+    while (isProcessAlive(serverPid)) await new Promise(r => setTimeout(r, 50))
     const statusRun = spawn(process.execPath, [cli, 'status', ...sandboxArgs()], { cwd: root })
     const statusCode = await new Promise<number | null>(resolve => statusRun.on('exit', resolve))
     expect(statusCode).not.toBe(0)
-    expect(processes.map(p => p.pid).filter(alive).length).toBe(processes.length)
+    expect(processes.map(p => p.pid).filter(isProcessAlive).length).toBe(processes.length)
 
     const downOut = (await cliRun(['down'])).stdout
     expect(downOut).toMatch(/stopped leftover processes/)
-    expect([serverPid, ...processes.map(p => p.pid)].filter(alive)).toEqual([])
+    expect([serverPid, ...processes.map(p => p.pid)].filter(isProcessAlive)).toEqual([])
   }, 120_000)
 })

@@ -185,7 +185,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 }
 
-function kubeconfigFor(name: string, server: string, caFile: string, token: string): string {
+export function kubeconfigFor(name: string, server: string, caFile: string, token: string): string {
   // JSON is valid YAML: kubectl, helm and client-go read it as a kubeconfig.
   const config = {
     apiVersion: 'v1',

@@ -5,13 +5,14 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { startControlPlane, type ControlPlane } from './control-plane.js'
+import { kubeconfigFor, startControlPlane, type ControlPlane } from './control-plane.js'
 import { startFaultProxy, type FaultProxy, type FaultRule } from './fault-proxy.js'
 import { apiPath, KubeApiError, KubeClient, sleep } from './kube-client.js'
 import { AddressBook } from './addresses.js'
 import { SandboxKubelet, type PodFault, type Pod, type ProcessModeOptions } from './kubelet.js'
 import { SandboxLoadBalancers, type LbAddressKind } from './lb-controller.js'
 import { sandboxTools } from './tools.js'
+import { isProcessAlive } from '../support/processes.js'
 
 export type { FaultProxy, FaultRule } from './fault-proxy.js'
 export type { PodFault, PodProcess, ProcessModeOptions } from './kubelet.js'
@@ -111,7 +112,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const alivePids = (): number[] => {
     for (const p of kubelet?.processes() ?? []) knownPids.add(p.pid)
-    return [...knownPids].filter(alive)
+    return [...knownPids].filter(isProcessAlive)
   }
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -260,28 +261,6 @@ async function deleteNamespace(client: KubeClient, name: string, timeoutMs: numb
       )
     }
     await sleep(250)
-  }
-}
-
-export function kubeconfigFor(name: string, server: string, caFile: string, token: string): string {
-  const config = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name, cluster: { server, 'certificate-authority': caFile } }],
-    users: [{ name: `${name}-admin`, user: { token } }],
-    contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
-    'current-context': name,
-    preferences: {}
-  }
-  return `${JSON.stringify(config, null, 2)}\n`
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return !/^\S+ \(.*\) [ZX] /.test(stat)
-  } catch {
-    return false
   }
 }
 

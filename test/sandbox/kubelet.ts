@@ -14,6 +14,7 @@ import type { AddressBook } from './addresses.js'
 import { labelMatcher, type LabelSelector } from './label-selector.js'
 import { podZooCfg } from './pod-zoo-cfg.js'
 import { selfSignedCertificate } from './self-signed.js'
+import { isProcessAlive } from '../support/processes.js'
 import {
   apiPath,
   EventRecorder,
@@ -766,7 +767,7 @@ class PodWorker {
   private async probeServer(): Promise<void> {
     const server = this.server
     if (!server) return
-    if (!alive(server.pid)) {
+    if (!isProcessAlive(server.pid)) {
       this.server = undefined
       this.process = undefined
       this.kubelet.log(`${podRef(this.pod)}: ZooKeeper pid ${server.pid} exited; restarting it`)
@@ -893,14 +894,5 @@ function fileSize(file: string): number {
     return fs.statSync(file).size
   } catch {
     return 0
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }

@@ -158,3 +158,14 @@ function groupMembers(pgid: number): number[] {
   }
   return members
 }
+
+/** The process exists and is not a zombie (a reparented child that init has yet to reap). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    return false
+  }
+}

@@ -34,7 +34,7 @@ const JARS = [
   'log4j-1.2.jar'
 ]
 // Small heaps and C1 only: a 2-core machine runs several of these (~70 MB RSS each) side by side.
-const SERVER_JVM_ARGS = [
+export const SERVER_JVM_ARGS = [
   '-Xms16m',
   '-Xmx128m',
   '-Xss512k',

@@ -5,20 +5,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { shellQuote } from '../../../workflows-lib/src/ssh/quote.js'
-import { zookeeperClasspath } from '../zookeeper.js'
+import { SERVER_JVM_ARGS, zookeeperClasspath } from '../zookeeper.js'
+import { isProcessAlive } from '../processes.js'
 
 export const COMPOSE_SHIM_DIR = path.dirname(fileURLToPath(import.meta.url))
-
-// As test/support/zookeeper.ts runs its servers: small heaps, C1 only, several JVMs per core.
-const JVM_OPTS = [
-  '-Xms16m',
-  '-Xmx128m',
-  '-Xss512k',
-  '-XX:+UseSerialGC',
-  '-XX:TieredStopAtLevel=1',
-  '-XX:ReservedCodeCacheSize=32m',
-  '-Djava.net.preferIPv4Stack=true'
-]
 
 const LOG4J = [
   'log4j.rootLogger=INFO, CONSOLE',
@@ -44,7 +34,7 @@ export function prepareShimState(stateDir: string, opts: ShimStateOptions = {}):
     [
       `JAVA=${shellQuote('/usr/bin/java')}`,
       `ZK_CLASSPATH=${shellQuote(zookeeperClasspath())}`,
-      `ZK_JVM_OPTS=(${[...JVM_OPTS, ...(opts.jvmArgs ?? [])].map(shellQuote).join(' ')})`,
+      `ZK_JVM_OPTS=(${[...SERVER_JVM_ARGS, ...(opts.jvmArgs ?? [])].map(shellQuote).join(' ')})`,
       `LOG4J_CONFIG=${shellQuote(log4j)}`,
       ''
     ].join('\n')
@@ -87,25 +77,14 @@ export async function stopShimContainers(stateDirs: readonly string[]): Promise<
   const pids = stateDirs.flatMap(dir => shimContainers(dir).map(c => c.pid))
   for (const pid of pids) signal(pid, 'SIGTERM')
   const deadline = Date.now() + 10_000
-  while (pids.some(isAlive) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
-  for (const pid of pids.filter(isAlive)) signal(pid, 'SIGKILL')
-  while (pids.some(isAlive)) await new Promise(resolve => setTimeout(resolve, 50))
+  while (pids.some(isProcessAlive) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+  for (const pid of pids.filter(isProcessAlive)) signal(pid, 'SIGKILL')
+  while (pids.some(isProcessAlive)) await new Promise(resolve => setTimeout(resolve, 50))
 }
 
 function isZooKeeper(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('QuorumPeerMain') && isAlive(pid)
-  } catch {
-    return false
-  }
-}
-
-// Alive and not a zombie: the shim's JVMs are reparented to init, which reaps them.
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
-    return state !== 'Z' && state !== 'X'
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('QuorumPeerMain') && isProcessAlive(pid)
   } catch {
     return false
   }
