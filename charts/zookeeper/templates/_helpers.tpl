@@ -13,12 +13,12 @@
 
 {{- define "zookeeper.selectorLabels" -}}
 app.kubernetes.io/name: zookeeper
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{- define "zookeeper.labels" -}}
 {{ include "zookeeper.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
 {{- end -}}
