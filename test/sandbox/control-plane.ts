@@ -27,7 +27,7 @@ export interface ControlPlane {
   baseDir: string
   /** etcd, kube-apiserver, kube-controller-manager */
   pids: number[]
-  /** Stops the three processes by PID and waits for them; safe to call twice. */
+  /** Ends the three processes by PID (SIGKILL: their state is thrown away) and waits for them; safe to call twice. */
   stop(): Promise<void>
 }
 
@@ -74,13 +74,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const started: TrackedProcess[] = []
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
-    // Reverse start order: the controller-manager and apiserver exit quietly while etcd is up.
+    // All three at once, with SIGKILL: nothing here is kept (every control plane starts on a new
+    // etcd data directory), and a graceful stop only costs time: on SIGTERM kube-apiserver takes
+    // ~1.1 s to drain its listener, and a graceful stop has to go one by one, etcd last.
     stopping ??= (async () => {
       // spawnTracked unrefs its children, so in a plain node process (the sandbox CLI) nothing
       // else may keep the event loop alive until their exit is reaped.
       const keepAlive = setInterval(() => undefined, 1000)
       try {
-        for (const proc of [...started].reverse()) await stopTracked(proc)
+        const results = await Promise.allSettled(started.map(proc => stopTracked(proc, 'SIGKILL')))
+        const failures = results.flatMap(r => (r.status === 'rejected' ? [(r.reason as Error).message] : []))
+        if (failures.length > 0) throw new Error(failures.join('\n'))
       } finally {
         clearInterval(keepAlive)
       }

@@ -127,9 +127,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           errors.push(`${what}: ${(e as Error).message}`)
         }
       }
-      await attempt('LB controller', lb && (() => lb!.stop()))
-      await attempt('kubelet', kubelet && (() => kubelet!.stop()))
-      await attempt('fault proxy', proxy && (() => proxy!.stop()))
+      // The API clients first, side by side, so nothing writes to the apiserver as it goes away;
+      // no pod is deleted through the API first: the kubelet ends the pods' processes itself.
+      await Promise.all([
+        attempt('LB controller', lb && (() => lb!.stop())),
+        attempt('kubelet', kubelet && (() => kubelet!.stop())),
+        attempt('fault proxy', proxy && (() => proxy!.stop()))
+      ])
       await attempt('control plane', controlPlane && (() => controlPlane!.stop()))
       client?.close()
       clearInterval(keepAlive)
