@@ -231,7 +231,7 @@ describe('validation errors name file, field and line', () => {
   it('names a missing values file', async () => {
     const problems = await problemsOf(minimalYaml + 'chart:\n  values: prod-values.yaml\n')
     expect(problems).toEqual([
-      expect.objectContaining({ field: 'chart.values', line: 11, message: expect.stringContaining('prod-values.yaml not found') })
+      expect.objectContaining({ field: 'chart.values', line: 11, message: expect.stringContaining('"prod-values.yaml" not found') })
     ])
   })
 

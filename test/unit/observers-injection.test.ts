@@ -4,9 +4,9 @@
 import { describe, expect, it } from '@jest/globals'
 import { readdirSync } from 'node:fs'
 import { parseJumpHost } from '../../actions/deploy-observers/src/input-helper.js'
-import { SecretFiles } from '../../workflows-lib/src/action/secret-file.js'
+import { SecretFiles } from '../../workflows-lib/src/runner/secret-file.js'
 import { ConfigError, loadEnvironment } from '../../workflows-lib/src/environment/index.js'
-import { deployObservers } from '../../workflows-lib/src/observers/deploy.js'
+import { deployObservers } from '../../workflows-lib/src/steps/deploy-observers.js'
 import { minimalYaml, writeEnvironment } from '../support/environments.js'
 
 const hostile = ['$(reboot)', '`reboot`', '; rm -rf /', 'a && reboot', 'x\nreboot', "it's", '-oProxyCommand=reboot']

@@ -1,6 +1,7 @@
 // A configuration problem names the file, the field path and the line and column, so a user
 // can jump straight to it (and GitHub can annotate it).
 import * as path from 'node:path'
+import { oneLine, quoted } from '../output/printable.js'
 
 export interface ConfigProblem {
   file: string
@@ -11,8 +12,9 @@ export interface ConfigProblem {
   message: string
 }
 
+/** One line per problem: the path too is escaped, since a directory name can hold a line break. */
 export function formatProblem(p: ConfigProblem, cwd = process.cwd()): string {
-  const where = `${path.relative(cwd, p.file) || p.file}:${p.line}:${p.column}`
+  const where = `${oneLine(path.relative(cwd, p.file) || p.file)}:${p.line}:${p.column}`
   return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`
 }
 
@@ -28,6 +30,11 @@ export class ConfigError extends Error {
 
 export type FieldPath = (string | number)[]
 
+/** observers.hosts[1].id; a key with anything but printable ASCII is shown quoted: expose.annotations["a\nb"]. */
 export function formatField(segments: FieldPath): string {
-  return segments.reduce<string>((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s), '')
+  return segments.reduce<string>((out, s) => {
+    if (typeof s === 'number') return `${out}[${s}]`
+    if (!/^[\x21-\x7e]+$/.test(s)) return `${out}[${quoted(s)}]`
+    return out ? `${out}.${s}` : s
+  }, '')
 }

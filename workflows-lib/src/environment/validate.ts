@@ -1,11 +1,28 @@
-// Validation of environment.yaml: YAML syntax, the JSON Schema (types, unknown keys), then the
-// semantic rules a schema cannot express. Every problem carries file, field, line and column.
+// Validation of environment.yaml: YAML syntax, the JSON Schema (types, unknown keys, lengths),
+// then the semantic rules a schema cannot express. The semantic rules run even when the schema
+// found problems (on every part they can read), so a user sees every problem in one run. Every
+// problem carries file, field, line and column; values appear in messages only JSON-quoted.
 import { Ajv, type ErrorObject } from 'ajv'
-import { LineCounter, parseDocument } from 'yaml'
-import { environmentSchema } from './schema.js'
-import { SourceMap } from './source-map.js'
+import type { LineCounter, Document } from 'yaml'
+import { quoted } from '../output/printable.js'
+import { DURATION_PATTERN, parseDuration } from './duration.js'
 import { formatField, type ConfigProblem, type FieldPath } from './problems.js'
-import { imageProblem, isHostOrIp, isIpAddress, isSafeAbsolutePath, isSafeRelativePath, isServiceName, isUserName } from './rules.js'
+import {
+  canonicalHost,
+  hostProblem,
+  imageProblem,
+  isHostOrIp,
+  isIpAddress,
+  isSafeAbsolutePath,
+  isSafeRelativePath,
+  isServiceName,
+  isUserName,
+  labelValueProblem,
+  metadataKeyProblem
+} from './rules.js'
+import { DNS_LABEL, environmentSchema, LABEL_VALUE, METADATA_KEY, NO_CONTROL, SERVICE_NAME_PATTERN, VERSION } from './schema.js'
+import { SourceMap } from './source-map.js'
+import { MAX_ENVIRONMENT_BYTES, parseYamlSource } from './yaml-source.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Raw = Record<string, any>
@@ -15,46 +32,54 @@ const validateSchema = ajv.compile(environmentSchema)
 
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames: Record<string, string> = {
-  '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
-  '^[0-9]+(ms|s|m|h)$': 'a duration such as 30s, 5m or 1h',
-  '^[^\\u0000-\\u001f\\u007f]*$': 'text without control characters (no newlines or tabs)',
-  '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$':
-    'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
+  [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
+  [DURATION_PATTERN]: 'a duration such as 30s, 5m or 1h',
+  [NO_CONTROL]: 'text without control characters (no newlines or tabs)',
+  [LABEL_VALUE]: 'a label value: letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+  [METADATA_KEY]: 'a label or annotation key',
+  [VERSION]: 'a version: letters, digits, "-", "_", "." and "+"',
+  [SERVICE_NAME_PATTERN]: 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
 }
 
 export interface Validated {
   raw: Raw | undefined
   problems: ConfigProblem[]
+  /** Where a field is written in the file (for checks made after parsing). */
+  locate: (field: FieldPath, at?: 'key' | 'value') => { line: number; column: number }
 }
 
 export function parseEnvironmentText(text: string, file: string): Validated {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })
-  const problems: ConfigProblem[] = []
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      const pos = lines.linePos(error.pos[0])
-      problems.push({ file, field: '', line: pos.line, column: pos.col, message: `YAML: ${error.message.split('\n')[0]}` })
-    }
-    return { raw: undefined, problems }
-  }
-  const raw = doc.toJS() as unknown
-  const map = new SourceMap(doc, lines)
+  const source = parseYamlSource(text, file, MAX_ENVIRONMENT_BYTES)
+  const map = new SourceMap(source.doc as Document, source.lines as LineCounter)
+  const locate = (field: FieldPath, at: 'key' | 'value' = 'value') => map.locate(field, at)
+  const problems = [...source.problems]
+  if (problems.length > 0) return { raw: undefined, problems, locate }
+  const raw = source.value
   const report = (field: FieldPath, message: string, at: 'key' | 'value' = 'value'): void => {
-    const pos = map.locate(field, at)
+    const pos = locate(field, at)
     problems.push({ file, field: formatField(field), line: pos.line, column: pos.column, message })
   }
 
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
     report([], 'expected a mapping with at least kubernetes: and ensemble:')
-    return { raw: undefined, problems }
+    return { raw: undefined, problems, locate }
   }
-  if (!validateSchema(raw)) {
-    for (const error of validateSchema.errors ?? []) reportSchemaError(error, report)
-    return { raw: undefined, problems }
+  const schemaFields: string[] = []
+  if (!validateSchema(raw))
+    for (const error of validateSchema.errors ?? [])
+      reportSchemaError(error, (field, message, at) => {
+        schemaFields.push(formatField(field))
+        report(field, message, at)
+      })
+  // A field the schema already refused gets no second, semantic message.
+  const refused = (field: FieldPath): boolean => {
+    const name = formatField(field)
+    return schemaFields.some(f => f !== '' && (name === f || name.startsWith(`${f}.`) || name.startsWith(`${f}[`)))
   }
-  checkSemantics(raw as Raw, report)
-  return { raw: problems.length === 0 ? (raw as Raw) : undefined, problems }
+  checkSemantics(raw as Raw, (field, message, at) => {
+    if (!refused(field)) report(field, message, at)
+  })
+  return { raw: problems.length === 0 ? (raw as Raw) : undefined, problems, locate }
 }
 
 type Report = (field: FieldPath, message: string, at?: 'key' | 'value') => void
@@ -76,6 +101,7 @@ function knownKeys(schemaPath: string): string[] {
 }
 
 function closest(word: string, candidates: string[]): string | undefined {
+  if (word.length > 64) return undefined
   const distance = (a: string, b: string): number => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)])
     for (let j = 1; j <= b.length; j++) d[0][j] = j
@@ -89,12 +115,20 @@ function closest(word: string, candidates: string[]): string | undefined {
 
 function reportSchemaError(error: ErrorObject, report: Report): void {
   const field = toPath(error.instancePath)
+  if (error.keyword === 'propertyNames') return // reported with the key itself (below)
+  if (error.propertyName !== undefined) {
+    // A label or annotation key: say which rule it breaks.
+    const key = error.propertyName
+    const why = key.length > 317 ? 'is longer than 317 characters' : (metadataKeyProblem(key) ?? 'is not a valid label or annotation key')
+    report([...field, key], `key ${quoted(key)} ${why}`, 'key')
+    return
+  }
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = String(error.params.additionalProperty)
       const known = knownKeys(error.schemaPath)
       const hint = closest(key, known)
-      report([...field, key], `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key')
+      report([...field, key], `unknown key ${quoted(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key')
       return
     }
     case 'required':
@@ -106,32 +140,39 @@ function reportSchemaError(error: ErrorObject, report: Report): void {
     case 'pattern':
       report(field, `must be ${patternNames[String(error.params.pattern)] ?? `text matching ${error.params.pattern}`}`)
       return
-    case 'propertyNames':
-      return // reported by the nested pattern error with the key itself
+    case 'maxLength':
+      report(field, `is too long: at most ${error.params.limit} characters`)
+      return
     default:
-      if (error.propertyName !== undefined) {
-        report([...field, error.propertyName], `key "${error.propertyName}" is not a valid label or annotation name`, 'key')
-        return
-      }
       report(field, error.message ?? 'is invalid')
   }
 }
 
+// The semantic rules read the raw document defensively: any part may be of the wrong type
+// (the schema reported that), and every rule checks what it needs before using it.
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v)
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined)
+const obj = (v: unknown): Raw => (isObject(v) ? v : {})
+
 function checkSemantics(raw: Raw, report: Report): void {
-  const servers: number = raw.ensemble.servers
+  const servers = int(obj(raw.ensemble).servers)
+  const chart = obj(raw.chart)
 
   // Chart: exactly one source.
-  const sources = ['bundled', 'repo', 'oci', 'path'].filter(k => raw.chart?.[k] !== undefined && raw.chart?.[k] !== false)
+  const sources = ['bundled', 'repo', 'oci', 'path'].filter(k => chart[k] !== undefined && chart[k] !== false)
   if (sources.length > 1) report(['chart', sources[1]], `give exactly one chart source; found ${sources.join(' and ')}`, 'key')
-  if (raw.chart?.bundled === false && sources.length === 0) report(['chart', 'bundled'], 'bundled is false but no repo, oci or path chart is given')
-  if (raw.chart?.path !== undefined && !isSafeRelativePath(raw.chart.path))
-    report(['chart', 'path'], `"${raw.chart.path}" must be a relative path inside the repository (no "..", no leading "/")`)
-  if (raw.chart?.values !== undefined && !isSafeRelativePath(raw.chart.values))
-    report(['chart', 'values'], `"${raw.chart.values}" must be a file inside the environment directory (no "..", no leading "/")`)
+  if (chart.bundled === false && sources.length === 0) report(['chart', 'bundled'], 'bundled is false but no repo, oci or path chart is given')
+  const chartPath = str(chart.path)
+  if (chartPath !== undefined && !isSafeRelativePath(chartPath))
+    report(['chart', 'path'], `${quoted(chartPath)} must be a relative path inside the repository (no "..", no leading "/")`)
+  const values = str(chart.values)
+  if (values !== undefined && !isSafeRelativePath(values))
+    report(['chart', 'values'], `${quoted(values)} must be a file inside the environment directory (no "..", no leading "/")`)
 
   // Quorum math: a majority of N tolerates floor((N-1)/2) failures, so an even N tolerates no
-  // more than N-1 while adding a voter that can fail; below 3 nothing failure is tolerated.
-  if ((servers % 2 === 0 || servers < 3) && raw.ensemble.allowUnsafeSize !== true) {
+  // more than N-1 while adding a voter that can fail; below 3 no failure is tolerated.
+  if (servers !== undefined && (servers % 2 === 0 || servers < 3) && obj(raw.ensemble).allowUnsafeSize !== true) {
     const tolerated = Math.floor((servers - 1) / 2)
     report(
       ['ensemble', 'servers'],
@@ -142,73 +183,129 @@ function checkSemantics(raw: Raw, report: Report): void {
     )
   }
 
-  // Exposure.
-  const pattern: string = raw.expose?.serviceName ?? '{release}-lb-{ordinal}'
-  if (raw.expose?.serviceName !== undefined && !pattern.includes('{ordinal}'))
-    report(['expose', 'serviceName'], `"${pattern}" must contain {ordinal}, or every pod would share one Service`)
-  else {
-    const longest = pattern.replaceAll('{ordinal}', String(Math.max(0, servers - 1))).replaceAll('{release}', raw.kubernetes.release)
+  checkExpose(raw, servers, report)
+  checkMetadata(['expose', 'annotations'], obj(raw.expose).annotations, false, report)
+  checkMetadata(['monitoring', 'labels'], obj(raw.monitoring).labels, true, report)
+  checkMetadata(['monitoring', 'serviceMonitor', 'labels'], obj(obj(raw.monitoring).serviceMonitor).labels, true, report)
+  checkDurations(raw, report)
+  if (isObject(raw.observers)) checkObservers(raw, raw.observers, servers, report)
+}
+
+function checkExpose(raw: Raw, servers: number | undefined, report: Report): void {
+  const expose = obj(raw.expose)
+  const pattern = str(expose.serviceName) ?? '{release}-lb-{ordinal}'
+  const release = str(obj(raw.kubernetes).release)
+  if (expose.serviceName !== undefined && !pattern.includes('{ordinal}'))
+    report(['expose', 'serviceName'], `${quoted(pattern)} must contain {ordinal}, or every pod would share one Service`)
+  else if (release !== undefined && servers !== undefined) {
+    const longest = pattern.replaceAll('{ordinal}', String(Math.max(0, servers - 1))).replaceAll('{release}', release)
     if (!isServiceName(longest))
-      report(['expose', 'serviceName'], `gives "${longest}", which is not a valid Service name (RFC 1035 label, at most 63 characters)`)
+      report(['expose', 'serviceName'], `gives ${quoted(longest)}, which is not a valid Service name (RFC 1035 label, at most 63 characters)`)
   }
   const tkeSubnet = 'service.kubernetes.io/qcloud-loadbalancer-internal-subnetid'
-  if (raw.expose?.cloud === 'tke' && !raw.expose?.subnet && !raw.expose?.annotations?.[tkeSubnet])
+  if (expose.cloud === 'tke' && !expose.subnet && !obj(expose.annotations)[tkeSubnet])
     report(
       ['expose', 'cloud'],
       'TKE creates a public LoadBalancer unless a subnet is given: set expose.subnet to the internal subnet id (subnet-xxxxxxxx)'
     )
-  if (raw.expose?.subnet && !['tke', 'azure'].includes(raw.expose?.cloud))
+  if (expose.subnet && !['tke', 'azure'].includes(expose.cloud))
     report(['expose', 'subnet'], 'subnet is used with cloud: tke or azure only; for other clouds set the annotation directly')
-
-  const obs = raw.observers
-  if (obs) checkObservers(raw, obs, servers, report)
 }
 
-function checkObservers(raw: Raw, obs: Raw, servers: number, report: Report): void {
-  if (obs.image !== undefined) {
-    const problem = imageProblem(obs.image)
-    if (problem) report(['observers', 'image'], problem)
+/** Label and annotation keys (and label values) by Kubernetes' rules, one message per rule broken. */
+function checkMetadata(field: FieldPath, map: unknown, labels: boolean, report: Report): void {
+  if (!isObject(map)) return
+  for (const [key, value] of Object.entries(map)) {
+    const keyProblem = metadataKeyProblem(key)
+    if (keyProblem) report([...field, key], `key ${quoted(key)} ${keyProblem}`, 'key')
+    if (labels && typeof value === 'string') {
+      const valueProblem = labelValueProblem(value)
+      if (valueProblem) report([...field, key], `${quoted(value)} ${valueProblem}`)
+    }
   }
-  if (obs.directory !== undefined && !isSafeAbsolutePath(obs.directory))
+}
+
+function checkDurations(raw: Raw, report: Report): void {
+  const fields: FieldPath[] = [
+    ['timeouts', 'podReady'],
+    ['timeouts', 'loadBalancer'],
+    ['timeouts', 'observerJoin'],
+    ['monitoring', 'serviceMonitor', 'interval']
+  ]
+  for (const field of fields) {
+    const value = str(field.reduce<unknown>((node, key) => obj(node)[key as string], raw))
+    if (value === undefined) continue
+    try {
+      parseDuration(value)
+    } catch (error) {
+      report(field, (error as Error).message)
+    }
+  }
+}
+
+function checkObservers(raw: Raw, obs: Raw, servers: number | undefined, report: Report): void {
+  const image = str(obs.image)
+  if (image !== undefined) {
+    const problem = imageProblem(image)
+    if (problem) report(['observers', 'image'], `${quoted(image)} ${problem}`)
+  }
+  const directory = str(obs.directory)
+  if (directory !== undefined && !isSafeAbsolutePath(directory))
     report(
       ['observers', 'directory'],
-      `"${obs.directory}" must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`
+      `${quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`
     )
-  if (obs.ssh?.user !== undefined && !isUserName(obs.ssh.user))
-    report(['observers', 'ssh', 'user'], `"${obs.ssh.user}" is not a valid login name (lowercase letters, digits, "_" and "-")`)
-  const jump = obs.ssh?.jumpHost
-  if (jump) {
-    if (!isHostOrIp(jump.host)) report(['observers', 'ssh', 'jumpHost', 'host'], `"${jump.host}" is not a hostname or IP address`)
-    if (jump.user !== undefined && !isUserName(jump.user))
-      report(['observers', 'ssh', 'jumpHost', 'user'], `"${jump.user}" is not a valid login name`)
-  }
+  const ssh = obj(obs.ssh)
+  const user = str(ssh.user)
+  if (user !== undefined && !isUserName(user))
+    report(['observers', 'ssh', 'user'], `${quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`)
+  const jump = obj(ssh.jumpHost)
+  const jumpHost = str(jump.host)
+  if (jumpHost !== undefined && !isHostOrIp(jumpHost))
+    report(['observers', 'ssh', 'jumpHost', 'host'], `${quoted(jumpHost)} ${hostProblem(jumpHost)}`)
+  const jumpUser = str(jump.user)
+  if (jumpUser !== undefined && !isUserName(jumpUser))
+    report(['observers', 'ssh', 'jumpHost', 'user'], `${quoted(jumpUser)} is not a valid login name`)
+
   const reserved = new Map<number, string>([
     [2888, 'the quorum port'],
     [3888, 'the election port']
   ])
-  const clientPort: number = obs.clientPort ?? 2181
+  const clientPort = int(obs.clientPort) ?? 2181
   if (reserved.has(clientPort)) report(['observers', 'clientPort'], `${clientPort} is ${reserved.get(clientPort)}`)
-  if (obs.metricsPort !== undefined && (reserved.has(obs.metricsPort) || obs.metricsPort === clientPort))
-    report(['observers', 'metricsPort'], `${obs.metricsPort} collides with ${reserved.get(obs.metricsPort) ?? 'the client port'}`)
+  const metricsPort = int(obs.metricsPort)
+  if (metricsPort !== undefined && (reserved.has(metricsPort) || metricsPort === clientPort))
+    report(['observers', 'metricsPort'], `${metricsPort} collides with ${reserved.get(metricsPort) ?? 'the client port'}`)
 
-  const monitoringOn = raw.monitoring?.enabled !== false
+  const monitoringOn = obj(raw.monitoring).enabled !== false
   const ids = new Map<number, number>()
   const hosts = new Map<string, number>()
-  ;(obs.hosts as Raw[]).forEach((h, i) => {
-    if (h.id <= servers)
-      report(
-        ['observers', 'hosts', i, 'id'],
-        `observer id ${h.id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`
-      )
-    if (ids.has(h.id)) report(['observers', 'hosts', i, 'id'], `id ${h.id} is already used by observers.hosts[${ids.get(h.id)}]`)
-    ids.set(h.id, i)
-    if (!isHostOrIp(h.host)) report(['observers', 'hosts', i, 'host'], `"${h.host}" is not a hostname or IP address`)
-    else if (hosts.has(h.host.toLowerCase()))
-      report(['observers', 'hosts', i, 'host'], `host ${h.host} is already listed as observers.hosts[${hosts.get(h.host.toLowerCase())}]`)
-    hosts.set(h.host.toLowerCase(), i)
-    if (h.metricsAddress !== undefined && !isIpAddress(h.metricsAddress))
-      report(['observers', 'hosts', i, 'metricsAddress'], `"${h.metricsAddress}" must be an IP address (Kubernetes Endpoints hold IPs only)`)
-    if (monitoringOn && h.metricsAddress === undefined && isHostOrIp(h.host) && !isIpAddress(h.host))
+  const list: unknown[] = Array.isArray(obs.hosts) ? obs.hosts : []
+  list.forEach((entry, i) => {
+    const h = obj(entry)
+    const id = int(h.id)
+    if (id !== undefined) {
+      if (servers !== undefined && id <= servers)
+        report(
+          ['observers', 'hosts', i, 'id'],
+          `observer id ${id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`
+        )
+      if (ids.has(id)) report(['observers', 'hosts', i, 'id'], `id ${id} is already used by observers.hosts[${ids.get(id)}]`)
+      ids.set(id, i)
+    }
+    const host = str(h.host)
+    if (host !== undefined) {
+      if (!isHostOrIp(host)) report(['observers', 'hosts', i, 'host'], `${quoted(host)} ${hostProblem(host)}`)
+      else {
+        const key = canonicalHost(host)
+        if (hosts.has(key)) report(['observers', 'hosts', i, 'host'], `host ${quoted(host)} is already listed as observers.hosts[${hosts.get(key)}]`)
+        hosts.set(key, i)
+      }
+    }
+    const metricsAddress = str(h.metricsAddress)
+    if (metricsAddress !== undefined && !isIpAddress(metricsAddress))
+      report(['observers', 'hosts', i, 'metricsAddress'], `${quoted(metricsAddress)} must be an IP address (Kubernetes Endpoints hold IPs only)`)
+    if (monitoringOn && metricsAddress === undefined && host !== undefined && isHostOrIp(host) && !isIpAddress(host))
       report(
         ['observers', 'hosts', i, 'host'],
         `monitoring needs this observer's IP (Kubernetes Endpoints hold IPs only): add metricsAddress, or set monitoring.enabled: false`
