@@ -8,14 +8,16 @@ import { ConfigError } from '../environment/problems.js'
 import { environmentSchema } from '../environment/schema.js'
 import { annotateConfigError } from '../github/annotate.js'
 import { buildPlan, formatPlanText } from '../plan/plan.js'
-import { withSecretFiles } from '../action/secret-file.js'
+import { withSecretFiles } from '../runner/secret-file.js'
 import { Helm } from '../kube/helm.js'
 import { Kubectl } from '../kube/kubectl.js'
 import { formatRolloutReport, rollout } from '../rollout/rollout.js'
+import { useActionsLog, useTerminalLog } from '../output/log.js'
+import { inert } from '../output/printable.js'
 
 export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
-                  [--kubectl path] [--helm path] [--rollback-on-failure]
+                  [--kubectl path] [--helm path] [--rollback-on-failure] [--verbose]
        zk-rollout schema
 
   plan       Validate environments/<name>/environment.yaml and print every step and file a
@@ -25,6 +27,7 @@ export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c]
   rollout    Run the rollout: deploy the chart, wait for pods in order, expose each server,
              deploy the observers over SSH (host keys checked against --known-hosts), and
              register them for monitoring. --kubeconfig defaults to $KUBECONFIG.
+  --verbose  Also print debug lines (each command run).
   schema     Print the JSON Schema of environment.yaml.
 
 Exit codes: 0 ok, 1 invalid environment, 2 usage error.`
@@ -44,7 +47,9 @@ export function defaultPackageRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 }
 
-export async function run(argv: string[], io: Io): Promise<number> {
+export async function run(argv: string[], given: Io): Promise<number> {
+  // Nothing a user wrote may start a printed line: every write is made inert (printable.ts).
+  const io: Io = { ...given, out: text => given.out(inert(text)), err: text => given.err(inert(text)) }
   let parsed
   try {
     parsed = parseArgs({
@@ -59,6 +64,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         'ssh-key': { type: 'string' },
         'known-hosts': { type: 'string' },
         'rollback-on-failure': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -67,6 +73,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 2
   }
   const { values, positionals } = parsed
+  // In a runner, progress goes through @actions/core; in a terminal, as plain lines.
+  if (process.env.GITHUB_ACTIONS === 'true') useActionsLog()
+  else useTerminalLog(io.out, { verbose: values.verbose === true })
   if (values.help) {
     io.out(`${USAGE}\n`)
     return 0
@@ -88,7 +97,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .map(s => s.trim())
     .filter(Boolean)
   return guarded(io, async () => {
-    const env = await loadEnvironment(path.resolve(io.cwd, directory))
+    const env = await loadEnvironment(path.resolve(io.cwd, directory), { repository: io.cwd })
     const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } })
     io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan))
   })
@@ -105,7 +114,7 @@ interface RolloutFlags {
 
 async function runRollout(directory: string, flags: RolloutFlags, io: Io): Promise<number> {
   return guarded(io, async () => {
-    const env = await loadEnvironment(path.resolve(io.cwd, directory))
+    const env = await loadEnvironment(path.resolve(io.cwd, directory), { repository: io.cwd })
     const kubeconfig = flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : process.env.KUBECONFIG
     if (!kubeconfig) throw new Error('no cluster credentials: pass --kubeconfig or set KUBECONFIG')
     const [kubectl, helm] = await Promise.all([io.which(flags.kubectl ?? 'kubectl'), io.which(flags.helm ?? 'helm')])

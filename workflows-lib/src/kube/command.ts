@@ -1,6 +1,6 @@
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
-import * as core from '@actions/core'
+import * as log from '../output/log.js'
 import { getExecOutput } from '@actions/exec'
 
 export interface CommandResult {
@@ -28,7 +28,7 @@ export interface RunOptions {
 
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 export async function runCommand(tool: string, args: string[], shown: string, opts: RunOptions = {}): Promise<CommandResult> {
-  core.debug(`running: ${shown}`)
+  log.debug(`running: ${shown}`)
   const result = await getExecOutput(tool, args, {
     silent: true,
     ignoreReturnCode: true,

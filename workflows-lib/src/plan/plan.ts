@@ -3,6 +3,7 @@
 import * as path from 'node:path'
 import { chartReference, type ChartRoots } from '../chart/chart-reference.js'
 import { formatDuration } from '../environment/duration.js'
+import { oneLine, quoted } from '../output/printable.js'
 import { serverServiceName } from '../environment/defaults.js'
 import type { Environment } from '../environment/types.js'
 import { renderMonitoring } from '../render/monitoring.js'
@@ -135,14 +136,15 @@ function describeChart(env: Environment, chartPath: string): string {
 }
 
 export function formatPlanText(plan: Plan): string {
-  const out: string[] = [`Plan for environment "${plan.environment.name}" (${plan.environment.file})`, '']
+  const out: string[] = [`Plan for environment ${quoted(plan.environment.name)} (${oneLine(plan.environment.file)})`, '']
+  // Summaries and details are one line each by construction; oneLine keeps them so.
   plan.steps.forEach((step, i) => {
-    out.push(`${i + 1}. ${step.action}: ${step.summary}`)
-    for (const d of step.details) out.push(`     ${d}`)
+    out.push(`${i + 1}. ${step.action}: ${oneLine(step.summary)}`)
+    for (const d of step.details) out.push(`     ${oneLine(d)}`)
   })
   out.push('', `Files (${plan.files.length}):`)
   for (const f of plan.files) {
-    out.push('', `--- ${f.path}`, f.content.trimEnd())
+    out.push('', `--- ${oneLine(f.path)}`, f.content.trimEnd())
   }
   return `${out.join('\n')}\n`
 }

@@ -1,6 +1,8 @@
 // The files an observer VM gets: zoo.cfg, myid and docker-compose.yaml (DESIGN.md section 3).
 import { EXPORTER_IMAGE } from '../environment/defaults.js'
 import type { Environment, ObserverHost, Observers } from '../environment/types.js'
+import { hostForAddress } from '../environment/rules.js'
+import { propertyValue } from '../output/printable.js'
 import { checkServerAddresses } from './server-addresses.js'
 import { header, toYaml } from './yaml-text.js'
 
@@ -25,35 +27,43 @@ export interface ObserverRenderInput {
   placeholders?: boolean
 }
 
+/** One zoo.cfg line, key=value, the value escaped so that it stays on this line. */
+const property = (key: string, value: string | number): string => `${key}=${propertyValue(String(value))}`
+
+/** A server line's address part: host:2888:3888, IPv6 in brackets (ZooKeeper's own syntax). */
+export const serverAddress = (host: string): string => `${hostForAddress(host)}:${QUORUM_PORT}:${ELECTION_PORT}`
+
 export function renderObserverZooCfg(input: ObserverRenderInput): string {
   checkServerAddresses(input.servers, { placeholders: input.placeholders })
   const { observers: o, host } = input
   const whitelist = ['srvr', 'mntr', 'ruok']
   const lines = [
     header(input.environment.name, `ZooKeeper observer ${host.id} (${host.host})`).trimEnd(),
-    `tickTime=${o.tuning.tickTime}`,
-    `initLimit=${o.tuning.initLimit}`,
-    `syncLimit=${o.tuning.syncLimit}`,
-    'dataDir=/data',
-    'dataLogDir=/datalog',
-    `clientPort=${o.clientPort}`,
-    `maxClientCnxns=${o.tuning.maxClientCnxns}`,
-    'autopurge.snapRetainCount=3',
-    'autopurge.purgeInterval=24',
+    property('tickTime', o.tuning.tickTime),
+    property('initLimit', o.tuning.initLimit),
+    property('syncLimit', o.tuning.syncLimit),
+    property('dataDir', '/data'),
+    property('dataLogDir', '/datalog'),
+    property('clientPort', o.clientPort),
+    property('maxClientCnxns', o.tuning.maxClientCnxns),
+    property('autopurge.snapRetainCount', 3),
+    property('autopurge.purgeInterval', 24),
     // An observer follows the leader but never votes.
-    'peerType=observer',
+    property('peerType', 'observer'),
     // Static membership: with reconfig on, the ensemble would push its in-cluster names here.
-    'reconfigEnabled=false',
-    'standaloneEnabled=false',
+    property('reconfigEnabled', 'false'),
+    property('standaloneEnabled', 'false'),
     // Inside the container the VM's address does not exist; listen on all of the container's.
-    'quorumListenOnAllIPs=true',
+    property('quorumListenOnAllIPs', 'true'),
     // LoadBalancers and NAT drop idle connections; keepalive keeps the follower link alive.
-    'tcpKeepAlive=true',
-    `4lw.commands.whitelist=${whitelist.join(',')}`,
-    'admin.enableServer=false',
-    ...(o.metrics === 'native' ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`] : []),
-    ...input.servers.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
-    `server.${host.id}=${host.host}:${QUORUM_PORT}:${ELECTION_PORT}:observer`
+    property('tcpKeepAlive', 'true'),
+    property('4lw.commands.whitelist', whitelist.join(',')),
+    property('admin.enableServer', 'false'),
+    ...(o.metrics === 'native'
+      ? [property('metricsProvider.className', PROMETHEUS_PROVIDER), property('metricsProvider.httpPort', o.metricsPort)]
+      : []),
+    ...input.servers.map((address, i) => property(`server.${i + 1}`, serverAddress(address))),
+    property(`server.${host.id}`, `${serverAddress(host.host)}:observer`)
   ]
   return `${lines.join('\n')}\n`
 }

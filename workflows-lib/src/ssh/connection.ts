@@ -9,6 +9,7 @@ import { CONTROL_SOCKET_NAME_LENGTH, type SshClientConfig } from './client-confi
 import { describeSshFailure } from './failures.js'
 import { shellQuote } from './quote.js'
 import { formatEndpoint, type SshEndpoint, type SshTarget } from './target.js'
+import { checkDelay, setSafeTimeout } from '../util/timer.js'
 
 export interface SshRunResult {
   /** The remote command's exit status. */
@@ -128,6 +129,8 @@ interface RawResult {
 }
 
 function runSsh(args: string[], input: string, opts: SshRunOptions): Promise<RawResult> {
+  // Refused before ssh starts, so no child outlives a delay the timer cannot hold.
+  checkDelay(opts.timeoutMs, 'ssh session timeout')
   return new Promise((resolve, reject) => {
     // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
     const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } })
@@ -135,10 +138,14 @@ function runSsh(args: string[], input: string, opts: SshRunOptions): Promise<Raw
     let stderr = ''
     let partial = ''
     let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGTERM')
-    }, opts.timeoutMs)
+    const timer = setSafeTimeout(
+      () => {
+        timedOut = true
+        child.kill('SIGTERM')
+      },
+      opts.timeoutMs,
+      'ssh session timeout'
+    )
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
     child.stderr.setEncoding('utf8')
     child.stderr.on('data', (chunk: string) => {

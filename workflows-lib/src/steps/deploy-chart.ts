@@ -1,7 +1,7 @@
 // Step 1: helm upgrade --install of the environment's chart, only when it would change
 // something (a server-side dry run is compared with the deployed release), and never a jump
 // of more than one server at a time.
-import * as core from '@actions/core'
+import * as log from '../output/log.js'
 import { chartReference, type ChartRoots } from '../chart/chart-reference.js'
 import type { Environment } from '../environment/types.js'
 import { findStatefulSet, type Helm, type HelmRelease, type UpgradeRequest } from '../kube/helm.js'
@@ -45,7 +45,7 @@ const normalize = (manifest: string): string => manifest.replace(/\s+$/gm, '').t
 export async function deployChart({ env, helm, kubectl, roots }: DeployChartOptions): Promise<DeployChartResult> {
   const req = upgradeRequest(env, roots)
   const major = await helm.majorVersion()
-  core.info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`)
+  log.info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`)
   const current = await helm.status(req.release, req.namespace)
   if (current && current.status.startsWith('pending-'))
     throw new Error(
@@ -67,11 +67,11 @@ export async function deployChart({ env, helm, kubectl, roots }: DeployChartOpti
     current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest)
   let release: HelmRelease
   if (unchanged && current) {
-    core.info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`)
+    log.info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`)
     release = current
   } else {
     release = await helm.upgrade(req)
-    core.info(`release ${req.release}: revision ${release.revision} (${release.status})`)
+    log.info(`release ${req.release}: revision ${release.revision} (${release.status})`)
   }
   return {
     release: req.release,
@@ -101,6 +101,6 @@ async function refuseUnsafeScaling(kubectl: Kubectl, env: Environment, name: str
 }
 
 export async function rollbackChart(helm: Helm, env: Environment, revision: number): Promise<void> {
-  core.info(`rolling release ${env.kubernetes.release} back to revision ${revision}`)
+  log.info(`rolling release ${env.kubernetes.release} back to revision ${revision}`)
   await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision)
 }

@@ -1,7 +1,7 @@
 // Step 5: the observers as a scrape target: selector-less Service + Endpoints (named port) and,
 // when the Prometheus operator's CRD exists, a ServiceMonitor. Observers that left the
 // environment leave the Endpoints; objects of a removed monitoring config are deleted.
-import * as core from '@actions/core'
+import * as log from '../output/log.js'
 import type { Environment } from '../environment/types.js'
 import type { Kubectl } from '../kube/kubectl.js'
 import type { KubeObject } from '../kube/types.js'
@@ -31,7 +31,7 @@ export async function registerMonitoring(kubectl: Kubectl, env: Environment): Pr
       serviceMonitor = 'applied'
     } else if (m.serviceMonitor) {
       serviceMonitor = 'skipped: CRD not installed'
-      core.warning(
+      log.warning(
         `ServiceMonitor ${m.serviceMonitor.metadata.name} skipped: the cluster has no monitoring.coreos.com/v1 ServiceMonitor CRD ` +
           `(install the Prometheus operator, or set monitoring.serviceMonitor.enabled: false). The Service and Endpoints are in place.`
       )
@@ -39,7 +39,7 @@ export async function registerMonitoring(kubectl: Kubectl, env: Environment): Pr
   }
   const outcome = await applyManaged(kubectl, namespace, resources, selector, desired)
   const targets = env.observers && env.monitoring ? env.observers.hosts.map(h => `${h.metricsAddress ?? h.host}:${env.observers!.metricsPort}`) : []
-  core.info(
+  log.info(
     `monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`
   )
   return { outcome, serviceMonitor, targets }

@@ -1,4 +1,5 @@
 import { connect } from 'node:net'
+import { checkDelay, setSafeTimeout } from '../util/timer.js'
 
 /** The four-letter words we use; servers must whitelist them (`4lw.commands.whitelist`). */
 export type FourLetterWord = 'srvr' | 'mntr' | 'ruok' | 'stat'
@@ -20,15 +21,20 @@ const NOT_WHITELISTED = /is not executed because it is not in the whitelist/
 export async function fourLetterWord(host: string, port: number, word: FourLetterWord, opts: FourLetterWordOptions = {}): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  checkDelay(timeoutMs, `ZooKeeper '${word}' timeout`)
   const answer = await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = []
     const socket = connect({ host, port })
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(
-        new Error(`ZooKeeper '${word}' to ${where} timed out after ${timeoutMs} ms: check that the server is running and reachable on that address`)
-      )
-    }, timeoutMs)
+    const timer = setSafeTimeout(
+      () => {
+        socket.destroy()
+        reject(
+          new Error(`ZooKeeper '${word}' to ${where} timed out after ${timeoutMs} ms: check that the server is running and reachable on that address`)
+        )
+      },
+      timeoutMs,
+      `ZooKeeper '${word}' timeout`
+    )
     socket.on('connect', () => socket.end(word))
     socket.on('data', chunk => chunks.push(chunk))
     socket.on('error', (err: NodeJS.ErrnoException) => {
