@@ -1,7 +1,7 @@
 // helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
 // recreate objects (--force / --force-replace) or uninstall on failure.
 import { parseAllDocuments } from 'yaml'
-import { runCommand, type CommandResult, type RunOptions } from './command.js'
+import { CommandError, runCommand, type CommandResult, type RunOptions } from './command.js'
 import { retryTransient } from './transient.js'
 import type { KubeObject, StatefulSet } from './types.js'
 
@@ -53,15 +53,32 @@ export class Helm {
     readonly kubeconfig: string
   ) {}
 
-  private async run(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
-    const shown = `helm ${args.join(' ')}`
-    return retryTransient(() => runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], shown, opts), { what: shown })
+  private exec(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts)
+  }
+
+  /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
+  private read(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` })
+  }
+
+  /**
+   * upgrade and rollback run once, never through retryTransient: helm marks the release
+   * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
+   * so a retry of a partly applied operation fails with "another operation
+   * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
+   * to try again is the caller's decision, after reading the release's status.
+   */
+  private change(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    return this.exec(args, opts)
   }
 
   /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
   async majorVersion(): Promise<number> {
     if (this.major !== undefined) return this.major
-    const { stdout } = await runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version')
+    const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
+      what: 'helm version'
+    })
     const match = /^v(\d+)\.(\d+)/.exec(stdout.trim())
     if (!match) throw new Error(`cannot read the helm version from "${stdout.trim()}"`)
     const [major, minor] = [Number(match[1]), Number(match[2])]
@@ -72,13 +89,18 @@ export class Helm {
 
   /** The deployed release, or undefined when it was never installed. */
   async status(release: string, namespace: string): Promise<HelmRelease | undefined> {
-    const result = await this.run(['get', 'metadata', release, '-n', namespace, '-o', 'json'], { allowExitCodes: [1] })
-    if (result.exitCode !== 0) {
-      if (/not found/i.test(result.stderr)) return undefined
-      throw new Error(`helm get metadata ${release} failed: ${result.stderr.trim()}`)
+    // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
+    // (and so retried) rather than read as an answer.
+    let result: CommandResult
+    try {
+      result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json'])
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error
+      if (/not found/i.test(error.result.stderr)) return undefined
+      throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error })
     }
     const meta = JSON.parse(result.stdout) as { name: string; namespace: string; revision: number; status: string; version: string }
-    const { stdout: manifest } = await this.run(['get', 'manifest', release, '-n', namespace])
+    const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace])
     return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest }
   }
 
@@ -103,16 +125,16 @@ export class Helm {
   /** What an upgrade would produce, rendered against the live cluster's capabilities. */
   async dryRun(req: UpgradeRequest): Promise<HelmRelease> {
     await this.majorVersion()
-    return fromReleaseJson((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout)
+    return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout)
   }
 
   async upgrade(req: UpgradeRequest): Promise<HelmRelease> {
     await this.majorVersion()
-    return fromReleaseJson((await this.run(this.upgradeArgs(req))).stdout)
+    return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout)
   }
 
   async rollback(release: string, namespace: string, revision: number): Promise<void> {
-    await this.run(['rollback', release, String(revision), '-n', namespace])
+    await this.change(['rollback', release, String(revision), '-n', namespace])
   }
 }
 

@@ -1,7 +1,8 @@
 // API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
 // number of times with backoff; anything else fails at once.
-import * as core from '@actions/core'
 import { CommandError } from './command.js'
+import * as log from '../output/log.js'
+import { sleep } from '../util/timer.js'
 
 const transientPatterns = [
   /the server is currently unable to handle the request/i,
@@ -35,8 +36,8 @@ export async function retryTransient<T>(fn: () => Promise<T>, opts: RetryOptions
       if (!isTransient(error) || attempt >= attempts) throw error
       const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000)
       const first = (error as Error).message.split('\n').slice(-1)[0]
-      core.info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`)
-      await new Promise(resolve => setTimeout(resolve, delay))
+      log.info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`)
+      await sleep(delay, `${opts.what}: retry`)
     }
   }
 }

@@ -1,10 +1,11 @@
 // List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
 // streams events, so a change is seen within milliseconds and no client starts per check.
 // A dropped stream resumes from the last resourceVersion; 410 Gone relists.
-import * as core from '@actions/core'
 import { spawn } from 'node:child_process'
 import type { Kubectl } from './kubectl.js'
 import type { KubeList, KubeObject, WatchEvent } from './types.js'
+import * as log from '../output/log.js'
+import { checkDelay, setSafeTimeout } from '../util/timer.js'
 
 export interface WatchOptions<T> {
   /** Collection path, e.g. /api/v1/namespaces/zk/pods */
@@ -29,12 +30,31 @@ function query(params: Record<string, string | undefined>): string {
 export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts: WatchOptions<T>): Promise<void> {
   const objects = new Map<string, T>()
   let resourceVersion = ''
-  let finished = false
+  // Aborted when listAndWatch settles (done, timeout, abort or error). From then on work()
+  // starts no kubectl, calls no onChange and leaves its backoff sleep at once, and the live
+  // watch child is killed. A list in flight (kubectl.raw, bounded by --request-timeout) runs
+  // to its end and its answer is dropped.
+  const stop = new AbortController()
+  const finished = (): boolean => stop.signal.aborted
   let child: ReturnType<typeof spawn> | undefined
-  let timer: NodeJS.Timeout | undefined
+  stop.signal.addEventListener('abort', () => child?.kill(), { once: true })
 
+  /** Resolves after ms, or as soon as listAndWatch settles. */
+  const pause = (ms: number): Promise<void> =>
+    new Promise(resolve => {
+      const done = (): void => {
+        clearTimeout(timer)
+        stop.signal.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setSafeTimeout(done, ms, `${opts.what}: backoff`)
+      stop.signal.addEventListener('abort', done, { once: true })
+    })
+
+  /** True when done, or when listAndWatch settled while the list was in flight. */
   const relist = async (): Promise<boolean> => {
     const list = await kubectl.raw<KubeList<T>>(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`)
+    if (finished()) return true
     objects.clear()
     for (const item of list.items) objects.set(item.metadata.name, item)
     resourceVersion = list.metadata.resourceVersion
@@ -51,6 +71,9 @@ export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts:
         labelSelector: opts.labelSelector,
         fieldSelector: opts.fieldSelector
       })}`
+      // Checked in the same synchronous run as the spawn: either listAndWatch settled before
+      // and nothing starts, or the child is `child` by the time it does and is killed then.
+      if (finished()) return resolve('done')
       const proc = spawn(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] })
       child = proc
       let stderr = ''
@@ -74,12 +97,12 @@ export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts:
         if (outcome) return
         chain = chain
           .then(async () => {
-            if (outcome) return
+            if (outcome || finished()) return
             const event = JSON.parse(line) as WatchEvent<T>
             if (event.type === 'ERROR') {
               const status = event.object as unknown as { code?: number; message?: string }
               if (status.code === 410) outcome = 'gone'
-              else core.info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`)
+              else log.info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`)
               proc.kill()
               return
             }
@@ -100,8 +123,8 @@ export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts:
       proc.on('close', code => {
         void chain.then(() => {
           if (outcome) return resolve(outcome)
-          if (!finished)
-            core.info(
+          if (!finished())
+            log.info(
               `${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`
             )
           resolve('dropped')
@@ -120,28 +143,31 @@ export async function listAndWatch<T extends KubeObject>(kubectl: Kubectl, opts:
       }
       const started = Date.now()
       const outcome = await watchOnce()
-      if (outcome === 'done' || finished) return
+      if (outcome === 'done' || finished()) return
       if (outcome === 'gone') needList = true
       // A stream that died at once is the server refusing; back off. A long-lived one that
       // ended (server-side watch timeout) resumes immediately.
       backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100
-      if (backoff > 100) await new Promise(r => setTimeout(r, backoff))
+      if (backoff > 100) await pause(backoff)
+      if (finished()) return
     }
   }
 
+  // A deadline a timer cannot hold is refused before any kubectl starts, as is an aborted signal.
+  checkDelay(opts.timeoutMs, `${opts.what}: timeout`)
+  opts.signal?.throwIfAborted()
+  let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(opts.timeoutError()), opts.timeoutMs)
+    timer = setSafeTimeout(() => reject(opts.timeoutError()), opts.timeoutMs, `${opts.what}: timeout`)
     onAbort = () => reject(opts.signal?.reason)
-    if (opts.signal?.aborted) onAbort()
-    else opts.signal?.addEventListener('abort', onAbort, { once: true })
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
   })
   try {
     await Promise.race([work(), timeout])
   } finally {
-    finished = true
     clearTimeout(timer)
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort)
-    child?.kill()
+    stop.abort()
   }
 }

@@ -1,11 +1,13 @@
 // Step 2: pods 0..N-1 of the StatefulSet Ready, in order, driven by one watch. Fails fast on a
 // crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
 // per-pod or overall deadline. Every failure carries the pod's diagnostics.
-import * as core from '@actions/core'
 import { diagnosePod, formatDiagnostics, podSummary, type PodDiagnostics } from '../kube/diagnostics.js'
+import type { Environment } from '../environment/types.js'
 import type { Kubectl } from '../kube/kubectl.js'
 import type { Pod, StatefulSet } from '../kube/types.js'
 import { listAndWatch } from '../kube/watch.js'
+import * as log from '../output/log.js'
+import { setSafeInterval, setSafeTimeout } from '../util/timer.js'
 
 export interface WaitReadyOptions {
   kubectl: Kubectl
@@ -16,6 +18,29 @@ export interface WaitReadyOptions {
   /** Restarts of a not-Ready pod that count as a crash loop even before CrashLoopBackOff. */
   crashLoopRestarts?: number
   progressIntervalMs?: number
+}
+
+/** A wait for one environment; undefined fields take the environment's own values. */
+export interface WaitReadyRequest {
+  kubectl: Kubectl
+  env: Environment
+  /** Default: the environment's StatefulSet (deploy-chart reads the real one from the release). */
+  statefulSet?: string
+  /** Default: timeouts.podReady. */
+  podTimeoutMs?: number
+  /** Default: the pod timeout times the number of servers. */
+  overallTimeoutMs?: number
+}
+
+export function waitReadyOptions(req: WaitReadyRequest): WaitReadyOptions {
+  const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs
+  return {
+    kubectl: req.kubectl,
+    namespace: req.env.kubernetes.namespace,
+    statefulSet: req.statefulSet ?? req.env.kubernetes.statefulSet,
+    podTimeoutMs,
+    overallTimeoutMs: req.overallTimeoutMs ?? podTimeoutMs * req.env.ensemble.servers
+  }
 }
 
 export interface PodReadyTime {
@@ -32,6 +57,20 @@ export class WaitReadyError extends Error {
   ) {
     super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message)
     this.name = 'WaitReadyError'
+  }
+}
+
+/**
+ * Why the wait for one pod stops: a fast failure or its per-pod timeout. The abort reason of the
+ * pod watch, so the error names the pod that failed, which need not be the one waited for.
+ */
+export class PodFailure extends Error {
+  constructor(
+    readonly ordinal: number,
+    readonly reason: string
+  ) {
+    super(reason)
+    this.name = 'PodFailure'
   }
 }
 
@@ -101,7 +140,7 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
   const selector = Object.entries((sts.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
-  core.info(
+  log.info(
     `waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`
   )
 
@@ -117,21 +156,29 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
     throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)))
   }
 
-  // Per-pod deadline and progress lines: both need a clock, not just events.
-  const ticker = setInterval(() => {
+  // The overall deadline is the pod watch's own timeout. The per-pod deadline is one timer,
+  // re-armed whenever the next pod becomes the one waited for; the ticker only prints progress.
+  let podDeadline: NodeJS.Timeout | undefined
+  const armPodDeadline = (): void => {
+    clearTimeout(podDeadline)
     if (index >= order.length) return
-    const name = podName(order[index])
-    const waited = Date.now() - currentSince
-    if (waited >= opts.podTimeoutMs) abort.abort(new Error(`not Ready after ${Math.round(waited / 1000)} s (per-pod timeout)`))
-    else core.info(`  ${name}: waiting ${Math.round(waited / 1000)} s: ${podSummary(pods.get(name))}`)
-  }, opts.progressIntervalMs ?? 10_000)
-  const deadlineTimer = setInterval(
+    const ordinal = order[index]
+    podDeadline = setSafeTimeout(
+      () => abort.abort(new PodFailure(ordinal, `not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`)),
+      opts.podTimeoutMs,
+      'per-pod timeout'
+    )
+  }
+  const ticker = setSafeInterval(
     () => {
-      if (index < order.length && Date.now() - currentSince >= opts.podTimeoutMs)
-        abort.abort(new Error(`not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`))
+      if (index >= order.length) return
+      const name = podName(order[index])
+      log.info(`  ${name}: waiting ${Math.round((Date.now() - currentSince) / 1000)} s: ${podSummary(pods.get(name))}`)
     },
-    Math.min(1000, opts.podTimeoutMs)
+    opts.progressIntervalMs ?? 10_000,
+    'progress'
   )
+  armPodDeadline()
 
   try {
     await listAndWatch<Pod>(opts.kubectl, {
@@ -146,15 +193,16 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
         while (index < order.length && isPodReady(objects.get(podName(order[index])), updateRevision)) {
           const now = Date.now()
           ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince })
-          core.info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`)
+          log.info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`)
           index++
           currentSince = now
+          armPodDeadline()
         }
         if (index >= order.length) return true
         for (const ordinal of order.slice(index)) {
           const why = fastFailure(objects.get(podName(ordinal)), crashLoopRestarts)
           if (why) {
-            abort.abort(new Error(why, { cause: ordinal }))
+            abort.abort(new PodFailure(ordinal, why))
             return false
           }
         }
@@ -163,12 +211,13 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
     })
   } catch (error) {
     if (error instanceof WaitReadyError) throw error
-    const failing = (error as Error).cause
-    await failWith(typeof failing === 'number' ? failing : order[index], (error as Error).message)
+    if (error instanceof PodFailure) await failWith(error.ordinal, error.reason)
+    // The overall timeout, or kubectl failing: about the pod being waited for.
+    await failWith(order[index], (error as Error).message)
   } finally {
     clearInterval(ticker)
-    clearInterval(deadlineTimer)
+    clearTimeout(podDeadline)
   }
-  core.info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  log.info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return ready
 }
