@@ -65,14 +65,28 @@ describe('deploySummaryMarkdown', () => {
         '| 101 | 10.0.0.1 | ok | unchanged | no | ✅ observer, zxid 0x100000004 | no | 0.3 s |',
         '| 102 | 10.0.0.2 | ok | zoo.cfg changed | yes | ✅ observer, zxid 0x100000004 | no | 8.1 s |',
         '| 103 | 10.0.0.3 | **failed** | zoo.cfg (rolled back) | yes | ❌ now: observer, zxid 0x100000004 | **yes** | 64.0 s |',
-        '| 104 | vm4 | skipped | zoo.cfg changed | no | — | no | 0.3 s |',
+        '| 104 | vm4 | skipped | would change: zoo.cfg (not applied: rollout stopped) | no | — | no | 0.3 s |',
         '| 105 | vm5 | **failed** | not compared | no | ❌ | no | 0.3 s |',
         '',
         '- **103** (10.0.0.3): the observer did not answer Mode: observer within 60 s | rolled back',
         '- **104** (vm4): not restarted',
-        '- **105** (vm5): connection refused',
+        '- **105** (vm5): could not be reached or checked; nothing was changed on it: connection refused',
         ''
       ].join('\n')
+    )
+  })
+
+  it('claims no change on a failed host whose new files did not stay in place', () => {
+    const failed: ObserverResult = {
+      ...base,
+      status: 'failed',
+      changed: true,
+      changedFiles: ['zoo.cfg'],
+      verified: false,
+      message: 'cannot write in /data/zookeeper as user deploy: Permission denied; nothing was changed'
+    }
+    expect(deploySummaryMarkdown(report([failed]))).toContain(
+      '| 101 | 10.0.0.1 | **failed** | zoo.cfg differed (see below) | no | ❌ now: observer, zxid 0x100000004 | no |'
     )
   })
 

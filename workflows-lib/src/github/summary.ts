@@ -3,12 +3,13 @@ import * as core from '@actions/core'
 
 export type Row = (string | number | boolean)[]
 
-const cell = (v: string | number | boolean): string => String(v).replace(/\|/g, '\\|').replace(/\n/g, '<br>')
+const cell = (v: string | number | boolean): string => String(v).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>')
 
-export function markdownTable(header: string[], rows: Row[]): string {
+/** A Markdown table, every cell escaped; `right` names the columns aligned right (numbers). */
+export function markdownTable(header: string[], rows: Row[], opts: { right?: number[] } = {}): string {
   return [
     `| ${header.map(cell).join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
+    `|${header.map((_, i) => (opts.right?.includes(i) ? '---:' : '---')).join('|')}|`,
     ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
   ].join('\n')
 }

@@ -1,4 +1,3 @@
-export { deployObservers, type DeployObserversOptions } from './deploy.js'
 export { deploySummaryMarkdown } from './summary.js'
 export { forEachLimit } from './pool.js'
 export {

@@ -10,10 +10,14 @@
 //            into place (rename within one directory is atomic), recreate the container (a
 //            bind-mounted file keeps its old inode in a running container), and wait for
 //            `Mode: observer`. If it does not come, put the previous files back the same way and
-//            recreate again; on a first deploy, stop the observer (never `down -v`).
+//            recreate again; without a complete previous set (a first deploy, or only some of
+//            the files were there), stop the observer (never `down -v`) and put each file back
+//            as it was: its previous version where it had one, no file where it had none.
 //   start    files unchanged but the observer is not serving: `up -d` and wait.
 //   discard  remove <dir>/.staged/ (a host whose turn never came).
-// Results are lines starting with "@" on stdout; progress for the job log goes to stderr.
+// Results are lines starting with "@" on stdout; progress for the job log goes to stderr. What
+// either claims is checked first: a file put back is compared by sha256 with the one that was
+// there when apply started, and a step that failed is reported as such, with what to do by hand.
 //
 // The srvr probe uses bash's /dev/tcp: bash is on every mainstream Docker host, while nc comes
 // in several incompatible flavours (OpenBSD, traditional, ncat, busybox) with different
@@ -21,35 +25,43 @@
 // address the SSH session arrived on (SSH_CONNECTION): always an address of the VM itself, where
 // Docker publishes the client port.
 import { createHash } from 'node:crypto'
-import type { ObserverFiles } from '../render/observer-files.js'
+import { OBSERVER_FILE_NAMES, type ObserverFiles } from '../render/observer-files.js'
 import { shellQuote } from '../ssh/quote.js'
 
 export type RemoteCommand = 'stage' | 'apply' | 'start' | 'discard'
 
+// Per-file values are numbered in the order of OBSERVER_FILE_NAMES, the one list of the files:
+// H_<i> the wanted sha256, C_<i> the content (stage only), WAS_<i> the hash apply started from.
+const perFile = (fn: string, prefix: string, format: string): string =>
+  [`${fn}() {`, '  case $1 in', ...OBSERVER_FILE_NAMES.map((name, i) => `    ${name}) printf '${format}' "$${prefix}_${i}" ;;`), '  esac', '}'].join(
+    '\n'
+  )
+
 export const REMOTE_SCRIPT = String.raw`
 umask 022
-FILES='zoo.cfg myid docker-compose.yaml'
+FILES=${shellQuote(OBSERVER_FILE_NAMES.join(' '))}
 
 emit() { printf '@%s\n' "$*"; }
 say() { printf '%s\n' "$*" >&2; }
 die() { emit "error $*"; exit 1; }
+oneline() { printf '%s' "$*" | tr '\n' ' '; }
 
-want_hash() {
-  case $1 in
-    zoo.cfg) printf '%s\n' "$H_ZOO_CFG" ;;
-    myid) printf '%s\n' "$H_MYID" ;;
-    docker-compose.yaml) printf '%s\n' "$H_COMPOSE" ;;
-  esac
-}
-content() {
-  case $1 in
-    zoo.cfg) printf '%s' "$C_ZOO_CFG" ;;
-    myid) printf '%s' "$C_MYID" ;;
-    docker-compose.yaml) printf '%s' "$C_COMPOSE" ;;
-  esac
-}
+${perFile('want_hash', 'H', '%s\\n')}
+${perFile('content', 'C', '%s')}
 hash_of() {
   if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; else echo missing; fi
+}
+# The sha256 each file had when apply started ("missing": there was no such file), set by cmd_apply.
+${perFile('was_hash', 'WAS', '%s\\n')}
+# existed yes: the files there when apply started, as "a, b" ('' on a first deploy); no: the others.
+existed() {
+  list=''
+  for name in $FILES; do
+    if [ "$(was_hash "$name")" = missing ]; then has=no; else has=yes; fi
+    [ "$has" = "$1" ] || continue
+    if [ -n "$list" ]; then list="$list, $name"; else list=$name; fi
+  done
+  printf '%s\n' "$list"
 }
 link_or_copy() {
   ln -f -- "$1" "$2" 2>/dev/null || cp -p -- "$1" "$2"
@@ -133,28 +145,83 @@ up_and_wait() {
   wait_observer
 }
 
+# Puts one file back as it was when apply started: its copy in .previous/ where it had one, no
+# file where it had none; succeeds only when the result is checked to be so.
+restore_file() {
+  was=$(was_hash "$1")
+  if [ "$was" = missing ]; then
+    rm -f -- "$1" && [ ! -e "$1" ] && [ ! -L "$1" ]
+    return
+  fi
+  if link_or_copy ".previous/$1" ".$1.restore" && mv -f ".$1.restore" "$1"; then
+    [ "$(hash_of "$1")" = "$was" ] && return 0
+    echo "its content after the copy differs from the previous version"
+  fi
+  rm -f -- ".$1.restore"
+  return 1
+}
+# restore FILE...: every one is tried; false when any was not put back. NOT_RESTORED then names
+# each with what to do by hand and why it failed.
 restore() {
-  for f in "$@"; do
-    if [ "$PREVIOUS" = yes ]; then
-      link_or_copy ".previous/$f" ".$f.restore" && mv -f ".$f.restore" "$f" || return 1
+  NOT_RESTORED=''
+  for name in "$@"; do
+    why=$(restore_file "$name" 2>&1) && continue
+    if [ "$(was_hash "$name")" = missing ]; then
+      entry="$name (remove it: it did not exist before"
     else
-      rm -f -- "$f" || return 1
+      entry="$name (copy it back from $DIR/.previous/$name"
     fi
+    if [ -n "$why" ]; then entry="$entry; $(oneline "$why"))"; else entry="$entry)"; fi
+    if [ -n "$NOT_RESTORED" ]; then NOT_RESTORED="$NOT_RESTORED, $entry"; else NOT_RESTORED=$entry; fi
+  done
+  [ -z "$NOT_RESTORED" ]
+}
+keep_failed() {
+  rm -rf .failed && mkdir .failed || return 1
+  for name in $FILES; do
+    link_or_copy "$name" ".failed/$name" && [ "$(hash_of ".failed/$name")" = "$(want_hash "$name")" ] || return 1
   done
 }
 roll_back() {
   emit not-verified
-  { rm -rf .failed && mkdir .failed && for f in $FILES; do link_or_copy "$f" ".failed/$f"; done; } 2>/dev/null
-  if [ "$PREVIOUS" = yes ]; then
-    restore $FILES || die "rollback failed: could not restore the previous files from $DIR/.previous; copy them back by hand and run $COMPOSE up -d --force-recreate in $DIR"
-    emit rolled-back
-    say "restored the previous files from $DIR/.previous (the failed ones are in $DIR/.failed)"
-    if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
+  if why=$(keep_failed 2>&1); then
+    emit failed-kept
+    kept=" (the failed ones are kept in $DIR/.failed)"
   else
-    say "no previous set of files to roll back to (first deploy): stopping the observer ($COMPOSE down, volumes kept)"
-    compose down && emit stopped
-    restore $FILES && emit removed
-    say "the files that failed are kept in $DIR/.failed"
+    kept=''
+    say "could not keep a copy of the failed files in $DIR/.failed: $(oneline "$why")"
+  fi
+  if [ "$PREVIOUS" = yes ]; then
+    if ! restore $FILES; then
+      emit restore-failed
+      die "rollback failed: not all of the previous files could be put back: $NOT_RESTORED; put them back by hand as listed and run $COMPOSE up -d --force-recreate in $DIR"
+    fi
+    emit rolled-back
+    say "restored the previous files from $DIR/.previous, checked by their sha256$kept"
+    if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
+    return
+  fi
+  before=$(existed yes)
+  if [ -n "$before" ]; then
+    emit partial-previous
+    what="only $before existed before, not a complete set"
+  else
+    what='first deploy'
+  fi
+  say "no complete previous set of files to roll back to ($what): stopping the observer ($COMPOSE down, volumes kept)"
+  if ! compose down; then
+    die "the observer did not come up as an observer and $COMPOSE down failed too (its output is in the log), so it may still be running: the new files are left in place in $DIR; run $COMPOSE down there by hand, then remove them$([ -z "$before" ] || echo " and copy back $before from $DIR/.previous")"
+  fi
+  emit stopped
+  if ! restore $FILES; then
+    emit restore-failed
+    die "the observer was stopped, but putting the files back as they were before this deploy failed: $NOT_RESTORED; put them back by hand as listed, or the next deploy will take the new ones for current"
+  fi
+  emit removed
+  if [ -n "$before" ]; then
+    say "put back $before from $DIR/.previous and removed $(existed no), checked by their sha256$kept"
+  else
+    say "removed the new files$kept"
   fi
 }
 
@@ -203,31 +270,48 @@ cmd_apply() {
     [ "$(hash_of ".staged/$f")" = "$(want_hash "$f")" ] ||
       die "the staged $f in $DIR/.staged is missing or was altered since the upload; nothing was changed: run the deploy again"
   done
+  for f in $FILES; do
+    # mv onto a directory would move the file into it.
+    if { [ -e "$f" ] || [ -L "$f" ]; } && [ ! -f "$f" ]; then
+      die "$DIR/$f is not a regular file; nothing was changed: remove it or move it away, then run the deploy again"
+    fi
+  done
   need bash 'it is needed to ask ZooKeeper for srvr on the client port'
   find_compose
-  # Whatever is there is kept; only a complete set is a generation to roll back to.
+  # Whatever is there is kept, and put back file by file if need be; only a complete set is a
+  # generation to roll back to and restart on.
+${OBSERVER_FILE_NAMES.map((name, i) => `  WAS_${i}=$(hash_of ${name})`).join('\n')}
   PREVIOUS=no
-  [ -f zoo.cfg ] && [ -f myid ] && [ -f docker-compose.yaml ] && PREVIOUS=yes
-  if [ -f zoo.cfg ] || [ -f myid ] || [ -f docker-compose.yaml ]; then
+  [ -z "$(existed no)" ] && PREVIOUS=yes
+  if [ -n "$(existed yes)" ]; then
     err=$( {
-      rm -rf .previous.new && mkdir .previous.new &&
-        for f in $FILES; do [ ! -f "$f" ] || link_or_copy "$f" ".previous.new/$f" || exit 1; done &&
-        rm -rf .previous && mv .previous.new .previous
-    } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $err; nothing was changed"
+      rm -rf .previous.new && mkdir .previous.new || exit 1
+      for f in $FILES; do
+        [ "$(was_hash "$f")" != missing ] || continue
+        link_or_copy "$f" ".previous.new/$f" || exit 1
+        [ "$(hash_of ".previous.new/$f")" = "$(was_hash "$f")" ] || { echo "the copy of $f differs from it"; exit 1; }
+      done
+      rm -rf .previous && mv .previous.new .previous
+    } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $(oneline "$err"); the files in $DIR were not changed"
   fi
   moved=''
   for f in $FILES; do
-    if err=$(mv -f ".staged/$f" "$f" 2>&1); then
-      moved="$moved $f"
-    else
-      restore $moved
-      die "cannot replace $f in $DIR: $err; the previous files are back in place"
+    if ! err=$(mv -f ".staged/$f" "$f" 2>&1); then
+      err=$(oneline "$err")
+      if restore $moved; then
+        die "cannot replace $f in $DIR: $err; nothing was changed: the files moved in before it are back as they were (checked by their sha256), and the observer was not restarted"
+      fi
+      emit restore-failed
+      die "cannot replace $f in $DIR: $err; putting back the files moved in before it failed too: $NOT_RESTORED. The observer was not restarted: put those files back by hand as listed, then run the deploy again"
     fi
+    moved="$moved $f"
   done
   rmdir .staged 2>/dev/null
   emit replaced
   if [ "$PREVIOUS" = yes ]; then
     say "new files in place in $DIR (the previous ones are kept in $DIR/.previous)"
+  elif [ -n "$(existed yes)" ]; then
+    say "files in place in $DIR (before, only $(existed yes) existed: kept in $DIR/.previous)"
   else
     say "files in place in $DIR (first deploy)"
   fi
@@ -246,7 +330,8 @@ cmd_start() {
 }
 
 cmd_discard() {
-  rm -rf -- "$DIR/.staged" && emit discarded
+  err=$(rm -rf -- "$DIR/.staged" 2>&1) && [ ! -e "$DIR/.staged" ] || die "could not remove $DIR/.staged: $(oneline "$err")"
+  emit discarded
 }
 
 main() {
@@ -277,13 +362,9 @@ export function remoteProgram(command: RemoteCommand, inputs: RemoteInputs): str
     PORT: String(inputs.clientPort),
     JOIN_SECONDS: String(Math.max(1, Math.ceil(inputs.joinTimeoutMs / 1000))),
     DRY_RUN: inputs.dryRun ? 'yes' : 'no',
-    H_ZOO_CFG: sha256(files['zoo.cfg']),
-    H_MYID: sha256(files.myid),
-    H_COMPOSE: sha256(files['docker-compose.yaml']),
+    ...Object.fromEntries(OBSERVER_FILE_NAMES.map((name, i) => [`H_${i}`, sha256(files[name])])),
     // Only the upload carries the files themselves.
-    C_ZOO_CFG: command === 'stage' ? files['zoo.cfg'] : '',
-    C_MYID: command === 'stage' ? files.myid : '',
-    C_COMPOSE: command === 'stage' ? files['docker-compose.yaml'] : ''
+    ...Object.fromEntries(OBSERVER_FILE_NAMES.map((name, i) => [`C_${i}`, command === 'stage' ? files[name] : '']))
   }
   const assignments = Object.entries(values).map(([name, value]) => `${name}=${shellQuote(value)}`)
   // main reads nothing from stdin, which is the rest of this program.
