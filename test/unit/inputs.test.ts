@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { kubeconfigSecret } from '../../workflows-lib/src/action/inputs.js'
+import { kubeconfigSecret } from '../../workflows-lib/src/runner/masking.js'
 
 describe('kubeconfigSecret', () => {
   it.each([

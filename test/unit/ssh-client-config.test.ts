@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
-import { SecretFiles } from '../../workflows-lib/src/action/secret-file.js'
+import { SecretFiles } from '../../workflows-lib/src/runner/secret-file.js'
 import { writeSshClientConfig } from '../../workflows-lib/src/ssh/client-config.js'
 
 const key = execFileSync('sh', ['-c', 'd=$(mktemp -d) && ssh-keygen -q -t ed25519 -N "" -f "$d/k" && cat "$d/k" && rm -r "$d"'], { encoding: 'utf8' })

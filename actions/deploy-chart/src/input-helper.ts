@@ -1,13 +1,7 @@
-import {
-  environmentPath,
-  getKubeSettings,
-  integerInput,
-  optionalInput,
-  requiredInput,
-  type KubeSettings
-} from '../../../workflows-lib/src/action/index.js'
+import { getKubeSettings, integerInput, requiredInput, type KubeSettings } from '../../../workflows-lib/src/runner/index.js'
 
 export interface DeployChartSettings {
+  /** The environment directory as given, relative to the workspace. */
   environment: string
   kube: KubeSettings
   /** Roll back to this revision instead of deploying. */
@@ -16,8 +10,8 @@ export interface DeployChartSettings {
 
 export function getSettings(): DeployChartSettings {
   return {
-    environment: environmentPath(requiredInput('environment')),
+    environment: requiredInput('environment'),
     kube: getKubeSettings(),
-    ...(optionalInput('rollback-to') ? { rollbackTo: integerInput('rollback-to', 0, { min: 1, max: 1_000_000 }) } : {})
+    rollbackTo: integerInput('rollback-to', { min: 1, max: 1_000_000 })
   }
 }

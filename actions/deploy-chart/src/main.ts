@@ -1,6 +1,5 @@
 import * as core from '@actions/core'
-import { chartRoots, runAction, withKubeClients } from '../../../workflows-lib/src/action/index.js'
-import { loadEnvironment } from '../../../workflows-lib/src/environment/index.js'
+import { chartRoots, loadActionEnvironment, runAction, withKubeClients } from '../../../workflows-lib/src/runner/index.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
 import { deployChart, rollbackChart } from '../../../workflows-lib/src/steps/deploy-chart.js'
 import { getSettings } from './input-helper.js'
@@ -8,7 +7,7 @@ import { getSettings } from './input-helper.js'
 export async function run(): Promise<void> {
   await runAction('deploy-chart', async () => {
     const settings = getSettings()
-    const env = await loadEnvironment(settings.environment)
+    const env = await loadActionEnvironment(settings.environment)
     await withKubeClients(settings.kube, async ({ helm, kubectl }) => {
       if (settings.rollbackTo !== undefined) {
         await rollbackChart(helm, env, settings.rollbackTo)

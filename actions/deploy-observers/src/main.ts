@@ -1,23 +1,17 @@
 // deploy-observers: read inputs, deploy through workflows-lib, publish outputs and the summary.
+import * as log from '../../../workflows-lib/src/output/log.js'
 import * as core from '@actions/core'
-import { runAction } from '../../../workflows-lib/src/action/run-action.js'
-import { withSecretFiles } from '../../../workflows-lib/src/action/secret-file.js'
-import { loadEnvironment } from '../../../workflows-lib/src/environment/load.js'
-import { deployObservers } from '../../../workflows-lib/src/observers/deploy.js'
-import type { DeployReport } from '../../../workflows-lib/src/observers/results.js'
+import { runAction } from '../../../workflows-lib/src/runner/run-action.js'
+import { withSecretFiles } from '../../../workflows-lib/src/runner/secret-file.js'
+import { loadActionEnvironment } from '../../../workflows-lib/src/runner/paths.js'
+import { deployFailureMessage, deployObservers } from '../../../workflows-lib/src/steps/deploy-observers.js'
 import { deploySummaryMarkdown } from '../../../workflows-lib/src/observers/summary.js'
-import { getInputs } from './input-helper.js'
+import { getSettings } from './input-helper.js'
 
 export async function run(): Promise<void> {
   await runAction('deploy-observers', async () => {
-    const settings = getInputs()
-    const environment = await loadEnvironment(settings.environment)
-    const ssh = environment.observers?.ssh
-    const jumpHost = settings.jumpHost && {
-      host: settings.jumpHost.host,
-      port: settings.jumpHost.port,
-      user: settings.jumpHost.user ?? ssh?.jumpHost?.user ?? ssh?.user ?? 'deploy'
-    }
+    const settings = getSettings()
+    const environment = await loadActionEnvironment(settings.environment)
     const report = await withSecretFiles(secretFiles =>
       deployObservers({
         environment,
@@ -28,29 +22,18 @@ export async function run(): Promise<void> {
         maxUnavailable: settings.maxUnavailable,
         joinTimeoutMs: settings.joinTimeoutMs,
         dryRun: settings.dryRun,
-        jumpHost,
-        log: line => core.info(line)
+        jumpHost: settings.jumpHost,
+        log: line => log.info(line)
       })
     )
     core.setOutput('results', JSON.stringify(report.results))
     core.setOutput('changed', String(report.changed))
     core.setOutput('rolled-back', JSON.stringify(report.rolledBack))
     await core.summary.addRaw(deploySummaryMarkdown(report)).write()
-    if (!report.ok) throw new Error(failureMessage(report))
-    core.info(
+    if (!report.ok) throw new Error(deployFailureMessage(report))
+    log.info(
       `${report.results.length} observer(s) of ${report.environment}: ${report.results.filter(r => r.changed).length} ${report.dryRun ? 'would change' : 'changed'}, ` +
         `${report.results.filter(r => r.verified).length} verified, in ${(report.durationMs / 1000).toFixed(1)} s`
     )
   })
-}
-
-function failureMessage(report: DeployReport): string {
-  const failed = report.results.filter(r => r.status === 'failed')
-  const skipped = report.results.filter(r => r.status === 'skipped')
-  return (
-    `${failed.length} of ${report.results.length} observers failed` +
-    (skipped.length > 0 ? `, ${skipped.length} not restarted because the rollout stopped` : '') +
-    ':\n' +
-    failed.map(r => `  ${r.id} (${r.host}): ${r.message}`).join('\n')
-  )
 }

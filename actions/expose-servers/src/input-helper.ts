@@ -1,27 +1,20 @@
-import {
-  durationInput,
-  environmentPath,
-  getKubeSettings,
-  optionalInput,
-  requiredInput,
-  type KubeSettings
-} from '../../../workflows-lib/src/action/index.js'
-import type { Environment } from '../../../workflows-lib/src/environment/index.js'
+import { durationInput, getKubeSettings, optionalInput, requiredInput, type KubeSettings } from '../../../workflows-lib/src/runner/index.js'
 
 export interface ExposeServersSettings {
+  /** The environment directory as given, relative to the workspace. */
   environment: string
+  /** Undefined: the environment's StatefulSet. */
   statefulSet?: string
   kube: KubeSettings
-  timeoutMs: (env: Environment) => number
+  /** Undefined: the environment's timeouts.loadBalancer. */
+  timeoutMs?: number
 }
 
 export function getSettings(): ExposeServersSettings {
-  const statefulSet = optionalInput('statefulset')
-  durationInput('timeout', 0)
   return {
-    environment: environmentPath(requiredInput('environment')),
-    ...(statefulSet ? { statefulSet } : {}),
+    environment: requiredInput('environment'),
+    statefulSet: optionalInput('statefulset'),
     kube: getKubeSettings(),
-    timeoutMs: env => durationInput('timeout', env.timeouts.loadBalancerMs)
+    timeoutMs: durationInput('timeout')
   }
 }

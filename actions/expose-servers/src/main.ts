@@ -1,6 +1,5 @@
 import * as core from '@actions/core'
-import { runAction, withKubeClients } from '../../../workflows-lib/src/action/index.js'
-import { loadEnvironment } from '../../../workflows-lib/src/environment/index.js'
+import { loadActionEnvironment, runAction, withKubeClients } from '../../../workflows-lib/src/runner/index.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
 import { exposeServers } from '../../../workflows-lib/src/steps/expose-servers.js'
 import { getSettings } from './input-helper.js'
@@ -8,14 +7,13 @@ import { getSettings } from './input-helper.js'
 export async function run(): Promise<void> {
   await runAction('expose-servers', async () => {
     const settings = getSettings()
-    const env = await loadEnvironment(settings.environment)
+    const env = await loadActionEnvironment(settings.environment)
     await withKubeClients(settings.kube, async ({ kubectl }) => {
-      const r = await exposeServers({ kubectl, env, statefulSet: settings.statefulSet, timeoutMs: settings.timeoutMs(env) })
+      const r = await exposeServers({ kubectl, env, statefulSet: settings.statefulSet, timeoutMs: settings.timeoutMs })
       core.setOutput('addresses', JSON.stringify(r.addresses))
       core.setOutput('servers', r.serverLines.join('\n'))
       core.setOutput('services', JSON.stringify(r.services.map(s => s.name)))
       core.setOutput('changed', r.outcome.changed.length + r.outcome.deleted.length > 0)
-      r.addresses.forEach((address, i) => core.setOutput(`address-${i}`, address))
       await writeSummary(
         `expose-servers: ${env.name}`,
         ['ordinal', 'Service', env.expose.addressKind === 'ip' ? 'IP' : 'hostname', 'zoo.cfg line'],

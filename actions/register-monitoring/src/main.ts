@@ -1,6 +1,5 @@
 import * as core from '@actions/core'
-import { runAction, withKubeClients } from '../../../workflows-lib/src/action/index.js'
-import { loadEnvironment } from '../../../workflows-lib/src/environment/index.js'
+import { loadActionEnvironment, runAction, withKubeClients } from '../../../workflows-lib/src/runner/index.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
 import { registerMonitoring } from '../../../workflows-lib/src/steps/register-monitoring.js'
 import { getSettings } from './input-helper.js'
@@ -8,7 +7,7 @@ import { getSettings } from './input-helper.js'
 export async function run(): Promise<void> {
   await runAction('register-monitoring', async () => {
     const settings = getSettings()
-    const env = await loadEnvironment(settings.environment)
+    const env = await loadActionEnvironment(settings.environment)
     await withKubeClients(settings.kube, async ({ kubectl }) => {
       const r = await registerMonitoring(kubectl, env)
       core.setOutput('targets', JSON.stringify(r.targets))

@@ -1,33 +1,24 @@
-import {
-  durationInput,
-  environmentPath,
-  getKubeSettings,
-  optionalInput,
-  requiredInput,
-  type KubeSettings
-} from '../../../workflows-lib/src/action/index.js'
-import type { Environment } from '../../../workflows-lib/src/environment/index.js'
+import { OVERALL_DURATION } from '../../../workflows-lib/src/environment/duration.js'
+import { durationInput, getKubeSettings, optionalInput, requiredInput, type KubeSettings } from '../../../workflows-lib/src/runner/index.js'
 
 export interface WaitReadySettings {
+  /** The environment directory as given, relative to the workspace. */
   environment: string
+  /** Undefined: the environment's StatefulSet. */
   statefulSet?: string
   kube: KubeSettings
-  /** Resolved against the environment once it is loaded. */
-  timeouts: (env: Environment) => { podMs: number; overallMs: number }
+  /** Undefined: the environment's timeouts.podReady. */
+  podTimeoutMs?: number
+  /** Undefined: the pod timeout times the number of servers. */
+  overallTimeoutMs?: number
 }
 
 export function getSettings(): WaitReadySettings {
-  const statefulSet = optionalInput('statefulset')
-  // Read now so a malformed duration fails before anything else happens.
-  durationInput('pod-timeout', 0)
-  durationInput('timeout', 0)
   return {
-    environment: environmentPath(requiredInput('environment')),
-    ...(statefulSet ? { statefulSet } : {}),
+    environment: requiredInput('environment'),
+    statefulSet: optionalInput('statefulset'),
     kube: getKubeSettings(),
-    timeouts: env => {
-      const podMs = durationInput('pod-timeout', env.timeouts.podReadyMs)
-      return { podMs, overallMs: durationInput('timeout', podMs * env.ensemble.servers) }
-    }
+    podTimeoutMs: durationInput('pod-timeout'),
+    overallTimeoutMs: durationInput('timeout', OVERALL_DURATION)
   }
 }

@@ -1,20 +1,25 @@
 import * as core from '@actions/core'
-import { runAction, withKubeClients } from '../../../workflows-lib/src/action/index.js'
-import { loadEnvironment } from '../../../workflows-lib/src/environment/index.js'
+import { loadActionEnvironment, runAction, withKubeClients } from '../../../workflows-lib/src/runner/index.js'
 import { formatDiagnostics } from '../../../workflows-lib/src/kube/diagnostics.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
-import { waitReady, WaitReadyError } from '../../../workflows-lib/src/steps/wait-ready.js'
+import { waitReady, waitReadyOptions, WaitReadyError } from '../../../workflows-lib/src/steps/wait-ready.js'
 import { getSettings } from './input-helper.js'
 
 export async function run(): Promise<void> {
   await runAction('wait-ready', async () => {
     const settings = getSettings()
-    const env = await loadEnvironment(settings.environment)
-    const { podMs, overallMs } = settings.timeouts(env)
-    const statefulSet = settings.statefulSet ?? env.kubernetes.statefulSet
+    const env = await loadActionEnvironment(settings.environment)
     await withKubeClients(settings.kube, async ({ kubectl }) => {
       try {
-        const ready = await waitReady({ kubectl, namespace: env.kubernetes.namespace, statefulSet, podTimeoutMs: podMs, overallTimeoutMs: overallMs })
+        const ready = await waitReady(
+          waitReadyOptions({
+            kubectl,
+            env,
+            statefulSet: settings.statefulSet,
+            podTimeoutMs: settings.podTimeoutMs,
+            overallTimeoutMs: settings.overallTimeoutMs
+          })
+        )
         core.setOutput('pods', JSON.stringify(ready.map(r => r.pod)))
         core.setOutput('times', JSON.stringify(Object.fromEntries(ready.map(r => [r.pod, Number((r.waitedMs / 1000).toFixed(3))]))))
         await writeSummary(

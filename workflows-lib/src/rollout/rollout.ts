@@ -1,18 +1,19 @@
 // The whole rollout of one environment, in the order the manual runbook does it: chart, pods
 // Ready in order, per-pod LoadBalancers, observers over SSH, monitoring. The GitHub actions run
 // the same steps one by one; this runs them in one process (zk-rollout rollout, the demo).
-import * as core from '@actions/core'
+import * as log from '../output/log.js'
 import type { ChartRoots } from '../chart/chart-reference.js'
-import type { SecretFiles } from '../action/secret-file.js'
+import type { SecretFiles } from '../runner/secret-file.js'
 import type { Environment } from '../environment/types.js'
 import type { Helm } from '../kube/helm.js'
 import type { Kubectl } from '../kube/kubectl.js'
-import { deployObservers, type DeployReport } from '../observers/index.js'
+import type { DeployReport } from '../observers/index.js'
+import { deployFailureMessage, deployObservers } from '../steps/deploy-observers.js'
 import type { SshCredentials } from '../ssh/index.js'
 import { deployChart, rollbackChart, type DeployChartResult } from '../steps/deploy-chart.js'
 import { exposeServers, type ExposeServersResult } from '../steps/expose-servers.js'
 import { registerMonitoring, type RegisterMonitoringResult } from '../steps/register-monitoring.js'
-import { waitReady, type PodReadyTime } from '../steps/wait-ready.js'
+import { waitReady, waitReadyOptions, type PodReadyTime } from '../steps/wait-ready.js'
 
 export interface RolloutOptions {
   env: Environment
@@ -50,44 +51,35 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutReport> {
   const partial: Partial<RolloutReport> = {}
   let step = 'deploy-chart'
   try {
-    core.info(`== deploy-chart`)
+    log.info(`== deploy-chart`)
     const chart = (partial.chart = await deployChart({ env, helm, kubectl, roots: opts.roots }))
     step = 'wait-ready'
-    core.info(`== wait-ready`)
-    partial.ready = await waitReady({
-      kubectl,
-      namespace: env.kubernetes.namespace,
-      statefulSet: chart.statefulSet,
-      podTimeoutMs: env.timeouts.podReadyMs,
-      overallTimeoutMs: env.timeouts.podReadyMs * env.ensemble.servers
-    })
+    log.info(`== wait-ready`)
+    partial.ready = await waitReady(waitReadyOptions({ kubectl, env, statefulSet: chart.statefulSet }))
     step = 'expose-servers'
-    core.info(`== expose-servers`)
-    const exposed = (partial.exposed = await exposeServers({ kubectl, env, statefulSet: chart.statefulSet, timeoutMs: env.timeouts.loadBalancerMs }))
+    log.info(`== expose-servers`)
+    const exposed = (partial.exposed = await exposeServers({ kubectl, env, statefulSet: chart.statefulSet }))
     if (env.observers && opts.ssh) {
       step = 'deploy-observers'
-      core.info(`== deploy-observers`)
+      log.info(`== deploy-observers`)
       const report = (partial.observers = await deployObservers({
         environment: env,
         servers: exposed.addresses,
         credentials: opts.ssh.credentials,
         secretFiles: opts.ssh.secretFiles,
-        log: line => core.info(line)
+        log: line => log.info(line)
       }))
-      if (!report.ok) {
-        const failed = report.results.filter(r => r.status !== 'ok')
-        throw new Error(`observers not deployed: ${failed.map(r => `${r.id} ${r.host} ${r.status}${r.message ? ` (${r.message})` : ''}`).join('; ')}`)
-      }
+      if (!report.ok) throw new Error(deployFailureMessage(report))
     }
     step = 'register-monitoring'
-    core.info(`== register-monitoring`)
+    log.info(`== register-monitoring`)
     partial.monitoring = await registerMonitoring(kubectl, env)
     return partial as RolloutReport
   } catch (error) {
     const chart = partial.chart
     if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined) {
       await rollbackChart(helm, env, chart.previousRevision)
-      core.info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`)
+      log.info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`)
     }
     throw new RolloutError(`${step} failed: ${(error as Error).message}`, step, partial)
   }

@@ -1,7 +1,9 @@
 // Typed action inputs. Each action's input-helper builds its one settings object from these,
 // so a bad input fails before anything changes, naming the input.
 import * as core from '@actions/core'
-import { parseDuration } from '../environment/duration.js'
+import { quoted } from '../output/printable.js'
+import { parseDuration, STEP_DURATION, type DurationRange } from '../environment/duration.js'
+import { secretLines } from './masking.js'
 
 export class InputError extends Error {
   constructor(input: string, message: string) {
@@ -26,24 +28,25 @@ export function booleanInput(name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (['true', 'True', 'TRUE'].includes(value)) return true
   if (['false', 'False', 'FALSE'].includes(value)) return false
-  throw new InputError(name, `"${value}" is not true or false`)
+  throw new InputError(name, `${quoted(value)} is not true or false`)
 }
 
-export function integerInput(name: string, fallback: number, range: { min: number; max: number }): number {
+/** A whole number within `range`; undefined when empty (the library's default then applies). */
+export function integerInput(name: string, range: { min: number; max: number }): number | undefined {
   const value = optionalInput(name)
-  if (value === undefined) return fallback
+  if (value === undefined) return undefined
   const n = Number(value)
   if (!/^-?\d+$/.test(value) || n < range.min || n > range.max)
-    throw new InputError(name, `"${value}" is not a whole number from ${range.min} to ${range.max}`)
+    throw new InputError(name, `${quoted(value)} is not a whole number from ${range.min} to ${range.max}`)
   return n
 }
 
-/** "90s", "5m"; falls back to the environment's timeout when the input is empty. */
-export function durationInput(name: string, fallbackMs: number): number {
+/** "90s", "5m" within `range`; undefined when empty (the library then uses the environment's). */
+export function durationInput(name: string, range: DurationRange = STEP_DURATION): number | undefined {
   const value = optionalInput(name)
-  if (value === undefined) return fallbackMs
+  if (value === undefined) return undefined
   try {
-    return parseDuration(value)
+    return parseDuration(value, range)
   } catch (error) {
     throw new InputError(name, (error as Error).message)
   }
@@ -51,29 +54,18 @@ export function durationInput(name: string, fallbackMs: number): number {
 
 /**
  * A secret input, masked before anything else touches it. The runner matches masks line by
- * line, so a multi-line secret also needs its sensitive lines masked one by one: `sensitive`
- * picks them (e.g. the token of a kubeconfig), so harmless lines like "kind: Config" stay readable.
+ * line, so the secret's parts are masked one by one too: `parts` picks them (a kubeconfig's
+ * credentials, see masking.ts); by default every line of 8 characters or more.
  */
-export function secretInput(name: string, opts: { required: boolean; sensitive?: (line: string) => string | undefined }): string | undefined {
+export function secretInput(name: string, opts: { required: boolean; parts?: (value: string) => string[] }): string | undefined {
   const value = core.getInput(name)
   if (!value.trim()) {
     if (opts.required) throw new InputError(name, 'is required (pass it from a secret)')
     return undefined
   }
   core.setSecret(value)
-  const pick = opts.sensitive ?? ((line: string) => (line.trim().length >= 8 ? line.trim() : undefined))
-  for (const line of value.split('\n')) {
-    const secret = pick(line)
-    if (secret) core.setSecret(secret)
-  }
+  for (const part of (opts.parts ?? secretLines)(value)) core.setSecret(part)
   return value
-}
-
-/** Values of kubeconfig fields that grant access (YAML or JSON form). */
-export function kubeconfigSecret(line: string): string | undefined {
-  const match =
-    /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line)
-  return match && match[2].length >= 6 ? match[2] : undefined
 }
 
 /** A JSON array of strings, e.g. expose-servers' `addresses` output. */

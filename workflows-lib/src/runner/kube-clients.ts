@@ -1,9 +1,10 @@
 // The Kubernetes side of every action's settings: which kubeconfig, kubectl and helm to use.
-import * as core from '@actions/core'
+import * as log from '../output/log.js'
 import * as io from '@actions/io'
 import { Helm } from '../kube/helm.js'
 import { Kubectl } from '../kube/kubectl.js'
-import { kubeconfigSecret, optionalInput, secretInput } from './inputs.js'
+import { optionalInput, secretInput } from './inputs.js'
+import { kubeconfigSecrets } from './masking.js'
 import { withSecretFiles } from './secret-file.js'
 
 export interface KubeSettings {
@@ -14,7 +15,7 @@ export interface KubeSettings {
 }
 
 export function getKubeSettings(): KubeSettings {
-  const kubeconfig = secretInput('kubeconfig', { required: false, sensitive: kubeconfigSecret })
+  const kubeconfig = secretInput('kubeconfig', { required: false, parts: kubeconfigSecrets })
   return {
     ...(kubeconfig ? { kubeconfig } : {}),
     kubectlPath: optionalInput('kubectl') ?? 'kubectl',
@@ -33,7 +34,7 @@ export async function withKubeClients<T>(settings: KubeSettings, fn: (clients: K
   return withSecretFiles(async files => {
     const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG
     if (!kubeconfig) throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step')
-    core.debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`)
+    log.debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`)
     return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) })
   })
 }

@@ -1,6 +1,8 @@
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ChartRoots } from '../chart/chart-reference.js'
+import { loadEnvironment } from '../environment/load.js'
+import type { Environment } from '../environment/types.js'
 
 /**
  * zk-rollout's own root, from a module URL inside actions/<name>/{src,dist}/: the bundled
@@ -21,4 +23,9 @@ export function chartRoots(moduleUrl: string): ChartRoots {
 
 export function environmentPath(input: string): string {
   return path.resolve(workspace(), input)
+}
+
+/** The environment an action names, with chart.path resolved inside the caller's checkout. */
+export function loadActionEnvironment(input: string): Promise<Environment> {
+  return loadEnvironment(environmentPath(input), { repository: workspace() })
 }

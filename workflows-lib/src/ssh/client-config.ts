@@ -2,7 +2,7 @@
 // known_hosts file in a SecretFiles directory (0700, files 0600), and is passed with -F so no
 // user or system ssh_config takes part. The jump host connection (ssh -W) reads the same file,
 // so the jump host gets exactly the same host-key and authentication rules.
-import type { SecretFiles } from '../action/secret-file.js'
+import type { SecretFiles } from '../runner/secret-file.js'
 
 export interface SshCredentials {
   /** Private key in OpenSSH or PEM format. */

@@ -1,13 +1,14 @@
 // Step 3: one LoadBalancer Service per server pod, Services of pods beyond the current size
 // removed, and every address (IP, or hostname on AWS) waited for and returned in ordinal order.
-import * as core from '@actions/core'
+import * as log from '../output/log.js'
 import { serverServiceName } from '../environment/defaults.js'
 import type { Environment } from '../environment/types.js'
 import type { Kubectl } from '../kube/kubectl.js'
 import type { KubeEvent, KubeList, Service } from '../kube/types.js'
 import { listAndWatch } from '../kube/watch.js'
 import { managedLabels } from '../render/labels.js'
-import { ELECTION_PORT, QUORUM_PORT } from '../render/observer-files.js'
+import { serverAddress } from '../render/observer-files.js'
+import { checkServerAddresses } from '../render/server-addresses.js'
 import { renderServerServices, SERVER_ROLE } from '../render/server-services.js'
 import { applyManaged, type ApplyOutcome } from './apply-managed.js'
 
@@ -16,7 +17,8 @@ export interface ExposeServersOptions {
   env: Environment
   /** From deploy-chart (read from the release); defaults to the environment's. */
   statefulSet?: string
-  timeoutMs: number
+  /** Default: the environment's timeouts.loadBalancer. */
+  timeoutMs?: number
 }
 
 export interface ExposeServersResult {
@@ -33,12 +35,13 @@ export function selectorFor(labels: Record<string, string>): string {
     .join(',')
 }
 
-export async function exposeServers({ kubectl, env, statefulSet, timeoutMs }: ExposeServersOptions): Promise<ExposeServersResult> {
+export async function exposeServers({ kubectl, env, statefulSet, ...opts }: ExposeServersOptions): Promise<ExposeServersResult> {
+  const timeoutMs = opts.timeoutMs ?? env.timeouts.loadBalancerMs
   const namespace = env.kubernetes.namespace
   const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i))
   const selector = selectorFor(managedLabels(env, SERVER_ROLE))
   const outcome = await applyManaged(kubectl, namespace, ['services'], selector, renderServerServices(env, statefulSet))
-  core.info(
+  log.info(
     `Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
       (outcome.deleted.length ? `, removed ${outcome.deleted.join(', ')} (pods beyond the current size)` : '')
   )
@@ -59,7 +62,7 @@ export async function exposeServers({ kubectl, env, statefulSet, timeoutMs }: Ex
         const address = kind === 'ip' ? ingress?.ip : ingress?.hostname
         if (address && !addresses.has(name)) {
           addresses.set(name, address)
-          core.info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
+          log.info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
         } else if (ingress && !address) {
           const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`
           throw new Error(
@@ -69,7 +72,7 @@ export async function exposeServers({ kubectl, env, statefulSet, timeoutMs }: Ex
       }
       if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
         lastLogged = Date.now()
-        core.info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`)
+        log.info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`)
       }
       return addresses.size === names.length
     }
@@ -88,10 +91,12 @@ export async function exposeServers({ kubectl, env, statefulSet, timeoutMs }: Ex
   })
 
   const ordered = names.map(name => addresses.get(name)!)
+  // The cloud's answer goes into zoo.cfg lines and job outputs: it must be a plain host, too.
+  checkServerAddresses(ordered)
   return {
     services: names.map((name, ordinal) => ({ name, ordinal, address: ordered[ordinal] })),
     addresses: ordered,
-    serverLines: ordered.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
+    serverLines: ordered.map((address, i) => `server.${i + 1}=${serverAddress(address)}`),
     outcome
   }
 }
