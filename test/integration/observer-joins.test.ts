@@ -25,7 +25,7 @@ beforeAll(async () => {
 ensemble: { servers: 3 }
 observers:
   hosts:
-${observerAddresses.map((a, i) => `    - { id: ${101 + i}, host: ${a} }`).join('\n')}
+${observerAddresses.map((a, i) => `    - { id: ${101 + i}, host: "${a}" }`).join('\n')}
 `,
       { name: 'loopback' }
     )
@@ -38,7 +38,7 @@ afterAll(async () => {
   expect(listTrackedAlive()).toEqual([])
 })
 
-async function startRenderedObserver(index: number): Promise<{ address: string; changes: string[] }> {
+async function startRenderedObserver(index: number, jvmArgs?: string[]): Promise<{ address: string; changes: string[] }> {
   const observers = env.observers!
   const host = observers.hosts[index]
   const files = renderObserverFiles({ environment: env, observers, host, servers: serverAddresses })
@@ -47,7 +47,8 @@ async function startRenderedObserver(index: number): Promise<{ address: string; 
     myid: Number(files.myid.trim()),
     address: host.host,
     baseDir: path.join(base, `observer-${host.id}`),
-    name: `observer-${host.id}`
+    name: `observer-${host.id}`,
+    jvmArgs
   })
   return { address: host.host, changes }
 }
@@ -83,11 +84,24 @@ describe('a rendered observer config against a real ensemble', () => {
     await waitForMode(address, 2181, 'observer', 60_000)
     const leader = await ensemble.leader()
     await zkCli(`${leader.address}:2181`, ['create', '/zk-rollout-two', 'both-observers'])
-    for (const observer of observerAddresses) {
+    for (const observer of observerAddresses.slice(0, 2)) {
       expect(await zkCli(`${observer}:2181`, ['get', '/zk-rollout-two'])).toContain('both-observers')
     }
     // Observers never vote: the ensemble still has one leader and two followers.
     const modes = await Promise.all(serverAddresses.map(a => waitForMode(a, 2181, 'follower', 1).catch(() => null)))
     expect(modes.filter(m => m?.mode === 'follower')).toHaveLength(2)
+  })
+
+  it('joins from an IPv6 address: its own server line is bracketed, as ZooKeeper parses it', async () => {
+    // The harness starts JVMs with preferIPv4Stack (the rest is IPv4 loopback); this one needs IPv6.
+    const ipv6 = ['-Djava.net.preferIPv4Stack=false']
+    const { address } = await startRenderedObserver(2, ipv6)
+    const files = renderObserverFiles({ environment: env, observers: env.observers!, host: env.observers!.hosts[2], servers: serverAddresses })
+    expect(files['zoo.cfg']).toContain('server.103=[::1]:2888:3888:observer\n')
+    const status = await waitForMode(address, 2181, 'observer', 60_000)
+    const leader = await ensemble.leader()
+    await zkCli(`${leader.address}:2181`, ['create', '/zk-rollout-ipv6', 'over-ipv6'])
+    expect(await zkCli(`[${address}]:2181`, ['get', '/zk-rollout-ipv6'], { jvmArgs: ipv6 })).toContain('over-ipv6')
+    expect((await waitForMode(address, 2181, 'observer', 10_000)).zxid).toBeGreaterThan(status.zxid)
   })
 })

@@ -2,8 +2,8 @@
 // loopback addresses. Every test file that binds gets its own block, listed here, so two files
 // can never collide.
 export const addressBlocks = {
-  /** test/integration/observer-joins.test.ts: ensemble .11-.13, observers .21-.22 */
-  observerJoins: { ensemble: ['127.0.0.11', '127.0.0.12', '127.0.0.13'], observers: ['127.0.0.21', '127.0.0.22'] },
+  /** test/integration/observer-joins.test.ts: ensemble .11-.13, observers .21-.22 and ::1 (the only file on IPv6 loopback) */
+  observerJoins: { ensemble: ['127.0.0.11', '127.0.0.12', '127.0.0.13'], observers: ['127.0.0.21', '127.0.0.22', '::1'] },
   /** test/integration/zookeeper-harness.test.ts */
   harness: { ensemble: ['127.0.0.51', '127.0.0.52', '127.0.0.53'], observers: ['127.0.0.54'] },
   /** deploy-observers tests: the "VMs" (sshd) .31-.32, the bastion .33, nothing on .34, their ensemble .41-.43 */

@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2627);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7653);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2627:
+/***/ 7653:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37037,7 +37037,7 @@ function core_error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -37140,13 +37140,26 @@ function getIDToken(aud) {
 
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
+// Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
+// no value can overflow a timer or mean "no time at all".
 const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** "5m" -> 300000. The schema has already checked the shape. */
-function parseDuration(text) {
-    const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+/** The shape; at most 9 digits, so the number is always exact. */
+const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
+/** Timeouts of one step and the ServiceMonitor's scrape interval: 1 s to 1 h. */
+const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
+/** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
+const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
+/** "5m" -> 300000; throws a message that says the allowed range. */
+function parseDuration(text, range = STEP_DURATION) {
+    const match = new RegExp(DURATION_PATTERN).exec(text);
     if (!match)
-        throw new Error(`invalid duration "${text}": use a number with ms, s, m or h (e.g. 5m)`);
-    return Number(match[1]) * units[match[2]];
+        throw new Error(`${JSON.stringify(text.slice(0, 40))} is not a duration: use a number with ms, s, m or h (e.g. 5m)`);
+    return checkDurationRange(Number(match[1]) * units[match[2]], range, text);
+}
+function checkDurationRange(ms, range, shown = formatDuration(ms)) {
+    if (ms < range.minMs || ms > range.maxMs)
+        throw new Error(`${shown} is out of range: use ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`);
+    return ms;
 }
 function formatDuration(ms) {
     if (ms % 3_600_000 === 0)
@@ -37158,9 +37171,103 @@ function formatDuration(ms) {
     return `${ms}ms`;
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/action/inputs.ts
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/masking.ts
+// What to mask of a secret input. The runner masks each registered string wherever it appears,
+// line by line, so a multi-line secret is useless as a whole mask: its secret parts are
+// registered one by one. For a kubeconfig those are every credential of every user, in YAML or
+// JSON form: tokens, passwords, keys, auth-provider config, and exec plugins' env values and
+// secret-looking arguments. Harmless values (server URLs, names, "kind: Config") stay readable.
+
+/** Values of kubeconfig fields that grant access, one line at a time (the fallback for unparsable text). */
+function kubeconfigSecret(line) {
+    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret|client-secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
+    return match && match[2].length >= 6 ? match[2] : undefined;
+}
+// Keys under users[].user that name things rather than hold secrets.
+const readable = new Set(['username', 'as', 'as-uid', 'as-groups', 'tokenFile', 'client-certificate', 'client-key', 'name']);
+const execReadable = new Set(['apiVersion', 'command', 'interactiveMode', 'provideClusterInfo', 'installHint']);
+const secretWord = /token|secret|password|passwd|key|credential/i;
+function leaves(node, out) {
+    if (typeof node === 'string')
+        out.push(node);
+    else if (Array.isArray(node))
+        node.forEach(n => leaves(n, out));
+    else if (node && typeof node === 'object')
+        Object.values(node).forEach(n => leaves(n, out));
+}
+function execSecrets(exec, out) {
+    for (const [key, value] of Object.entries(exec)) {
+        if (key === 'env' && Array.isArray(value)) {
+            for (const item of value)
+                if (item && typeof item === 'object' && !Array.isArray(item) && typeof item.value === 'string')
+                    out.push(item.value);
+        }
+        else if (key === 'args' && Array.isArray(value)) {
+            const args = value.filter((a) => typeof a === 'string');
+            args.forEach((arg, i) => {
+                const flag = /^--?([^=]+)=(.+)$/.exec(arg);
+                if (flag && secretWord.test(flag[1]))
+                    out.push(flag[2]);
+                else if (i > 0 && secretWord.test(args[i - 1]) && args[i - 1].startsWith('-'))
+                    out.push(arg);
+            });
+        }
+        else if (!execReadable.has(key))
+            leaves(value, out);
+    }
+}
+/** Every credential in a kubeconfig; each line of a multi-line one separately too. */
+function kubeconfigSecrets(text) {
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(text, { maxAliasCount: 100 });
+    }
+    catch {
+        doc = null;
+    }
+    const found = [];
+    const users = doc && typeof doc === 'object' && !Array.isArray(doc) ? doc.users : undefined;
+    if (!Array.isArray(users)) {
+        // Not a kubeconfig we can read: mask line by line what looks like a credential.
+        for (const line of text.split('\n')) {
+            const secret = kubeconfigSecret(line);
+            if (secret)
+                found.push(secret);
+        }
+        return found;
+    }
+    for (const entry of users) {
+        const user = entry && typeof entry === 'object' && !Array.isArray(entry) ? entry.user : undefined;
+        if (!user || typeof user !== 'object' || Array.isArray(user))
+            continue;
+        for (const [key, value] of Object.entries(user)) {
+            if (readable.has(key))
+                continue;
+            if (key === 'exec' && value && typeof value === 'object' && !Array.isArray(value))
+                execSecrets(value, found);
+            else if (key === 'auth-provider' && value && typeof value === 'object' && !Array.isArray(value))
+                leaves(value.config ?? null, found);
+            else
+                leaves(value, found);
+        }
+    }
+    return [...new Set(found.flatMap(s => [s, ...s.split('\n')]).map(s => s.trim()))].filter(s => s.length > 0);
+}
+/** Lines of a multi-line secret (an SSH key) worth a mask of their own: long enough to be key material. */
+function secretLines(text) {
+    return text
+        .split('\n')
+        .map(line => line.trim())
+        .filter(line => line.length >= 8);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/inputs.ts
 // Typed action inputs. Each action's input-helper builds its one settings object from these,
 // so a bad input fails before anything changes, naming the input.
+
+
 
 
 class InputError extends Error {
@@ -37187,24 +37294,25 @@ function booleanInput(name, fallback) {
         return true;
     if (['false', 'False', 'FALSE'].includes(value))
         return false;
-    throw new InputError(name, `"${value}" is not true or false`);
+    throw new InputError(name, `${quoted(value)} is not true or false`);
 }
-function integerInput(name, fallback, range) {
+/** A whole number within `range`; undefined when empty (the library's default then applies). */
+function integerInput(name, range) {
     const value = optionalInput(name);
     if (value === undefined)
-        return fallback;
+        return undefined;
     const n = Number(value);
     if (!/^-?\d+$/.test(value) || n < range.min || n > range.max)
-        throw new InputError(name, `"${value}" is not a whole number from ${range.min} to ${range.max}`);
+        throw new InputError(name, `${quoted(value)} is not a whole number from ${range.min} to ${range.max}`);
     return n;
 }
-/** "90s", "5m"; falls back to the environment's timeout when the input is empty. */
-function durationInput(name, fallbackMs) {
+/** "90s", "5m" within `range`; undefined when empty (the library then uses the environment's). */
+function durationInput(name, range = STEP_DURATION) {
     const value = optionalInput(name);
     if (value === undefined)
-        return fallbackMs;
+        return undefined;
     try {
-        return parseDuration(value);
+        return parseDuration(value, range);
     }
     catch (error) {
         throw new InputError(name, error.message);
@@ -37212,8 +37320,8 @@ function durationInput(name, fallbackMs) {
 }
 /**
  * A secret input, masked before anything else touches it. The runner matches masks line by
- * line, so a multi-line secret also needs its sensitive lines masked one by one: `sensitive`
- * picks them (e.g. the token of a kubeconfig), so harmless lines like "kind: Config" stay readable.
+ * line, so the secret's parts are masked one by one too: `parts` picks them (a kubeconfig's
+ * credentials, see masking.ts); by default every line of 8 characters or more.
  */
 function secretInput(name, opts) {
     const value = getInput(name);
@@ -37223,18 +37331,9 @@ function secretInput(name, opts) {
         return undefined;
     }
     core_setSecret(value);
-    const pick = opts.sensitive ?? ((line) => (line.trim().length >= 8 ? line.trim() : undefined));
-    for (const line of value.split('\n')) {
-        const secret = pick(line);
-        if (secret)
-            core_setSecret(secret);
-    }
+    for (const part of (opts.parts ?? secretLines)(value))
+        core_setSecret(part);
     return value;
-}
-/** Values of kubeconfig fields that grant access (YAML or JSON form). */
-function kubeconfigSecret(line) {
-    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
-    return match && match[2].length >= 6 ? match[2] : undefined;
 }
 /** A JSON array of strings, e.g. expose-servers' `addresses` output. */
 function stringListInput(name) {
@@ -37262,7 +37361,7 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./workflows-lib/src/action/secret-file.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
 // Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
 // 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
 
@@ -37297,12 +37396,52 @@ async function withSecretFiles(fn) {
     }
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/output/printable.ts
+// Output is an attack surface. The Actions runner reads every stdout line whose trimmed start is
+// "::" as a workflow command (and "##[" anywhere in a line, the legacy form), so no value from a
+// user may start a line or bring a newline into one. These are the two escapes everything uses.
+/** Where a value is shown inside a message: JSON-quoted (control characters escaped), and cut. */
+function printable_quoted(value, max = 120) {
+    const text = typeof value === 'string' ? value : String(value);
+    const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+    // JSON escapes control characters; oneLine also the separators JSON leaves (U+2028, U+0085).
+    return `${oneLine(JSON.stringify(cut))}${text.length > max ? ` (${text.length} characters)` : ''}`;
+}
+/** Text for one rendered line (a comment, a header): control characters shown as escapes. */
+function oneLine(value) {
+    // eslint-disable-next-line no-control-regex
+    return value.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+const LINE_BREAK = /\r\n|\r|\n/;
+/**
+ * Text about to be printed, made inert: a line that would be a workflow command gets a space
+ * between its colons, and "##[" becomes "# #[". Everything else is left as it is.
+ */
+function printable_inert(text) {
+    if (!text.includes('::') && !text.includes('##['))
+        return text;
+    return text
+        .split(/(\r\n|\r|\n)/)
+        .map(part => (LINE_BREAK.test(part) ? part : part.replace(/^(\s*):(?=:)/, '$1: ').replaceAll('##[', '# #[')))
+        .join('');
+}
+/**
+ * A value for a java.util.Properties file such as zoo.cfg: a backslash would escape or continue
+ * the line (swallowing the next key), a line break would start a new key. Both are escaped the
+ * way Properties reads them back, so a value can never become a second line.
+ */
+function propertyValue(value) {
+    return oneLine(value.replaceAll('\\', '\\\\'));
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/problems.ts
 // A configuration problem names the file, the field path and the line and column, so a user
 // can jump straight to it (and GitHub can annotate it).
 
+
+/** One line per problem: the path too is escaped, since a directory name can hold a line break. */
 function formatProblem(p, cwd = process.cwd()) {
-    const where = `${external_node_path_namespaceObject.relative(cwd, p.file) || p.file}:${p.line}:${p.column}`;
+    const where = `${oneLine(external_node_path_namespaceObject.relative(cwd, p.file) || p.file)}:${p.line}:${p.column}`;
     return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
 }
 class ConfigError extends Error {
@@ -37314,8 +37453,15 @@ class ConfigError extends Error {
         this.name = 'ConfigError';
     }
 }
+/** observers.hosts[1].id; a key with anything but printable ASCII is shown quoted: expose.annotations["a\nb"]. */
 function formatField(segments) {
-    return segments.reduce((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
+    return segments.reduce((out, s) => {
+        if (typeof s === 'number')
+            return `${out}[${s}]`;
+        if (!/^[\x21-\x7e]+$/.test(s))
+            return `${out}[${printable_quoted(s)}]`;
+        return out ? `${out}.${s}` : s;
+    }, '');
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/github/annotate.ts
@@ -37333,7 +37479,7 @@ function annotateConfigError(error, workspace = process.env.GITHUB_WORKSPACE ?? 
     }
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/action/run-action.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/run-action.ts
 // The shape every action entry point shares: build settings, do the work, report failure with
 // GitHub annotations for configuration problems.
 
@@ -37353,8 +37499,37 @@ async function runAction(name, body) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./workflows-lib/src/output/log.ts
+// The one way the library prints. Inside Actions it goes through @actions/core; in a terminal
+// (the CLI) it writes plain lines, and debug lines only with --verbose: "::debug::" is a
+// workflow command, noise outside a runner. Every line is made inert first (printable.ts).
+
+
+const actionsSink = {
+    info: text => info(printable_inert(text)),
+    // core.debug and core.warning escape newlines themselves (%0A); inert covers the rest.
+    debug: text => core_debug(printable_inert(text)),
+    warning: text => warning(printable_inert(text))
+};
+let sink = actionsSink;
+/** For a terminal: plain lines to `write`; debug lines only when verbose. */
+function useTerminalLog(write, opts) {
+    sink = {
+        info: text => write(`${inert(text)}\n`),
+        debug: text => {
+            if (opts.verbose)
+                write(`debug: ${inert(text)}\n`);
+        },
+        warning: text => write(`warning: ${inert(text)}\n`)
+    };
+}
+function useActionsLog() {
+    sink = actionsSink;
+}
+const log_info = (text) => sink.info(text);
+const log_debug = (text) => sink.debug(text);
+const log_warning = (text) => sink.warning(text);
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
@@ -37373,7 +37548,7 @@ class CommandError extends Error {
 }
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 async function runCommand(tool, args, shown, opts = {}) {
-    core_debug(`running: ${shown}`);
+    log_debug(`running: ${shown}`);
     const result = await getExecOutput(tool, args, {
         silent: true,
         ignoreReturnCode: true,
@@ -37384,9 +37559,31 @@ async function runCommand(tool, args, shown, opts = {}) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
+// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
+// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
+// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
+/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+function checkDelay(ms, what) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
+        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
+    return ms;
+}
+function setSafeTimeout(fn, ms, what) {
+    return setTimeout(fn, checkDelay(ms, what));
+}
+function setSafeInterval(fn, ms, what) {
+    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
+}
+function sleep(ms, what = 'sleep') {
+    return new Promise(resolve => setSafeTimeout(resolve, ms, what));
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
 // API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
 // number of times with backoff; anything else fails at once.
+
 
 
 const transientPatterns = [
@@ -37416,8 +37613,8 @@ async function retryTransient(fn, opts) {
                 throw error;
             const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
             const first = error.message.split('\n').slice(-1)[0];
-            info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
-            await new Promise(resolve => setTimeout(resolve, delay));
+            log_info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
+            await sleep(delay, `${opts.what}: retry`);
         }
     }
 }
@@ -37448,15 +37645,30 @@ class Helm {
         this.binary = binary;
         this.kubeconfig = kubeconfig;
     }
-    async run(args, opts = {}) {
-        const shown = `helm ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], shown, opts), { what: shown });
+    exec(args, opts = {}) {
+        return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts);
+    }
+    /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
+    read(args, opts = {}) {
+        return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` });
+    }
+    /**
+     * upgrade and rollback run once, never through retryTransient: helm marks the release
+     * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
+     * so a retry of a partly applied operation fails with "another operation
+     * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
+     * to try again is the caller's decision, after reading the release's status.
+     */
+    change(args, opts = {}) {
+        return this.exec(args, opts);
     }
     /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
     async majorVersion() {
         if (this.major !== undefined)
             return this.major;
-        const { stdout } = await runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version');
+        const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
+            what: 'helm version'
+        });
         const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
         if (!match)
             throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
@@ -37468,14 +37680,21 @@ class Helm {
     }
     /** The deployed release, or undefined when it was never installed. */
     async status(release, namespace) {
-        const result = await this.run(['get', 'metadata', release, '-n', namespace, '-o', 'json'], { allowExitCodes: [1] });
-        if (result.exitCode !== 0) {
-            if (/not found/i.test(result.stderr))
+        // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
+        // (and so retried) rather than read as an answer.
+        let result;
+        try {
+            result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json']);
+        }
+        catch (error) {
+            if (!(error instanceof CommandError))
+                throw error;
+            if (/not found/i.test(error.result.stderr))
                 return undefined;
-            throw new Error(`helm get metadata ${release} failed: ${result.stderr.trim()}`);
+            throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error });
         }
         const meta = JSON.parse(result.stdout);
-        const { stdout: manifest } = await this.run(['get', 'manifest', release, '-n', namespace]);
+        const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace]);
         return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
     }
     upgradeArgs(req) {
@@ -37498,14 +37717,14 @@ class Helm {
     /** What an upgrade would produce, rendered against the live cluster's capabilities. */
     async dryRun(req) {
         await this.majorVersion();
-        return fromReleaseJson((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+        return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
     }
     async upgrade(req) {
         await this.majorVersion();
-        return fromReleaseJson((await this.run(this.upgradeArgs(req))).stdout);
+        return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
     }
     async rollback(release, namespace, revision) {
-        await this.run(['rollback', release, String(revision), '-n', namespace]);
+        await this.change(['rollback', release, String(revision), '-n', namespace]);
     }
 }
 function manifestObjects(manifest) {
@@ -37584,7 +37803,7 @@ class Kubectl {
     }
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/action/kube-clients.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/kube-clients.ts
 // The Kubernetes side of every action's settings: which kubeconfig, kubectl and helm to use.
 
 
@@ -37592,8 +37811,9 @@ class Kubectl {
 
 
 
+
 function getKubeSettings() {
-    const kubeconfig = secretInput('kubeconfig', { required: false, sensitive: kubeconfigSecret });
+    const kubeconfig = secretInput('kubeconfig', { required: false, parts: kubeconfigSecrets });
     return {
         ...(kubeconfig ? { kubeconfig } : {}),
         kubectlPath: optionalInput('kubectl') ?? 'kubectl',
@@ -37607,41 +37827,13 @@ async function withKubeClients(settings, fn) {
         const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG;
         if (!kubeconfig)
             throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step');
-        core_debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`);
+        log_debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`);
         return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) });
     });
 }
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./workflows-lib/src/action/paths.ts
-
-
-/**
- * zk-rollout's own root, from a module URL inside actions/<name>/{src,dist}/: the bundled
- * chart lives there, wherever the caller's repository is.
- */
-function actionRoot(moduleUrl) {
-    return path.resolve(path.dirname(fileURLToPath(moduleUrl)), '..', '..', '..');
-}
-/** The caller's checkout: environment directories and chart paths are relative to it. */
-function workspace() {
-    return process.env.GITHUB_WORKSPACE || process.cwd();
-}
-function chartRoots(moduleUrl) {
-    return { bundled: actionRoot(moduleUrl), repository: workspace() };
-}
-function environmentPath(input) {
-    return external_node_path_namespaceObject.resolve(workspace(), input);
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/action/index.ts
-
-
-
-
-
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/defaults.ts
 // Every default of the environment model, in one place. Input here has passed validation.
 
@@ -37772,20 +37964,131 @@ function serverServiceName(env, ordinal) {
     return env.expose.serviceName.replaceAll('{ordinal}', String(ordinal)).replaceAll('{release}', env.kubernetes.release);
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
+// Shapes of values that reach a remote shell, a file path, a rendered file or a Kubernetes name.
+// Anything that fails these never gets near ssh, kubectl or a file, whatever quoting does later.
+
+const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/**
+ * An IPv4 or IPv6 address (no zone id: "%eth0" means nothing on another host) or an RFC 1123
+ * hostname whose last label is not all digits (RFC 3696), so "10.104.170" and "999.999.999.999"
+ * are neither. Never starts with "-": no ssh option smuggling.
+ */
+function isHostOrIp(value) {
+    if (isIpAddress(value))
+        return true;
+    if (value.length > 253)
+        return false;
+    const labels = value.split('.');
+    return labels.every(label => hostnameLabel.test(label)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
+}
+/** Why a host was refused, in words a user can act on. */
+function hostProblem(value) {
+    if (value.includes('%'))
+        return 'has a zone id ("%..."), which means nothing on another host: give the address without it';
+    if (/^[0-9.]+$/.test(value))
+        return 'is not an IPv4 address (four numbers from 0 to 255) nor a hostname';
+    return 'is not a hostname or IP address';
+}
+const isIpAddress = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) !== 0;
+const isIpv6 = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) === 6;
+/** One spelling per host, for duplicate checks: lower case, IPv6 compressed (::1 = 0:0:0:0:0:0:0:1). */
+function canonicalHost(value) {
+    if (isIpv6(value))
+        return new URL(`http://[${value}]/`).hostname.slice(1, -1);
+    return value.toLowerCase();
+}
+/** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
+const hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
+/** POSIX-portable login names. */
+const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
+/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
+function isSafeAbsolutePath(value) {
+    if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** Relative file path inside the environment or repository: no '..', no absolute path. */
+function isSafeRelativePath(value) {
+    if (value.length > 1024 || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** A container image reference pinned to a tag other than latest, or to a digest. */
+function imageProblem(value) {
+    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
+    if (!match || value.length > 255)
+        return 'is not a container image reference (e.g. zookeeper:3.9.4)';
+    const tag = match[7];
+    const digest = match[8];
+    if (!tag && !digest)
+        return 'is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper';
+    if (tag === 'latest' && !digest)
+        return 'uses the moving tag "latest": pin the ensemble\'s version (e.g. zookeeper:3.9.4)';
+    return undefined;
+}
+/** RFC 1035 label, what Kubernetes requires of Service names. */
+const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+/**
+ * The name of an environment directory. It becomes a label value, a comment in rendered files,
+ * a GitHub Environment and a concurrency group: a DNS label (lowercase letters, digits and "-",
+ * at most 63 characters) is safe in all of them.
+ */
+const ENVIRONMENT_NAME_RULE = 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+const isEnvironmentName = (value) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+// Kubernetes' own rules (apimachinery validation): a qualified name with an optional DNS
+// subdomain prefix for keys, and at most 63 characters of [A-Za-z0-9_.-] for label values.
+const qualifiedName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Why a label or annotation key is invalid, or undefined. */
+function metadataKeyProblem(key) {
+    const slash = key.indexOf('/');
+    const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+    if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix)))
+        return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)';
+    if (!qualifiedName.test(name))
+        return 'is not a valid name: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit (with an optional "prefix/")';
+    return undefined;
+}
+/** Why a label value is invalid, or undefined (the empty value is valid). */
+function labelValueProblem(value) {
+    if (value === '' || qualifiedName.test(value))
+        return undefined;
+    return 'is not a valid label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+}
+
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/schema.ts
 // The JSON Schema of environment.yaml. This object is the single source: validation compiles
 // it, and `npm run build` writes it to workflows-lib/schema/environment.schema.json for editors.
 // Semantic rules that a schema cannot say (ids above participants, quorum-safe sizes, one chart
-// source) live in validate.ts.
-const dnsLabel = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-const duration = '^[0-9]+(ms|s|m|h)$';
-const noControl = '^[^\\u0000-\\u001f\\u007f]*$';
-const stringMap = {
+// source, hosts, Kubernetes label rules) live in validate.ts. Every string has a maximum length.
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+const METADATA_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+const SERVICE_NAME_PATTERN = '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$';
+const VERSION = '^[A-Za-z0-9][-A-Za-z0-9_.+]*$';
+const schema_text = (maxLength, description) => ({ type: 'string', maxLength, pattern: NO_CONTROL, ...(description ? { description } : {}) });
+// Fields with a semantic rule of their own (validate.ts) get only a length here, so the message names that rule.
+const bounded = (maxLength, description) => ({ type: 'string', maxLength, ...(description ? { description } : {}) });
+const duration = (description) => ({ type: 'string', pattern: DURATION_PATTERN, description });
+// Keys are checked against Kubernetes' rules again in validate.ts, with a message per rule.
+const labelMap = {
     type: 'object',
-    additionalProperties: { type: 'string', pattern: noControl },
-    propertyNames: { pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' }
+    maxProperties: 64,
+    propertyNames: { maxLength: 317, pattern: METADATA_KEY },
+    additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE }
+};
+const annotationMap = {
+    type: 'object',
+    maxProperties: 64,
+    propertyNames: { maxLength: 317, pattern: METADATA_KEY },
+    additionalProperties: schema_text(4096)
 };
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
 const sshEndpoint = {
@@ -37793,8 +38096,8 @@ const sshEndpoint = {
     additionalProperties: false,
     required: ['host'],
     properties: {
-        host: { type: 'string', description: 'Hostname or IP address.' },
-        user: { type: 'string' },
+        host: bounded(253, 'Hostname or IP address.'),
+        user: bounded(32),
         port
     }
 };
@@ -37812,14 +38115,15 @@ const environmentSchema = {
             additionalProperties: false,
             required: ['namespace', 'release'],
             properties: {
-                namespace: { type: 'string', pattern: dnsLabel, description: 'Namespace of the release.' },
-                release: { type: 'string', pattern: dnsLabel, maxLength: 53, description: 'Helm release name.' },
+                namespace: { type: 'string', maxLength: 63, pattern: DNS_LABEL, description: 'Namespace of the release.' },
+                release: { type: 'string', pattern: DNS_LABEL, maxLength: 53, description: 'Helm release name.' },
                 statefulSet: {
                     type: 'string',
-                    pattern: dnsLabel,
+                    maxLength: 63,
+                    pattern: DNS_LABEL,
                     description: 'StatefulSet name, when a non-bundled chart names it differently from <release>-zookeeper.'
                 },
-                clusterDomain: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', default: 'cluster.local' }
+                clusterDomain: { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', default: 'cluster.local' }
             }
         },
         chart: {
@@ -37833,9 +38137,9 @@ const environmentSchema = {
                     additionalProperties: false,
                     required: ['url', 'name', 'version'],
                     properties: {
-                        url: { type: 'string', pattern: '^https?://[^\\s]+$' },
-                        name: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_.]*$' },
-                        version: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_.+]*$' }
+                        url: { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s\\u0000-\\u001f\\u007f]+$' },
+                        name: { type: 'string', maxLength: 253, pattern: '^[A-Za-z0-9][-A-Za-z0-9_.]*$' },
+                        version: { type: 'string', maxLength: 128, pattern: VERSION }
                     }
                 },
                 oci: {
@@ -37843,12 +38147,12 @@ const environmentSchema = {
                     additionalProperties: false,
                     required: ['url', 'version'],
                     properties: {
-                        url: { type: 'string', pattern: '^oci://[^\\s]+$' },
-                        version: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_.+]*$' }
+                        url: { type: 'string', maxLength: 2048, pattern: '^oci://[^\\s\\u0000-\\u001f\\u007f]+$' },
+                        version: { type: 'string', maxLength: 128, pattern: VERSION }
                     }
                 },
-                path: { type: 'string', pattern: noControl, description: 'A chart directory, relative to the repository root.' },
-                values: { type: 'string', pattern: noControl, description: 'Helm values file, relative to the environment directory.' }
+                path: bounded(1024, 'A chart directory, relative to the repository root.'),
+                values: bounded(1024, 'Helm values file, relative to the environment directory.')
             }
         },
         ensemble: {
@@ -37869,16 +38173,22 @@ const environmentSchema = {
             properties: {
                 serviceName: {
                     type: 'string',
-                    pattern: '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
+                    maxLength: 100,
+                    pattern: SERVICE_NAME_PATTERN,
                     description: 'Name pattern of the per-pod LoadBalancer Services; must contain {ordinal}.'
                 },
                 cloud: {
                     enum: ['none', 'tke', 'aws', 'gke', 'azure'],
                     description: "Adds the provider's internal-LoadBalancer annotations."
                 },
-                subnet: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$', description: 'Internal subnet (TKE: required; Azure: optional).' },
+                subnet: {
+                    type: 'string',
+                    maxLength: 255,
+                    pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$',
+                    description: 'Internal subnet (TKE: required; Azure: optional).'
+                },
                 addressKind: { enum: ['ip', 'hostname'], description: 'What the LoadBalancer reports: an IP, or a hostname (AWS).' },
-                annotations: stringMap
+                annotations: annotationMap
             }
         },
         observers: {
@@ -37886,16 +38196,16 @@ const environmentSchema = {
             additionalProperties: false,
             required: ['hosts'],
             properties: {
-                image: { type: 'string', description: 'Official zookeeper image, pinned: same version as the ensemble.' },
+                image: bounded(255, 'Official zookeeper image, pinned: same version as the ensemble.'),
                 metrics: { enum: ['native', 'exporter'] },
                 metricsPort: port,
                 clientPort: port,
-                directory: { type: 'string', description: 'Absolute directory on the VM for zoo.cfg, myid and docker-compose.yaml.' },
+                directory: bounded(1024, 'Absolute directory on the VM for zoo.cfg, myid and docker-compose.yaml.'),
                 ssh: {
                     type: 'object',
                     additionalProperties: false,
                     properties: {
-                        user: { type: 'string' },
+                        user: bounded(32),
                         port,
                         jumpHost: sshEndpoint
                     }
@@ -37913,14 +38223,15 @@ const environmentSchema = {
                 hosts: {
                     type: 'array',
                     minItems: 1,
+                    maxItems: 100,
                     items: {
                         type: 'object',
                         additionalProperties: false,
                         required: ['id', 'host'],
                         properties: {
                             id: { type: 'integer', minimum: 1, maximum: 255, description: 'myid; above every participant (e.g. 101+).' },
-                            host: { type: 'string', description: 'The VM: hostname or IP, reached over SSH and by the ensemble.' },
-                            metricsAddress: { type: 'string', description: 'IP for the monitoring Endpoints when host is a name.' }
+                            host: bounded(253, 'The VM: hostname or IP, reached over SSH and by the ensemble.'),
+                            metricsAddress: bounded(64, 'IP for the monitoring Endpoints when host is a name.')
                         }
                     }
                 }
@@ -37931,16 +38242,16 @@ const environmentSchema = {
             additionalProperties: false,
             properties: {
                 enabled: { type: 'boolean' },
-                serviceName: { type: 'string', pattern: dnsLabel },
-                namespace: { type: 'string', pattern: dnsLabel },
-                labels: stringMap,
+                serviceName: { type: 'string', maxLength: 63, pattern: DNS_LABEL },
+                namespace: { type: 'string', maxLength: 63, pattern: DNS_LABEL },
+                labels: labelMap,
                 serviceMonitor: {
                     type: 'object',
                     additionalProperties: false,
                     properties: {
                         enabled: { type: 'boolean' },
-                        labels: stringMap,
-                        interval: { type: 'string', pattern: duration }
+                        labels: labelMap,
+                        interval: duration('Scrape interval, 1s to 1h.')
                     }
                 }
             }
@@ -37949,9 +38260,9 @@ const environmentSchema = {
             type: 'object',
             additionalProperties: false,
             properties: {
-                podReady: { type: 'string', pattern: duration },
-                loadBalancer: { type: 'string', pattern: duration },
-                observerJoin: { type: 'string', pattern: duration }
+                podReady: duration('How long one pod may take to become Ready, 1s to 1h.'),
+                loadBalancer: duration('How long the LoadBalancer addresses may take, 1s to 1h.'),
+                observerJoin: duration('How long a restarted observer may take to answer Mode: observer, 1s to 1h.')
             }
         }
     }
@@ -37999,55 +38310,97 @@ class SourceMap {
     }
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
-// Shapes of values that reach a remote shell, a file path or a Kubernetes name. Anything that
-// fails these never gets near ssh or kubectl, whatever quoting does later.
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/yaml-source.ts
+// Parses a YAML file a user wrote (environment.yaml, a Helm values file) in time linear in its
+// size: the yaml library's own duplicate-key check compares every key with every other one of
+// its mapping (40k keys: ~20 s), so duplicates are found here with one Set per mapping instead.
+// Every problem has a line and column, including an alias bomb and nesting too deep to walk.
 
-const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-/** An IPv4/IPv6 address or an RFC 1123 hostname (never starting with '-': no ssh option smuggling). */
-function isHostOrIp(value) {
-    if ((0,external_node_net_.isIP)(value))
-        return true;
-    if (value.length > 253)
-        return false;
-    return value.split('.').every(label => hostnameLabel.test(label));
+
+/** Sizes users' files stay far below; anything larger is refused before parsing. */
+const MAX_ENVIRONMENT_BYTES = 64 * 1024;
+const MAX_VALUES_BYTES = 1024 * 1024;
+/** Aliases one document may expand: enough for shared anchors, far too few for a "billion laughs". */
+const MAX_ALIAS_COUNT = 100;
+function parseYamlSource(text, file, maxBytes) {
+    const lines = new dist/* LineCounter */.HN();
+    const problem = (offset, message) => {
+        const pos = lines.linePos(offset);
+        return { file, field: '', line: pos.line, column: pos.col, message };
+    };
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) {
+        return {
+            doc: (0,dist/* parseDocument */.Tp)(''),
+            lines,
+            value: undefined,
+            problems: [{ file, field: '', line: 1, column: 1, message: `the file has ${bytes} bytes, more than the ${maxBytes} allowed` }]
+        };
+    }
+    try {
+        return parse(text, lines, problem);
+    }
+    catch (error) {
+        // Composing and converting recurse per nesting level: a deep enough document exhausts the stack.
+        const why = error instanceof RangeError ? 'nested too deeply' : error.message;
+        return { doc: (0,dist/* parseDocument */.Tp)(''), lines, value: undefined, problems: [problem(0, `YAML: cannot be read: ${why}`)] };
+    }
 }
-const isIpAddress = (value) => (0,external_node_net_.isIP)(value) !== 0;
-/** POSIX-portable login names. */
-const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
-/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
-function isSafeAbsolutePath(value) {
-    if (!/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+function parse(text, lines, problem) {
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+    const problems = doc.errors.map(e => problem(e.pos[0], `YAML: ${e.message.split('\n')[0]}`));
+    if (problems.length === 0)
+        problems.push(...duplicateKeys(doc, problem));
+    if (problems.length > 0)
+        return { doc, lines, value: undefined, problems };
+    try {
+        return { doc, lines, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), problems };
+    }
+    catch (error) {
+        if (error instanceof RangeError && !/alias/i.test(error.message))
+            throw error;
+        let firstAlias;
+        (0,dist/* visit */.YR)(doc, {
+            Alias(_, node) {
+                firstAlias = node;
+                return dist/* visit */.YR.BREAK;
+            }
+        });
+        const why = /alias/i.test(error.message)
+            ? `YAML: aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} expansions): use fewer aliases`
+            : `YAML: ${error.message}`;
+        return { doc, lines, value: undefined, problems: [problem(firstAlias?.range?.[0] ?? 0, why)] };
+    }
 }
-/** Relative file path inside the environment or repository: no '..', no absolute path. */
-function isSafeRelativePath(value) {
-    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+function duplicateKeys(doc, problem) {
+    const found = [];
+    (0,dist/* visit */.YR)(doc, {
+        Map(_, map) {
+            if (!(0,dist/* isMap */.jh)(map))
+                return;
+            const seen = new Set();
+            for (const pair of map.items) {
+                const key = pair.key;
+                // Complex keys (mappings as keys) never occur in our files; aliases as keys are compared by source.
+                const name = (0,dist/* isScalar */.jn)(key) ? `s:${String(key.value)}` : (0,dist/* isAlias */.Vj)(key) ? `a:${key.source}` : undefined;
+                if (name === undefined)
+                    continue;
+                if (seen.has(name))
+                    found.push(problem(key.range?.[0] ?? 0, `YAML: map keys must be unique; ${printable_quoted(String(key.value ?? ''))} is repeated`));
+                seen.add(name);
+            }
+        }
+    });
+    return found;
 }
-/** A container image reference pinned to a tag other than latest, or to a digest. */
-function imageProblem(value) {
-    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
-    if (!match)
-        return `"${value}" is not a container image reference (e.g. zookeeper:3.9.4)`;
-    const tag = match[7];
-    const digest = match[8];
-    if (!tag && !digest)
-        return `"${value}" is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper`;
-    if (tag === 'latest' && !digest)
-        return `"${value}" uses the moving tag "latest": pin the ensemble's version (e.g. zookeeper:3.9.4)`;
-    return undefined;
-}
-/** RFC 1035 label, what Kubernetes requires of Service names. */
-const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/validate.ts
-// Validation of environment.yaml: YAML syntax, the JSON Schema (types, unknown keys), then the
-// semantic rules a schema cannot express. Every problem carries file, field, line and column.
+// Validation of environment.yaml: YAML syntax, the JSON Schema (types, unknown keys, lengths),
+// then the semantic rules a schema cannot express. The semantic rules run even when the schema
+// found problems (on every part they can read), so a user sees every problem in one run. Every
+// problem carries file, field, line and column; values appear in messages only JSON-quoted.
+
+
 
 
 
@@ -38058,39 +38411,47 @@ const validate_ajv = new ajv.Ajv({ allErrors: true, strict: true });
 const validateSchema = validate_ajv.compile(environmentSchema);
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames = {
-    '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
-    '^[0-9]+(ms|s|m|h)$': 'a duration such as 30s, 5m or 1h',
-    '^[^\\u0000-\\u001f\\u007f]*$': 'text without control characters (no newlines or tabs)',
-    '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
+    [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
+    [DURATION_PATTERN]: 'a duration such as 30s, 5m or 1h',
+    [NO_CONTROL]: 'text without control characters (no newlines or tabs)',
+    [LABEL_VALUE]: 'a label value: letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+    [METADATA_KEY]: 'a label or annotation key',
+    [VERSION]: 'a version: letters, digits, "-", "_", "." and "+"',
+    [SERVICE_NAME_PATTERN]: 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
 };
 function parseEnvironmentText(text, file) {
-    const lines = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-    const problems = [];
-    if (doc.errors.length > 0) {
-        for (const error of doc.errors) {
-            const pos = lines.linePos(error.pos[0]);
-            problems.push({ file, field: '', line: pos.line, column: pos.col, message: `YAML: ${error.message.split('\n')[0]}` });
-        }
-        return { raw: undefined, problems };
-    }
-    const raw = doc.toJS();
-    const map = new SourceMap(doc, lines);
+    const source = parseYamlSource(text, file, MAX_ENVIRONMENT_BYTES);
+    const map = new SourceMap(source.doc, source.lines);
+    const locate = (field, at = 'value') => map.locate(field, at);
+    const problems = [...source.problems];
+    if (problems.length > 0)
+        return { raw: undefined, problems, locate };
+    const raw = source.value;
     const report = (field, message, at = 'value') => {
-        const pos = map.locate(field, at);
+        const pos = locate(field, at);
         problems.push({ file, field: formatField(field), line: pos.line, column: pos.column, message });
     };
     if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
         report([], 'expected a mapping with at least kubernetes: and ensemble:');
-        return { raw: undefined, problems };
+        return { raw: undefined, problems, locate };
     }
-    if (!validateSchema(raw)) {
+    const schemaFields = [];
+    if (!validateSchema(raw))
         for (const error of validateSchema.errors ?? [])
-            reportSchemaError(error, report);
-        return { raw: undefined, problems };
-    }
-    checkSemantics(raw, report);
-    return { raw: problems.length === 0 ? raw : undefined, problems };
+            reportSchemaError(error, (field, message, at) => {
+                schemaFields.push(formatField(field));
+                report(field, message, at);
+            });
+    // A field the schema already refused gets no second, semantic message.
+    const refused = (field) => {
+        const name = formatField(field);
+        return schemaFields.some(f => f !== '' && (name === f || name.startsWith(`${f}.`) || name.startsWith(`${f}[`)));
+    };
+    checkSemantics(raw, (field, message, at) => {
+        if (!refused(field))
+            report(field, message, at);
+    });
+    return { raw: problems.length === 0 ? raw : undefined, problems, locate };
 }
 function toPath(instancePath) {
     if (!instancePath)
@@ -38109,6 +38470,8 @@ function knownKeys(schemaPath) {
     return Object.keys(node?.properties ?? {});
 }
 function closest(word, candidates) {
+    if (word.length > 64)
+        return undefined;
     const distance = (a, b) => {
         const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
         for (let j = 1; j <= b.length; j++)
@@ -38123,12 +38486,21 @@ function closest(word, candidates) {
 }
 function reportSchemaError(error, report) {
     const field = toPath(error.instancePath);
+    if (error.keyword === 'propertyNames')
+        return; // reported with the key itself (below)
+    if (error.propertyName !== undefined) {
+        // A label or annotation key: say which rule it breaks.
+        const key = error.propertyName;
+        const why = key.length > 317 ? 'is longer than 317 characters' : (metadataKeyProblem(key) ?? 'is not a valid label or annotation key');
+        report([...field, key], `key ${printable_quoted(key)} ${why}`, 'key');
+        return;
+    }
     switch (error.keyword) {
         case 'additionalProperties': {
             const key = String(error.params.additionalProperty);
             const known = knownKeys(error.schemaPath);
             const hint = closest(key, known);
-            report([...field, key], `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key');
+            report([...field, key], `unknown key ${printable_quoted(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key');
             return;
         }
         case 'required':
@@ -38140,104 +38512,173 @@ function reportSchemaError(error, report) {
         case 'pattern':
             report(field, `must be ${patternNames[String(error.params.pattern)] ?? `text matching ${error.params.pattern}`}`);
             return;
-        case 'propertyNames':
-            return; // reported by the nested pattern error with the key itself
+        case 'maxLength':
+            report(field, `is too long: at most ${error.params.limit} characters`);
+            return;
         default:
-            if (error.propertyName !== undefined) {
-                report([...field, error.propertyName], `key "${error.propertyName}" is not a valid label or annotation name`, 'key');
-                return;
-            }
             report(field, error.message ?? 'is invalid');
     }
 }
+// The semantic rules read the raw document defensively: any part may be of the wrong type
+// (the schema reported that), and every rule checks what it needs before using it.
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v) => (typeof v === 'string' ? v : undefined);
+const validate_int = (v) => (Number.isInteger(v) ? v : undefined);
+const obj = (v) => (isObject(v) ? v : {});
 function checkSemantics(raw, report) {
-    const servers = raw.ensemble.servers;
+    const servers = validate_int(obj(raw.ensemble).servers);
+    const chart = obj(raw.chart);
     // Chart: exactly one source.
-    const sources = ['bundled', 'repo', 'oci', 'path'].filter(k => raw.chart?.[k] !== undefined && raw.chart?.[k] !== false);
+    const sources = ['bundled', 'repo', 'oci', 'path'].filter(k => chart[k] !== undefined && chart[k] !== false);
     if (sources.length > 1)
         report(['chart', sources[1]], `give exactly one chart source; found ${sources.join(' and ')}`, 'key');
-    if (raw.chart?.bundled === false && sources.length === 0)
+    if (chart.bundled === false && sources.length === 0)
         report(['chart', 'bundled'], 'bundled is false but no repo, oci or path chart is given');
-    if (raw.chart?.path !== undefined && !isSafeRelativePath(raw.chart.path))
-        report(['chart', 'path'], `"${raw.chart.path}" must be a relative path inside the repository (no "..", no leading "/")`);
-    if (raw.chart?.values !== undefined && !isSafeRelativePath(raw.chart.values))
-        report(['chart', 'values'], `"${raw.chart.values}" must be a file inside the environment directory (no "..", no leading "/")`);
+    const chartPath = str(chart.path);
+    if (chartPath !== undefined && !isSafeRelativePath(chartPath))
+        report(['chart', 'path'], `${printable_quoted(chartPath)} must be a relative path inside the repository (no "..", no leading "/")`);
+    const values = str(chart.values);
+    if (values !== undefined && !isSafeRelativePath(values))
+        report(['chart', 'values'], `${printable_quoted(values)} must be a file inside the environment directory (no "..", no leading "/")`);
     // Quorum math: a majority of N tolerates floor((N-1)/2) failures, so an even N tolerates no
-    // more than N-1 while adding a voter that can fail; below 3 nothing failure is tolerated.
-    if ((servers % 2 === 0 || servers < 3) && raw.ensemble.allowUnsafeSize !== true) {
+    // more than N-1 while adding a voter that can fail; below 3 no failure is tolerated.
+    if (servers !== undefined && (servers % 2 === 0 || servers < 3) && obj(raw.ensemble).allowUnsafeSize !== true) {
         const tolerated = Math.floor((servers - 1) / 2);
         report(['ensemble', 'servers'], `${servers} server${servers === 1 ? '' : 's'} tolerate${servers === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} ` +
             `(a quorum is ${Math.floor(servers / 2) + 1} of ${servers})` +
             (servers % 2 === 0 ? `, no more than ${servers - 1} ${servers - 1 === 1 ? 'server does' : 'servers do'}` : '') +
             '; use an odd number >= 3, or set ensemble.allowUnsafeSize: true');
     }
-    // Exposure.
-    const pattern = raw.expose?.serviceName ?? '{release}-lb-{ordinal}';
-    if (raw.expose?.serviceName !== undefined && !pattern.includes('{ordinal}'))
-        report(['expose', 'serviceName'], `"${pattern}" must contain {ordinal}, or every pod would share one Service`);
-    else {
-        const longest = pattern.replaceAll('{ordinal}', String(Math.max(0, servers - 1))).replaceAll('{release}', raw.kubernetes.release);
+    checkExpose(raw, servers, report);
+    checkMetadata(['expose', 'annotations'], obj(raw.expose).annotations, false, report);
+    checkMetadata(['monitoring', 'labels'], obj(raw.monitoring).labels, true, report);
+    checkMetadata(['monitoring', 'serviceMonitor', 'labels'], obj(obj(raw.monitoring).serviceMonitor).labels, true, report);
+    checkDurations(raw, report);
+    if (isObject(raw.observers))
+        checkObservers(raw, raw.observers, servers, report);
+}
+function checkExpose(raw, servers, report) {
+    const expose = obj(raw.expose);
+    const pattern = str(expose.serviceName) ?? '{release}-lb-{ordinal}';
+    const release = str(obj(raw.kubernetes).release);
+    if (expose.serviceName !== undefined && !pattern.includes('{ordinal}'))
+        report(['expose', 'serviceName'], `${printable_quoted(pattern)} must contain {ordinal}, or every pod would share one Service`);
+    else if (release !== undefined && servers !== undefined) {
+        const longest = pattern.replaceAll('{ordinal}', String(Math.max(0, servers - 1))).replaceAll('{release}', release);
         if (!isServiceName(longest))
-            report(['expose', 'serviceName'], `gives "${longest}", which is not a valid Service name (RFC 1035 label, at most 63 characters)`);
+            report(['expose', 'serviceName'], `gives ${printable_quoted(longest)}, which is not a valid Service name (RFC 1035 label, at most 63 characters)`);
     }
     const tkeSubnet = 'service.kubernetes.io/qcloud-loadbalancer-internal-subnetid';
-    if (raw.expose?.cloud === 'tke' && !raw.expose?.subnet && !raw.expose?.annotations?.[tkeSubnet])
+    if (expose.cloud === 'tke' && !expose.subnet && !obj(expose.annotations)[tkeSubnet])
         report(['expose', 'cloud'], 'TKE creates a public LoadBalancer unless a subnet is given: set expose.subnet to the internal subnet id (subnet-xxxxxxxx)');
-    if (raw.expose?.subnet && !['tke', 'azure'].includes(raw.expose?.cloud))
+    if (expose.subnet && !['tke', 'azure'].includes(expose.cloud))
         report(['expose', 'subnet'], 'subnet is used with cloud: tke or azure only; for other clouds set the annotation directly');
-    const obs = raw.observers;
-    if (obs)
-        checkObservers(raw, obs, servers, report);
+}
+/** Label and annotation keys (and label values) by Kubernetes' rules, one message per rule broken. */
+function checkMetadata(field, map, labels, report) {
+    if (!isObject(map))
+        return;
+    for (const [key, value] of Object.entries(map)) {
+        const keyProblem = metadataKeyProblem(key);
+        if (keyProblem)
+            report([...field, key], `key ${printable_quoted(key)} ${keyProblem}`, 'key');
+        if (labels && typeof value === 'string') {
+            const valueProblem = labelValueProblem(value);
+            if (valueProblem)
+                report([...field, key], `${printable_quoted(value)} ${valueProblem}`);
+        }
+    }
+}
+function checkDurations(raw, report) {
+    const fields = [
+        ['timeouts', 'podReady'],
+        ['timeouts', 'loadBalancer'],
+        ['timeouts', 'observerJoin'],
+        ['monitoring', 'serviceMonitor', 'interval']
+    ];
+    for (const field of fields) {
+        const value = str(field.reduce((node, key) => obj(node)[key], raw));
+        if (value === undefined)
+            continue;
+        try {
+            parseDuration(value);
+        }
+        catch (error) {
+            report(field, error.message);
+        }
+    }
 }
 function checkObservers(raw, obs, servers, report) {
-    if (obs.image !== undefined) {
-        const problem = imageProblem(obs.image);
+    const image = str(obs.image);
+    if (image !== undefined) {
+        const problem = imageProblem(image);
         if (problem)
-            report(['observers', 'image'], problem);
+            report(['observers', 'image'], `${printable_quoted(image)} ${problem}`);
     }
-    if (obs.directory !== undefined && !isSafeAbsolutePath(obs.directory))
-        report(['observers', 'directory'], `"${obs.directory}" must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
-    if (obs.ssh?.user !== undefined && !isUserName(obs.ssh.user))
-        report(['observers', 'ssh', 'user'], `"${obs.ssh.user}" is not a valid login name (lowercase letters, digits, "_" and "-")`);
-    const jump = obs.ssh?.jumpHost;
-    if (jump) {
-        if (!isHostOrIp(jump.host))
-            report(['observers', 'ssh', 'jumpHost', 'host'], `"${jump.host}" is not a hostname or IP address`);
-        if (jump.user !== undefined && !isUserName(jump.user))
-            report(['observers', 'ssh', 'jumpHost', 'user'], `"${jump.user}" is not a valid login name`);
-    }
+    const directory = str(obs.directory);
+    if (directory !== undefined && !isSafeAbsolutePath(directory))
+        report(['observers', 'directory'], `${printable_quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
+    const ssh = obj(obs.ssh);
+    const user = str(ssh.user);
+    if (user !== undefined && !isUserName(user))
+        report(['observers', 'ssh', 'user'], `${printable_quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`);
+    const jump = obj(ssh.jumpHost);
+    const jumpHost = str(jump.host);
+    if (jumpHost !== undefined && !isHostOrIp(jumpHost))
+        report(['observers', 'ssh', 'jumpHost', 'host'], `${printable_quoted(jumpHost)} ${hostProblem(jumpHost)}`);
+    const jumpUser = str(jump.user);
+    if (jumpUser !== undefined && !isUserName(jumpUser))
+        report(['observers', 'ssh', 'jumpHost', 'user'], `${printable_quoted(jumpUser)} is not a valid login name`);
     const reserved = new Map([
         [2888, 'the quorum port'],
         [3888, 'the election port']
     ]);
-    const clientPort = obs.clientPort ?? 2181;
+    const clientPort = validate_int(obs.clientPort) ?? 2181;
     if (reserved.has(clientPort))
         report(['observers', 'clientPort'], `${clientPort} is ${reserved.get(clientPort)}`);
-    if (obs.metricsPort !== undefined && (reserved.has(obs.metricsPort) || obs.metricsPort === clientPort))
-        report(['observers', 'metricsPort'], `${obs.metricsPort} collides with ${reserved.get(obs.metricsPort) ?? 'the client port'}`);
-    const monitoringOn = raw.monitoring?.enabled !== false;
+    const metricsPort = validate_int(obs.metricsPort);
+    if (metricsPort !== undefined && (reserved.has(metricsPort) || metricsPort === clientPort))
+        report(['observers', 'metricsPort'], `${metricsPort} collides with ${reserved.get(metricsPort) ?? 'the client port'}`);
+    const monitoringOn = obj(raw.monitoring).enabled !== false;
     const ids = new Map();
     const hosts = new Map();
-    obs.hosts.forEach((h, i) => {
-        if (h.id <= servers)
-            report(['observers', 'hosts', i, 'id'], `observer id ${h.id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`);
-        if (ids.has(h.id))
-            report(['observers', 'hosts', i, 'id'], `id ${h.id} is already used by observers.hosts[${ids.get(h.id)}]`);
-        ids.set(h.id, i);
-        if (!isHostOrIp(h.host))
-            report(['observers', 'hosts', i, 'host'], `"${h.host}" is not a hostname or IP address`);
-        else if (hosts.has(h.host.toLowerCase()))
-            report(['observers', 'hosts', i, 'host'], `host ${h.host} is already listed as observers.hosts[${hosts.get(h.host.toLowerCase())}]`);
-        hosts.set(h.host.toLowerCase(), i);
-        if (h.metricsAddress !== undefined && !isIpAddress(h.metricsAddress))
-            report(['observers', 'hosts', i, 'metricsAddress'], `"${h.metricsAddress}" must be an IP address (Kubernetes Endpoints hold IPs only)`);
-        if (monitoringOn && h.metricsAddress === undefined && isHostOrIp(h.host) && !isIpAddress(h.host))
+    const list = Array.isArray(obs.hosts) ? obs.hosts : [];
+    list.forEach((entry, i) => {
+        const h = obj(entry);
+        const id = validate_int(h.id);
+        if (id !== undefined) {
+            if (servers !== undefined && id <= servers)
+                report(['observers', 'hosts', i, 'id'], `observer id ${id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`);
+            if (ids.has(id))
+                report(['observers', 'hosts', i, 'id'], `id ${id} is already used by observers.hosts[${ids.get(id)}]`);
+            ids.set(id, i);
+        }
+        const host = str(h.host);
+        if (host !== undefined) {
+            if (!isHostOrIp(host))
+                report(['observers', 'hosts', i, 'host'], `${printable_quoted(host)} ${hostProblem(host)}`);
+            else {
+                const key = canonicalHost(host);
+                if (hosts.has(key))
+                    report(['observers', 'hosts', i, 'host'], `host ${printable_quoted(host)} is already listed as observers.hosts[${hosts.get(key)}]`);
+                hosts.set(key, i);
+            }
+        }
+        const metricsAddress = str(h.metricsAddress);
+        if (metricsAddress !== undefined && !isIpAddress(metricsAddress))
+            report(['observers', 'hosts', i, 'metricsAddress'], `${printable_quoted(metricsAddress)} must be an IP address (Kubernetes Endpoints hold IPs only)`);
+        if (monitoringOn && metricsAddress === undefined && host !== undefined && isHostOrIp(host) && !isIpAddress(host))
             report(['observers', 'hosts', i, 'host'], `monitoring needs this observer's IP (Kubernetes Endpoints hold IPs only): add metricsAddress, or set monitoring.enabled: false`);
     });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/load.ts
-// Loads environments/<name>/environment.yaml and the Helm values file it names.
+// Loads environments/<name>/environment.yaml and the Helm values file it names. Paths are checked
+// by what they resolve to, not by their text: a symlink out of the environment (or, for
+// chart.path, out of the repository) is refused, and so is anything that is not a regular file
+// (a FIFO would block the read forever, a device would never end).
+
+
 
 
 
@@ -38246,56 +38687,162 @@ function checkObservers(raw, obs, servers, report) {
 
 const ENVIRONMENT_FILE = 'environment.yaml';
 /** Accepts the environment directory or its environment.yaml. Throws ConfigError on any problem. */
-async function loadEnvironment(location) {
+async function loadEnvironment(location, opts = {}) {
     const file = external_node_path_namespaceObject.resolve(location.endsWith('.yaml') || location.endsWith('.yml') ? location : external_node_path_namespaceObject.join(location, ENVIRONMENT_FILE));
-    let text;
-    try {
-        text = await external_node_fs_namespaceObject.promises.readFile(file, 'utf8');
-    }
-    catch (error) {
-        const reason = error.code === 'ENOENT' ? 'file not found' : error.message;
-        throw new ConfigError([{ file, field: '', line: 1, column: 1, message: `${reason}; an environment directory holds ${ENVIRONMENT_FILE}` }]);
-    }
-    const { raw, problems } = parseEnvironmentText(text, file);
+    const directory = external_node_path_namespaceObject.dirname(file);
+    const whole = (message) => ({ file, field: '', line: 1, column: 1, message });
+    const name = external_node_path_namespaceObject.basename(directory);
+    if (!isEnvironmentName(name))
+        throw new ConfigError([whole(`the environment directory name ${printable_quoted(name)} must be ${ENVIRONMENT_NAME_RULE}: rename the directory`)]);
+    const read = await readUserFile(file, directory, MAX_ENVIRONMENT_BYTES, `an environment directory holds ${ENVIRONMENT_FILE}`);
+    if (typeof read !== 'string')
+        throw new ConfigError([whole(read.problem)]);
+    const { raw, problems, locate } = parseEnvironmentText(read, file);
     if (!raw)
         throw new ConfigError(problems);
+    const at = (field, message) => ({ file, field: formatField(field), ...locate(field), message });
     const environment = applyDefaults(raw, file);
-    const valuesProblem = await checkValuesFile(environment.chart.valuesFile, file, text);
-    if (valuesProblem)
-        throw new ConfigError([valuesProblem]);
+    const found = [];
+    const values = await readUserFile(environment.chart.valuesFile, directory, MAX_VALUES_BYTES, `it must be next to ${ENVIRONMENT_FILE}`);
+    const shown = printable_quoted(external_node_path_namespaceObject.relative(directory, environment.chart.valuesFile));
+    if (typeof values !== 'string')
+        found.push(at(['chart', 'values'], values.problem.startsWith('file not found')
+            ? `values file ${shown} not found next to ${ENVIRONMENT_FILE}`
+            : `values file ${shown} ${values.problem}`));
+    else
+        found.push(...checkValues(values, environment.chart.valuesFile));
+    if (environment.chart.source.kind === 'path') {
+        const problem = await chartDirectoryProblem(external_node_path_namespaceObject.resolve(opts.repository ?? process.cwd(), environment.chart.source.path), opts.repository ?? process.cwd());
+        if (problem)
+            found.push(at(['chart', 'path'], `${printable_quoted(environment.chart.source.path)} ${problem}`));
+    }
+    if (found.length > 0)
+        throw new ConfigError(found);
     return environment;
 }
-/** The values file must exist and be a YAML mapping; helm would otherwise fail mid-rollout. */
-async function checkValuesFile(valuesFile, envFile, envText) {
-    let text;
+/** Why a path cannot be read as the user's file, in words; undefined when it is a regular file. */
+function kindProblem(stats) {
+    if (stats.isFile())
+        return undefined;
+    const kind = stats.isDirectory()
+        ? 'a directory'
+        : stats.isFIFO()
+            ? 'a FIFO (named pipe)'
+            : stats.isSocket()
+                ? 'a socket'
+                : stats.isCharacterDevice() || stats.isBlockDevice()
+                    ? 'a device'
+                    : 'not a regular file';
+    return `is ${kind}, not a regular file`;
+}
+function errnoProblem(error) {
+    const code = error.code;
+    if (code === 'ENOENT')
+        return 'file not found';
+    if (code === 'ELOOP')
+        return 'is a symlink loop';
+    if (code === 'EACCES')
+        return 'cannot be read (permission denied)';
+    return `cannot be read (${code ?? error.message})`;
+}
+const inside = (child, parent) => child === parent || child.startsWith(`${parent}${external_node_path_namespaceObject.sep}`);
+/** The file's text, or why it is refused: it must resolve inside `root`, be a regular file and at most `maxBytes`. */
+async function readUserFile(file, root, maxBytes, hint) {
+    let real;
+    let realRoot;
     try {
-        text = await external_node_fs_namespaceObject.promises.readFile(valuesFile, 'utf8');
+        ;
+        [real, realRoot] = await Promise.all([external_node_fs_namespaceObject.promises.realpath(file), external_node_fs_namespaceObject.promises.realpath(root)]);
     }
-    catch {
-        const line = envText.split('\n').findIndex(l => /^\s*values\s*:/.test(l)) + 1;
-        return {
-            file: envFile,
-            field: 'chart.values',
-            line: line || 1,
-            column: 1,
-            message: `values file ${external_node_path_namespaceObject.relative(external_node_path_namespaceObject.dirname(envFile), valuesFile)} not found next to ${external_node_path_namespaceObject.basename(envFile)}`
-        };
+    catch (error) {
+        const problem = errnoProblem(error);
+        return { problem: problem === 'file not found' ? `${problem}; ${hint}` : problem };
     }
-    const lines = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-        const pos = lines.linePos(doc.errors[0].pos[0]);
-        return { file: valuesFile, field: '', line: pos.line, column: pos.col, message: `YAML: ${doc.errors[0].message.split('\n')[0]}` };
+    if (!inside(real, realRoot))
+        return { problem: `resolves to ${printable_quoted(real)}, outside ${printable_quoted(realRoot)} (through a symlink): refused` };
+    let stats;
+    try {
+        stats = await external_node_fs_namespaceObject.promises.stat(real);
     }
-    const contents = doc.toJS();
-    if (contents !== null && (typeof contents !== 'object' || Array.isArray(contents)))
-        return { file: valuesFile, field: '', line: 1, column: 1, message: 'Helm values must be a mapping' };
+    catch (error) {
+        return { problem: errnoProblem(error) };
+    }
+    const kind = kindProblem(stats);
+    if (kind)
+        return { problem: kind };
+    if (stats.size > maxBytes)
+        return { problem: `has ${stats.size} bytes, more than the ${maxBytes} allowed` };
+    // O_NONBLOCK: should the file have been swapped for a FIFO since the check, the open does not block.
+    const handle = await external_node_fs_namespaceObject.promises.open(real, external_node_fs_namespaceObject.promises.constants.O_RDONLY | external_node_fs_namespaceObject.promises.constants.O_NONBLOCK);
+    try {
+        const again = await handle.stat();
+        if (!again.isFile())
+            return { problem: kindProblem(again) ?? 'is not a regular file' };
+        const buffer = Buffer.alloc(Math.min(again.size, maxBytes) + 1);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        if (bytesRead > maxBytes)
+            return { problem: `has more than the ${maxBytes} bytes allowed` };
+        return buffer.subarray(0, bytesRead).toString('utf8');
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** The values file must be a YAML mapping; helm would otherwise fail mid-rollout. */
+function checkValues(text, valuesFile) {
+    const source = parseYamlSource(text, valuesFile, MAX_VALUES_BYTES);
+    if (source.problems.length > 0)
+        return source.problems;
+    const contents = source.value;
+    if (contents !== null && contents !== undefined && (typeof contents !== 'object' || Array.isArray(contents)))
+        return [{ file: valuesFile, field: '', line: 1, column: 1, message: 'Helm values must be a mapping' }];
+    return [];
+}
+async function chartDirectoryProblem(chart, repository) {
+    let real;
+    let realRepository;
+    try {
+        ;
+        [real, realRepository] = await Promise.all([external_node_fs_namespaceObject.promises.realpath(chart), external_node_fs_namespaceObject.promises.realpath(repository)]);
+    }
+    catch (error) {
+        return `${errnoProblem(error) === 'file not found' ? 'does not exist' : errnoProblem(error)} (relative to the repository root ${printable_quoted(repository)})`;
+    }
+    if (!inside(real, realRepository))
+        return `resolves to ${printable_quoted(real)}, outside the repository ${printable_quoted(realRepository)} (through a symlink): refused`;
+    const stats = await external_node_fs_namespaceObject.promises.stat(real);
+    if (!stats.isDirectory())
+        return 'is not a directory: chart.path names a chart directory (holding Chart.yaml)';
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/index.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/paths.ts
 
 
+
+/**
+ * zk-rollout's own root, from a module URL inside actions/<name>/{src,dist}/: the bundled
+ * chart lives there, wherever the caller's repository is.
+ */
+function actionRoot(moduleUrl) {
+    return path.resolve(path.dirname(fileURLToPath(moduleUrl)), '..', '..', '..');
+}
+/** The caller's checkout: environment directories and chart paths are relative to it. */
+function workspace() {
+    return process.env.GITHUB_WORKSPACE || process.cwd();
+}
+function chartRoots(moduleUrl) {
+    return { bundled: actionRoot(moduleUrl), repository: workspace() };
+}
+function environmentPath(input) {
+    return external_node_path_namespaceObject.resolve(workspace(), input);
+}
+/** The environment an action names, with chart.path resolved inside the caller's checkout. */
+function loadActionEnvironment(input) {
+    return loadEnvironment(environmentPath(input), { repository: workspace() });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/index.ts
 
 
 
@@ -38370,11 +38917,12 @@ function formatDiagnostics(d) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/github/summary.ts
 // Job summary helpers: one table per action, escaped for Markdown.
 
-const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\n/g, '<br>');
-function markdownTable(header, rows) {
+const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+/** A Markdown table, every cell escaped; `right` names the columns aligned right (numbers). */
+function markdownTable(header, rows, opts = {}) {
     return [
         `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
+        `|${header.map((_, i) => (opts.right?.includes(i) ? '---:' : '---')).join('|')}|`,
         ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
     ].join('\n');
 }
@@ -38396,6 +38944,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 // A dropped stream resumes from the last resourceVersion; 410 Gone relists.
 
 
+
 function query(params) {
     const entries = Object.entries(params).filter((e) => e[1] !== undefined);
     return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
@@ -38403,11 +38952,29 @@ function query(params) {
 async function listAndWatch(kubectl, opts) {
     const objects = new Map();
     let resourceVersion = '';
-    let finished = false;
+    // Aborted when listAndWatch settles (done, timeout, abort or error). From then on work()
+    // starts no kubectl, calls no onChange and leaves its backoff sleep at once, and the live
+    // watch child is killed. A list in flight (kubectl.raw, bounded by --request-timeout) runs
+    // to its end and its answer is dropped.
+    const stop = new AbortController();
+    const finished = () => stop.signal.aborted;
     let child;
-    let timer;
+    stop.signal.addEventListener('abort', () => child?.kill(), { once: true });
+    /** Resolves after ms, or as soon as listAndWatch settles. */
+    const pause = (ms) => new Promise(resolve => {
+        const done = () => {
+            clearTimeout(timer);
+            stop.signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setSafeTimeout(done, ms, `${opts.what}: backoff`);
+        stop.signal.addEventListener('abort', done, { once: true });
+    });
+    /** True when done, or when listAndWatch settled while the list was in flight. */
     const relist = async () => {
         const list = await kubectl.raw(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`);
+        if (finished())
+            return true;
         objects.clear();
         for (const item of list.items)
             objects.set(item.metadata.name, item);
@@ -38423,6 +38990,10 @@ async function listAndWatch(kubectl, opts) {
             labelSelector: opts.labelSelector,
             fieldSelector: opts.fieldSelector
         })}`;
+        // Checked in the same synchronous run as the spawn: either listAndWatch settled before
+        // and nothing starts, or the child is `child` by the time it does and is killed then.
+        if (finished())
+            return resolve('done');
         const proc = (0,external_node_child_process_namespaceObject.spawn)(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] });
         child = proc;
         let stderr = '';
@@ -38448,7 +39019,7 @@ async function listAndWatch(kubectl, opts) {
                 return;
             chain = chain
                 .then(async () => {
-                if (outcome)
+                if (outcome || finished())
                     return;
                 const event = JSON.parse(line);
                 if (event.type === 'ERROR') {
@@ -38456,7 +39027,7 @@ async function listAndWatch(kubectl, opts) {
                     if (status.code === 410)
                         outcome = 'gone';
                     else
-                        info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
+                        log_info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
                     proc.kill();
                     return;
                 }
@@ -38482,8 +39053,8 @@ async function listAndWatch(kubectl, opts) {
             void chain.then(() => {
                 if (outcome)
                     return resolve(outcome);
-                if (!finished)
-                    info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
+                if (!finished())
+                    log_info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
                 resolve('dropped');
             });
         });
@@ -38500,7 +39071,7 @@ async function listAndWatch(kubectl, opts) {
             }
             const started = Date.now();
             const outcome = await watchOnce();
-            if (outcome === 'done' || finished)
+            if (outcome === 'done' || finished())
                 return;
             if (outcome === 'gone')
                 needList = true;
@@ -38508,27 +39079,29 @@ async function listAndWatch(kubectl, opts) {
             // ended (server-side watch timeout) resumes immediately.
             backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100;
             if (backoff > 100)
-                await new Promise(r => setTimeout(r, backoff));
+                await pause(backoff);
+            if (finished())
+                return;
         }
     };
+    // A deadline a timer cannot hold is refused before any kubectl starts, as is an aborted signal.
+    checkDelay(opts.timeoutMs, `${opts.what}: timeout`);
+    opts.signal?.throwIfAborted();
+    let timer;
     let onAbort;
     const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(opts.timeoutError()), opts.timeoutMs);
+        timer = setSafeTimeout(() => reject(opts.timeoutError()), opts.timeoutMs, `${opts.what}: timeout`);
         onAbort = () => reject(opts.signal?.reason);
-        if (opts.signal?.aborted)
-            onAbort();
-        else
-            opts.signal?.addEventListener('abort', onAbort, { once: true });
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
         await Promise.race([work(), timeout]);
     }
     finally {
-        finished = true;
         clearTimeout(timer);
         if (onAbort)
             opts.signal?.removeEventListener('abort', onAbort);
-        child?.kill();
+        stop.abort();
     }
 }
 
@@ -38539,12 +39112,37 @@ async function listAndWatch(kubectl, opts) {
 
 
 
+
+function waitReadyOptions(req) {
+    const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
+    return {
+        kubectl: req.kubectl,
+        namespace: req.env.kubernetes.namespace,
+        statefulSet: req.statefulSet ?? req.env.kubernetes.statefulSet,
+        podTimeoutMs,
+        overallTimeoutMs: req.overallTimeoutMs ?? podTimeoutMs * req.env.ensemble.servers
+    };
+}
 class WaitReadyError extends Error {
     diagnostics;
     constructor(message, diagnostics) {
         super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message);
         this.diagnostics = diagnostics;
         this.name = 'WaitReadyError';
+    }
+}
+/**
+ * Why the wait for one pod stops: a fast failure or its per-pod timeout. The abort reason of the
+ * pod watch, so the error names the pod that failed, which need not be the one waited for.
+ */
+class PodFailure extends Error {
+    ordinal;
+    reason;
+    constructor(ordinal, reason) {
+        super(reason);
+        this.ordinal = ordinal;
+        this.reason = reason;
+        this.name = 'PodFailure';
     }
 }
 const fatalWaitingReasons = new Set([
@@ -38610,7 +39208,7 @@ async function waitReady(opts) {
     const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
-    info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
+    log_info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
     const ready = [];
     let index = 0;
     let currentSince = Date.now();
@@ -38621,21 +39219,23 @@ async function waitReady(opts) {
         const name = podName(ordinal);
         throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)));
     };
-    // Per-pod deadline and progress lines: both need a clock, not just events.
-    const ticker = setInterval(() => {
+    // The overall deadline is the pod watch's own timeout. The per-pod deadline is one timer,
+    // re-armed whenever the next pod becomes the one waited for; the ticker only prints progress.
+    let podDeadline;
+    const armPodDeadline = () => {
+        clearTimeout(podDeadline);
+        if (index >= order.length)
+            return;
+        const ordinal = order[index];
+        podDeadline = setSafeTimeout(() => abort.abort(new PodFailure(ordinal, `not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`)), opts.podTimeoutMs, 'per-pod timeout');
+    };
+    const ticker = setSafeInterval(() => {
         if (index >= order.length)
             return;
         const name = podName(order[index]);
-        const waited = Date.now() - currentSince;
-        if (waited >= opts.podTimeoutMs)
-            abort.abort(new Error(`not Ready after ${Math.round(waited / 1000)} s (per-pod timeout)`));
-        else
-            info(`  ${name}: waiting ${Math.round(waited / 1000)} s: ${podSummary(pods.get(name))}`);
-    }, opts.progressIntervalMs ?? 10_000);
-    const deadlineTimer = setInterval(() => {
-        if (index < order.length && Date.now() - currentSince >= opts.podTimeoutMs)
-            abort.abort(new Error(`not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`));
-    }, Math.min(1000, opts.podTimeoutMs));
+        log_info(`  ${name}: waiting ${Math.round((Date.now() - currentSince) / 1000)} s: ${podSummary(pods.get(name))}`);
+    }, opts.progressIntervalMs ?? 10_000, 'progress');
+    armPodDeadline();
     try {
         await listAndWatch(opts.kubectl, {
             path: `/api/v1/namespaces/${opts.namespace}/pods`,
@@ -38649,16 +39249,17 @@ async function waitReady(opts) {
                 while (index < order.length && isPodReady(objects.get(podName(order[index])), updateRevision)) {
                     const now = Date.now();
                     ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince });
-                    info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
+                    log_info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
                     index++;
                     currentSince = now;
+                    armPodDeadline();
                 }
                 if (index >= order.length)
                     return true;
                 for (const ordinal of order.slice(index)) {
                     const why = fastFailure(objects.get(podName(ordinal)), crashLoopRestarts);
                     if (why) {
-                        abort.abort(new Error(why, { cause: ordinal }));
+                        abort.abort(new PodFailure(ordinal, why));
                         return false;
                     }
                 }
@@ -38669,32 +39270,29 @@ async function waitReady(opts) {
     catch (error) {
         if (error instanceof WaitReadyError)
             throw error;
-        const failing = error.cause;
-        await failWith(typeof failing === 'number' ? failing : order[index], error.message);
+        if (error instanceof PodFailure)
+            await failWith(error.ordinal, error.reason);
+        // The overall timeout, or kubectl failing: about the pod being waited for.
+        await failWith(order[index], error.message);
     }
     finally {
         clearInterval(ticker);
-        clearInterval(deadlineTimer);
+        clearTimeout(podDeadline);
     }
-    info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log_info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return ready;
 }
 
 ;// CONCATENATED MODULE: ./actions/wait-ready/src/input-helper.ts
 
+
 function getSettings() {
-    const statefulSet = optionalInput('statefulset');
-    // Read now so a malformed duration fails before anything else happens.
-    durationInput('pod-timeout', 0);
-    durationInput('timeout', 0);
     return {
-        environment: environmentPath(requiredInput('environment')),
-        ...(statefulSet ? { statefulSet } : {}),
+        environment: requiredInput('environment'),
+        statefulSet: optionalInput('statefulset'),
         kube: getKubeSettings(),
-        timeouts: env => {
-            const podMs = durationInput('pod-timeout', env.timeouts.podReadyMs);
-            return { podMs, overallMs: durationInput('timeout', podMs * env.ensemble.servers) };
-        }
+        podTimeoutMs: durationInput('pod-timeout'),
+        overallTimeoutMs: durationInput('timeout', OVERALL_DURATION)
     };
 }
 
@@ -38705,16 +39303,19 @@ function getSettings() {
 
 
 
-
 async function run() {
     await runAction('wait-ready', async () => {
         const settings = getSettings();
-        const env = await loadEnvironment(settings.environment);
-        const { podMs, overallMs } = settings.timeouts(env);
-        const statefulSet = settings.statefulSet ?? env.kubernetes.statefulSet;
+        const env = await loadActionEnvironment(settings.environment);
         await withKubeClients(settings.kube, async ({ kubectl }) => {
             try {
-                const ready = await waitReady({ kubectl, namespace: env.kubernetes.namespace, statefulSet, podTimeoutMs: podMs, overallTimeoutMs: overallMs });
+                const ready = await waitReady(waitReadyOptions({
+                    kubectl,
+                    env,
+                    statefulSet: settings.statefulSet,
+                    podTimeoutMs: settings.podTimeoutMs,
+                    overallTimeoutMs: settings.overallTimeoutMs
+                }));
                 setOutput('pods', JSON.stringify(ready.map(r => r.pod)));
                 setOutput('times', JSON.stringify(Object.fromEntries(ready.map(r => [r.pod, Number((r.waitedMs / 1000).toFixed(3))]))));
                 await writeSummary(`wait-ready: ${env.name}`, ['pod', 'Ready after (s)'], ready.map(r => [r.pod, (r.waitedMs / 1000).toFixed(1)]));
@@ -43379,7 +43980,7 @@ __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
-__webpack_unused_export__ = identity.isAlias;
+exports.Vj = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
 exports.jh = identity.isMap;
@@ -43395,11 +43996,11 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
-__webpack_unused_export__ = visit.visit;
+exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
 

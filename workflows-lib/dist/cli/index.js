@@ -50,7 +50,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-var validation_error_1 = __nccwpck_require__(5402);
+var validation_error_1 = __nccwpck_require__(3021);
 Object.defineProperty(exports, "ValidationError", ({ enumerable: true, get: function () { return validation_error_1.default; } }));
 var ref_error_1 = __nccwpck_require__(3162);
 Object.defineProperty(exports, "MissingRefError", ({ enumerable: true, get: function () { return ref_error_1.default; } }));
@@ -227,7 +227,7 @@ exports.regexpCode = regexpCode;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
 const code_1 = __nccwpck_require__(567);
-const scope_1 = __nccwpck_require__(5407);
+const scope_1 = __nccwpck_require__(7788);
 var code_2 = __nccwpck_require__(567);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return code_2._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return code_2.str; } }));
@@ -237,7 +237,7 @@ Object.defineProperty(exports, "getProperty", ({ enumerable: true, get: function
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return code_2.stringify; } }));
 Object.defineProperty(exports, "regexpCode", ({ enumerable: true, get: function () { return code_2.regexpCode; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return code_2.Name; } }));
-var scope_2 = __nccwpck_require__(5407);
+var scope_2 = __nccwpck_require__(7788);
 Object.defineProperty(exports, "Scope", ({ enumerable: true, get: function () { return scope_2.Scope; } }));
 Object.defineProperty(exports, "ValueScope", ({ enumerable: true, get: function () { return scope_2.ValueScope; } }));
 Object.defineProperty(exports, "ValueScopeName", ({ enumerable: true, get: function () { return scope_2.ValueScopeName; } }));
@@ -923,7 +923,7 @@ function par(x) {
 
 /***/ }),
 
-/***/ 5407:
+/***/ 7788:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -1208,7 +1208,7 @@ function extraErrorProps(cxt, { params, message }, keyValues) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
 const codegen_1 = __nccwpck_require__(1436);
-const validation_error_1 = __nccwpck_require__(5402);
+const validation_error_1 = __nccwpck_require__(3021);
 const names_1 = __nccwpck_require__(630);
 const resolve_1 = __nccwpck_require__(4090);
 const util_1 = __nccwpck_require__(4464);
@@ -2967,7 +2967,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-const validation_error_1 = __nccwpck_require__(5402);
+const validation_error_1 = __nccwpck_require__(3021);
 const ref_error_1 = __nccwpck_require__(3162);
 const rules_1 = __nccwpck_require__(7353);
 const compile_1 = __nccwpck_require__(2718);
@@ -3631,7 +3631,7 @@ exports["default"] = uri;
 
 /***/ }),
 
-/***/ 5402:
+/***/ 3021:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -4146,7 +4146,7 @@ const anyOf_1 = __nccwpck_require__(9380);
 const oneOf_1 = __nccwpck_require__(2490);
 const allOf_1 = __nccwpck_require__(9205);
 const if_1 = __nccwpck_require__(8584);
-const thenElse_1 = __nccwpck_require__(9210);
+const thenElse_1 = __nccwpck_require__(6829);
 function getApplicator(draft2020 = false) {
     const applicator = [
         // any
@@ -4571,7 +4571,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 9210:
+/***/ 6829:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -34178,7 +34178,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8701);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2926);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3635);
 
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)(process.argv.slice(2), {
@@ -34194,7 +34194,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2926:
+/***/ 3635:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34214,16 +34214,65 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_url_ = __nccwpck_require__(3136);
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./workflows-lib/src/output/printable.ts
+// Output is an attack surface. The Actions runner reads every stdout line whose trimmed start is
+// "::" as a workflow command (and "##[" anywhere in a line, the legacy form), so no value from a
+// user may start a line or bring a newline into one. These are the two escapes everything uses.
+/** Where a value is shown inside a message: JSON-quoted (control characters escaped), and cut. */
+function quoted(value, max = 120) {
+    const text = typeof value === 'string' ? value : String(value);
+    const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+    // JSON escapes control characters; oneLine also the separators JSON leaves (U+2028, U+0085).
+    return `${oneLine(JSON.stringify(cut))}${text.length > max ? ` (${text.length} characters)` : ''}`;
+}
+/** Text for one rendered line (a comment, a header): control characters shown as escapes. */
+function oneLine(value) {
+    // eslint-disable-next-line no-control-regex
+    return value.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+const LINE_BREAK = /\r\n|\r|\n/;
+/**
+ * Text about to be printed, made inert: a line that would be a workflow command gets a space
+ * between its colons, and "##[" becomes "# #[". Everything else is left as it is.
+ */
+function inert(text) {
+    if (!text.includes('::') && !text.includes('##['))
+        return text;
+    return text
+        .split(/(\r\n|\r|\n)/)
+        .map(part => (LINE_BREAK.test(part) ? part : part.replace(/^(\s*):(?=:)/, '$1: ').replaceAll('##[', '# #[')))
+        .join('');
+}
+/**
+ * A value for a java.util.Properties file such as zoo.cfg: a backslash would escape or continue
+ * the line (swallowing the next key), a line break would start a new key. Both are escaped the
+ * way Properties reads them back, so a value can never become a second line.
+ */
+function propertyValue(value) {
+    return oneLine(value.replaceAll('\\', '\\\\'));
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
+// Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
+// no value can overflow a timer or mean "no time at all".
 const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** "5m" -> 300000. The schema has already checked the shape. */
-function parseDuration(text) {
-    const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+/** The shape; at most 9 digits, so the number is always exact. */
+const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
+/** Timeouts of one step and the ServiceMonitor's scrape interval: 1 s to 1 h. */
+const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
+/** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
+const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
+/** "5m" -> 300000; throws a message that says the allowed range. */
+function parseDuration(text, range = STEP_DURATION) {
+    const match = new RegExp(DURATION_PATTERN).exec(text);
     if (!match)
-        throw new Error(`invalid duration "${text}": use a number with ms, s, m or h (e.g. 5m)`);
-    return Number(match[1]) * units[match[2]];
+        throw new Error(`${JSON.stringify(text.slice(0, 40))} is not a duration: use a number with ms, s, m or h (e.g. 5m)`);
+    return checkDurationRange(Number(match[1]) * units[match[2]], range, text);
+}
+function checkDurationRange(ms, range, shown = formatDuration(ms)) {
+    if (ms < range.minMs || ms > range.maxMs)
+        throw new Error(`${shown} is out of range: use ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`);
+    return ms;
 }
 function formatDuration(ms) {
     if (ms % 3_600_000 === 0)
@@ -34369,8 +34418,10 @@ function serverServiceName(env, ordinal) {
 // A configuration problem names the file, the field path and the line and column, so a user
 // can jump straight to it (and GitHub can annotate it).
 
+
+/** One line per problem: the path too is escaped, since a directory name can hold a line break. */
 function formatProblem(p, cwd = process.cwd()) {
-    const where = `${external_node_path_namespaceObject.relative(cwd, p.file) || p.file}:${p.line}:${p.column}`;
+    const where = `${oneLine(external_node_path_namespaceObject.relative(cwd, p.file) || p.file)}:${p.line}:${p.column}`;
     return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
 }
 class ConfigError extends Error {
@@ -34382,8 +34433,110 @@ class ConfigError extends Error {
         this.name = 'ConfigError';
     }
 }
+/** observers.hosts[1].id; a key with anything but printable ASCII is shown quoted: expose.annotations["a\nb"]. */
 function formatField(segments) {
-    return segments.reduce((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
+    return segments.reduce((out, s) => {
+        if (typeof s === 'number')
+            return `${out}[${s}]`;
+        if (!/^[\x21-\x7e]+$/.test(s))
+            return `${out}[${quoted(s)}]`;
+        return out ? `${out}.${s}` : s;
+    }, '');
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
+// Shapes of values that reach a remote shell, a file path, a rendered file or a Kubernetes name.
+// Anything that fails these never gets near ssh, kubectl or a file, whatever quoting does later.
+
+const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/**
+ * An IPv4 or IPv6 address (no zone id: "%eth0" means nothing on another host) or an RFC 1123
+ * hostname whose last label is not all digits (RFC 3696), so "10.104.170" and "999.999.999.999"
+ * are neither. Never starts with "-": no ssh option smuggling.
+ */
+function isHostOrIp(value) {
+    if (isIpAddress(value))
+        return true;
+    if (value.length > 253)
+        return false;
+    const labels = value.split('.');
+    return labels.every(label => hostnameLabel.test(label)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
+}
+/** Why a host was refused, in words a user can act on. */
+function hostProblem(value) {
+    if (value.includes('%'))
+        return 'has a zone id ("%..."), which means nothing on another host: give the address without it';
+    if (/^[0-9.]+$/.test(value))
+        return 'is not an IPv4 address (four numbers from 0 to 255) nor a hostname';
+    return 'is not a hostname or IP address';
+}
+const isIpAddress = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) !== 0;
+const isIpv6 = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) === 6;
+/** One spelling per host, for duplicate checks: lower case, IPv6 compressed (::1 = 0:0:0:0:0:0:0:1). */
+function canonicalHost(value) {
+    if (isIpv6(value))
+        return new URL(`http://[${value}]/`).hostname.slice(1, -1);
+    return value.toLowerCase();
+}
+/** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
+const hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
+/** POSIX-portable login names. */
+const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
+/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
+function isSafeAbsolutePath(value) {
+    if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** Relative file path inside the environment or repository: no '..', no absolute path. */
+function isSafeRelativePath(value) {
+    if (value.length > 1024 || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** A container image reference pinned to a tag other than latest, or to a digest. */
+function imageProblem(value) {
+    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
+    if (!match || value.length > 255)
+        return 'is not a container image reference (e.g. zookeeper:3.9.4)';
+    const tag = match[7];
+    const digest = match[8];
+    if (!tag && !digest)
+        return 'is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper';
+    if (tag === 'latest' && !digest)
+        return 'uses the moving tag "latest": pin the ensemble\'s version (e.g. zookeeper:3.9.4)';
+    return undefined;
+}
+/** RFC 1035 label, what Kubernetes requires of Service names. */
+const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+/**
+ * The name of an environment directory. It becomes a label value, a comment in rendered files,
+ * a GitHub Environment and a concurrency group: a DNS label (lowercase letters, digits and "-",
+ * at most 63 characters) is safe in all of them.
+ */
+const ENVIRONMENT_NAME_RULE = 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+const isEnvironmentName = (value) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+// Kubernetes' own rules (apimachinery validation): a qualified name with an optional DNS
+// subdomain prefix for keys, and at most 63 characters of [A-Za-z0-9_.-] for label values.
+const qualifiedName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Why a label or annotation key is invalid, or undefined. */
+function metadataKeyProblem(key) {
+    const slash = key.indexOf('/');
+    const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+    if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix)))
+        return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)';
+    if (!qualifiedName.test(name))
+        return 'is not a valid name: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit (with an optional "prefix/")';
+    return undefined;
+}
+/** Why a label value is invalid, or undefined (the empty value is valid). */
+function labelValueProblem(value) {
+    if (value === '' || qualifiedName.test(value))
+        return undefined;
+    return 'is not a valid label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
 }
 
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
@@ -34392,14 +34545,30 @@ var ajv = __nccwpck_require__(2463);
 // The JSON Schema of environment.yaml. This object is the single source: validation compiles
 // it, and `npm run build` writes it to workflows-lib/schema/environment.schema.json for editors.
 // Semantic rules that a schema cannot say (ids above participants, quorum-safe sizes, one chart
-// source) live in validate.ts.
-const dnsLabel = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-const duration = '^[0-9]+(ms|s|m|h)$';
-const noControl = '^[^\\u0000-\\u001f\\u007f]*$';
-const stringMap = {
+// source, hosts, Kubernetes label rules) live in validate.ts. Every string has a maximum length.
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+const METADATA_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+const SERVICE_NAME_PATTERN = '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$';
+const VERSION = '^[A-Za-z0-9][-A-Za-z0-9_.+]*$';
+const schema_text = (maxLength, description) => ({ type: 'string', maxLength, pattern: NO_CONTROL, ...(description ? { description } : {}) });
+// Fields with a semantic rule of their own (validate.ts) get only a length here, so the message names that rule.
+const bounded = (maxLength, description) => ({ type: 'string', maxLength, ...(description ? { description } : {}) });
+const duration = (description) => ({ type: 'string', pattern: DURATION_PATTERN, description });
+// Keys are checked against Kubernetes' rules again in validate.ts, with a message per rule.
+const labelMap = {
     type: 'object',
-    additionalProperties: { type: 'string', pattern: noControl },
-    propertyNames: { pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' }
+    maxProperties: 64,
+    propertyNames: { maxLength: 317, pattern: METADATA_KEY },
+    additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE }
+};
+const annotationMap = {
+    type: 'object',
+    maxProperties: 64,
+    propertyNames: { maxLength: 317, pattern: METADATA_KEY },
+    additionalProperties: schema_text(4096)
 };
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
 const sshEndpoint = {
@@ -34407,8 +34576,8 @@ const sshEndpoint = {
     additionalProperties: false,
     required: ['host'],
     properties: {
-        host: { type: 'string', description: 'Hostname or IP address.' },
-        user: { type: 'string' },
+        host: bounded(253, 'Hostname or IP address.'),
+        user: bounded(32),
         port
     }
 };
@@ -34426,14 +34595,15 @@ const environmentSchema = {
             additionalProperties: false,
             required: ['namespace', 'release'],
             properties: {
-                namespace: { type: 'string', pattern: dnsLabel, description: 'Namespace of the release.' },
-                release: { type: 'string', pattern: dnsLabel, maxLength: 53, description: 'Helm release name.' },
+                namespace: { type: 'string', maxLength: 63, pattern: DNS_LABEL, description: 'Namespace of the release.' },
+                release: { type: 'string', pattern: DNS_LABEL, maxLength: 53, description: 'Helm release name.' },
                 statefulSet: {
                     type: 'string',
-                    pattern: dnsLabel,
+                    maxLength: 63,
+                    pattern: DNS_LABEL,
                     description: 'StatefulSet name, when a non-bundled chart names it differently from <release>-zookeeper.'
                 },
-                clusterDomain: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', default: 'cluster.local' }
+                clusterDomain: { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', default: 'cluster.local' }
             }
         },
         chart: {
@@ -34447,9 +34617,9 @@ const environmentSchema = {
                     additionalProperties: false,
                     required: ['url', 'name', 'version'],
                     properties: {
-                        url: { type: 'string', pattern: '^https?://[^\\s]+$' },
-                        name: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_.]*$' },
-                        version: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_.+]*$' }
+                        url: { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s\\u0000-\\u001f\\u007f]+$' },
+                        name: { type: 'string', maxLength: 253, pattern: '^[A-Za-z0-9][-A-Za-z0-9_.]*$' },
+                        version: { type: 'string', maxLength: 128, pattern: VERSION }
                     }
                 },
                 oci: {
@@ -34457,12 +34627,12 @@ const environmentSchema = {
                     additionalProperties: false,
                     required: ['url', 'version'],
                     properties: {
-                        url: { type: 'string', pattern: '^oci://[^\\s]+$' },
-                        version: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_.+]*$' }
+                        url: { type: 'string', maxLength: 2048, pattern: '^oci://[^\\s\\u0000-\\u001f\\u007f]+$' },
+                        version: { type: 'string', maxLength: 128, pattern: VERSION }
                     }
                 },
-                path: { type: 'string', pattern: noControl, description: 'A chart directory, relative to the repository root.' },
-                values: { type: 'string', pattern: noControl, description: 'Helm values file, relative to the environment directory.' }
+                path: bounded(1024, 'A chart directory, relative to the repository root.'),
+                values: bounded(1024, 'Helm values file, relative to the environment directory.')
             }
         },
         ensemble: {
@@ -34483,16 +34653,22 @@ const environmentSchema = {
             properties: {
                 serviceName: {
                     type: 'string',
-                    pattern: '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$',
+                    maxLength: 100,
+                    pattern: SERVICE_NAME_PATTERN,
                     description: 'Name pattern of the per-pod LoadBalancer Services; must contain {ordinal}.'
                 },
                 cloud: {
                     enum: ['none', 'tke', 'aws', 'gke', 'azure'],
                     description: "Adds the provider's internal-LoadBalancer annotations."
                 },
-                subnet: { type: 'string', pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$', description: 'Internal subnet (TKE: required; Azure: optional).' },
+                subnet: {
+                    type: 'string',
+                    maxLength: 255,
+                    pattern: '^[A-Za-z0-9][-A-Za-z0-9_./]*$',
+                    description: 'Internal subnet (TKE: required; Azure: optional).'
+                },
                 addressKind: { enum: ['ip', 'hostname'], description: 'What the LoadBalancer reports: an IP, or a hostname (AWS).' },
-                annotations: stringMap
+                annotations: annotationMap
             }
         },
         observers: {
@@ -34500,16 +34676,16 @@ const environmentSchema = {
             additionalProperties: false,
             required: ['hosts'],
             properties: {
-                image: { type: 'string', description: 'Official zookeeper image, pinned: same version as the ensemble.' },
+                image: bounded(255, 'Official zookeeper image, pinned: same version as the ensemble.'),
                 metrics: { enum: ['native', 'exporter'] },
                 metricsPort: port,
                 clientPort: port,
-                directory: { type: 'string', description: 'Absolute directory on the VM for zoo.cfg, myid and docker-compose.yaml.' },
+                directory: bounded(1024, 'Absolute directory on the VM for zoo.cfg, myid and docker-compose.yaml.'),
                 ssh: {
                     type: 'object',
                     additionalProperties: false,
                     properties: {
-                        user: { type: 'string' },
+                        user: bounded(32),
                         port,
                         jumpHost: sshEndpoint
                     }
@@ -34527,14 +34703,15 @@ const environmentSchema = {
                 hosts: {
                     type: 'array',
                     minItems: 1,
+                    maxItems: 100,
                     items: {
                         type: 'object',
                         additionalProperties: false,
                         required: ['id', 'host'],
                         properties: {
                             id: { type: 'integer', minimum: 1, maximum: 255, description: 'myid; above every participant (e.g. 101+).' },
-                            host: { type: 'string', description: 'The VM: hostname or IP, reached over SSH and by the ensemble.' },
-                            metricsAddress: { type: 'string', description: 'IP for the monitoring Endpoints when host is a name.' }
+                            host: bounded(253, 'The VM: hostname or IP, reached over SSH and by the ensemble.'),
+                            metricsAddress: bounded(64, 'IP for the monitoring Endpoints when host is a name.')
                         }
                     }
                 }
@@ -34545,16 +34722,16 @@ const environmentSchema = {
             additionalProperties: false,
             properties: {
                 enabled: { type: 'boolean' },
-                serviceName: { type: 'string', pattern: dnsLabel },
-                namespace: { type: 'string', pattern: dnsLabel },
-                labels: stringMap,
+                serviceName: { type: 'string', maxLength: 63, pattern: DNS_LABEL },
+                namespace: { type: 'string', maxLength: 63, pattern: DNS_LABEL },
+                labels: labelMap,
                 serviceMonitor: {
                     type: 'object',
                     additionalProperties: false,
                     properties: {
                         enabled: { type: 'boolean' },
-                        labels: stringMap,
-                        interval: { type: 'string', pattern: duration }
+                        labels: labelMap,
+                        interval: duration('Scrape interval, 1s to 1h.')
                     }
                 }
             }
@@ -34563,14 +34740,16 @@ const environmentSchema = {
             type: 'object',
             additionalProperties: false,
             properties: {
-                podReady: { type: 'string', pattern: duration },
-                loadBalancer: { type: 'string', pattern: duration },
-                observerJoin: { type: 'string', pattern: duration }
+                podReady: duration('How long one pod may take to become Ready, 1s to 1h.'),
+                loadBalancer: duration('How long the LoadBalancer addresses may take, 1s to 1h.'),
+                observerJoin: duration('How long a restarted observer may take to answer Mode: observer, 1s to 1h.')
             }
         }
     }
 };
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/source-map.ts
 // Maps a field path of a parsed YAML document back to its line and column.
 
@@ -34613,55 +34792,97 @@ class SourceMap {
     }
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
-// Shapes of values that reach a remote shell, a file path or a Kubernetes name. Anything that
-// fails these never gets near ssh or kubectl, whatever quoting does later.
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/yaml-source.ts
+// Parses a YAML file a user wrote (environment.yaml, a Helm values file) in time linear in its
+// size: the yaml library's own duplicate-key check compares every key with every other one of
+// its mapping (40k keys: ~20 s), so duplicates are found here with one Set per mapping instead.
+// Every problem has a line and column, including an alias bomb and nesting too deep to walk.
 
-const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-/** An IPv4/IPv6 address or an RFC 1123 hostname (never starting with '-': no ssh option smuggling). */
-function isHostOrIp(value) {
-    if ((0,external_node_net_.isIP)(value))
-        return true;
-    if (value.length > 253)
-        return false;
-    return value.split('.').every(label => hostnameLabel.test(label));
+
+/** Sizes users' files stay far below; anything larger is refused before parsing. */
+const MAX_ENVIRONMENT_BYTES = 64 * 1024;
+const MAX_VALUES_BYTES = 1024 * 1024;
+/** Aliases one document may expand: enough for shared anchors, far too few for a "billion laughs". */
+const MAX_ALIAS_COUNT = 100;
+function parseYamlSource(text, file, maxBytes) {
+    const lines = new dist/* LineCounter */.HN();
+    const problem = (offset, message) => {
+        const pos = lines.linePos(offset);
+        return { file, field: '', line: pos.line, column: pos.col, message };
+    };
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) {
+        return {
+            doc: (0,dist/* parseDocument */.Tp)(''),
+            lines,
+            value: undefined,
+            problems: [{ file, field: '', line: 1, column: 1, message: `the file has ${bytes} bytes, more than the ${maxBytes} allowed` }]
+        };
+    }
+    try {
+        return parse(text, lines, problem);
+    }
+    catch (error) {
+        // Composing and converting recurse per nesting level: a deep enough document exhausts the stack.
+        const why = error instanceof RangeError ? 'nested too deeply' : error.message;
+        return { doc: (0,dist/* parseDocument */.Tp)(''), lines, value: undefined, problems: [problem(0, `YAML: cannot be read: ${why}`)] };
+    }
 }
-const isIpAddress = (value) => (0,external_node_net_.isIP)(value) !== 0;
-/** POSIX-portable login names. */
-const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
-/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
-function isSafeAbsolutePath(value) {
-    if (!/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+function parse(text, lines, problem) {
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+    const problems = doc.errors.map(e => problem(e.pos[0], `YAML: ${e.message.split('\n')[0]}`));
+    if (problems.length === 0)
+        problems.push(...duplicateKeys(doc, problem));
+    if (problems.length > 0)
+        return { doc, lines, value: undefined, problems };
+    try {
+        return { doc, lines, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), problems };
+    }
+    catch (error) {
+        if (error instanceof RangeError && !/alias/i.test(error.message))
+            throw error;
+        let firstAlias;
+        (0,dist/* visit */.YR)(doc, {
+            Alias(_, node) {
+                firstAlias = node;
+                return dist/* visit */.YR.BREAK;
+            }
+        });
+        const why = /alias/i.test(error.message)
+            ? `YAML: aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} expansions): use fewer aliases`
+            : `YAML: ${error.message}`;
+        return { doc, lines, value: undefined, problems: [problem(firstAlias?.range?.[0] ?? 0, why)] };
+    }
 }
-/** Relative file path inside the environment or repository: no '..', no absolute path. */
-function isSafeRelativePath(value) {
-    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+function duplicateKeys(doc, problem) {
+    const found = [];
+    (0,dist/* visit */.YR)(doc, {
+        Map(_, map) {
+            if (!(0,dist/* isMap */.jh)(map))
+                return;
+            const seen = new Set();
+            for (const pair of map.items) {
+                const key = pair.key;
+                // Complex keys (mappings as keys) never occur in our files; aliases as keys are compared by source.
+                const name = (0,dist/* isScalar */.jn)(key) ? `s:${String(key.value)}` : (0,dist/* isAlias */.Vj)(key) ? `a:${key.source}` : undefined;
+                if (name === undefined)
+                    continue;
+                if (seen.has(name))
+                    found.push(problem(key.range?.[0] ?? 0, `YAML: map keys must be unique; ${quoted(String(key.value ?? ''))} is repeated`));
+                seen.add(name);
+            }
+        }
+    });
+    return found;
 }
-/** A container image reference pinned to a tag other than latest, or to a digest. */
-function imageProblem(value) {
-    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
-    if (!match)
-        return `"${value}" is not a container image reference (e.g. zookeeper:3.9.4)`;
-    const tag = match[7];
-    const digest = match[8];
-    if (!tag && !digest)
-        return `"${value}" is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper`;
-    if (tag === 'latest' && !digest)
-        return `"${value}" uses the moving tag "latest": pin the ensemble's version (e.g. zookeeper:3.9.4)`;
-    return undefined;
-}
-/** RFC 1035 label, what Kubernetes requires of Service names. */
-const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/validate.ts
-// Validation of environment.yaml: YAML syntax, the JSON Schema (types, unknown keys), then the
-// semantic rules a schema cannot express. Every problem carries file, field, line and column.
+// Validation of environment.yaml: YAML syntax, the JSON Schema (types, unknown keys, lengths),
+// then the semantic rules a schema cannot express. The semantic rules run even when the schema
+// found problems (on every part they can read), so a user sees every problem in one run. Every
+// problem carries file, field, line and column; values appear in messages only JSON-quoted.
+
+
 
 
 
@@ -34672,39 +34893,47 @@ const validate_ajv = new ajv.Ajv({ allErrors: true, strict: true });
 const validateSchema = validate_ajv.compile(environmentSchema);
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames = {
-    '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
-    '^[0-9]+(ms|s|m|h)$': 'a duration such as 30s, 5m or 1h',
-    '^[^\\u0000-\\u001f\\u007f]*$': 'text without control characters (no newlines or tabs)',
-    '^([a-z]|\\{release\\})([-a-z0-9]|\\{ordinal\\}|\\{release\\})*$': 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
+    [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
+    [DURATION_PATTERN]: 'a duration such as 30s, 5m or 1h',
+    [NO_CONTROL]: 'text without control characters (no newlines or tabs)',
+    [LABEL_VALUE]: 'a label value: letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+    [METADATA_KEY]: 'a label or annotation key',
+    [VERSION]: 'a version: letters, digits, "-", "_", "." and "+"',
+    [SERVICE_NAME_PATTERN]: 'a Service name pattern: lowercase letters, digits, "-", {ordinal} and {release}, starting with a letter or {release}'
 };
 function parseEnvironmentText(text, file) {
-    const lines = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-    const problems = [];
-    if (doc.errors.length > 0) {
-        for (const error of doc.errors) {
-            const pos = lines.linePos(error.pos[0]);
-            problems.push({ file, field: '', line: pos.line, column: pos.col, message: `YAML: ${error.message.split('\n')[0]}` });
-        }
-        return { raw: undefined, problems };
-    }
-    const raw = doc.toJS();
-    const map = new SourceMap(doc, lines);
+    const source = parseYamlSource(text, file, MAX_ENVIRONMENT_BYTES);
+    const map = new SourceMap(source.doc, source.lines);
+    const locate = (field, at = 'value') => map.locate(field, at);
+    const problems = [...source.problems];
+    if (problems.length > 0)
+        return { raw: undefined, problems, locate };
+    const raw = source.value;
     const report = (field, message, at = 'value') => {
-        const pos = map.locate(field, at);
+        const pos = locate(field, at);
         problems.push({ file, field: formatField(field), line: pos.line, column: pos.column, message });
     };
     if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
         report([], 'expected a mapping with at least kubernetes: and ensemble:');
-        return { raw: undefined, problems };
+        return { raw: undefined, problems, locate };
     }
-    if (!validateSchema(raw)) {
+    const schemaFields = [];
+    if (!validateSchema(raw))
         for (const error of validateSchema.errors ?? [])
-            reportSchemaError(error, report);
-        return { raw: undefined, problems };
-    }
-    checkSemantics(raw, report);
-    return { raw: problems.length === 0 ? raw : undefined, problems };
+            reportSchemaError(error, (field, message, at) => {
+                schemaFields.push(formatField(field));
+                report(field, message, at);
+            });
+    // A field the schema already refused gets no second, semantic message.
+    const refused = (field) => {
+        const name = formatField(field);
+        return schemaFields.some(f => f !== '' && (name === f || name.startsWith(`${f}.`) || name.startsWith(`${f}[`)));
+    };
+    checkSemantics(raw, (field, message, at) => {
+        if (!refused(field))
+            report(field, message, at);
+    });
+    return { raw: problems.length === 0 ? raw : undefined, problems, locate };
 }
 function toPath(instancePath) {
     if (!instancePath)
@@ -34723,6 +34952,8 @@ function knownKeys(schemaPath) {
     return Object.keys(node?.properties ?? {});
 }
 function closest(word, candidates) {
+    if (word.length > 64)
+        return undefined;
     const distance = (a, b) => {
         const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
         for (let j = 1; j <= b.length; j++)
@@ -34737,12 +34968,21 @@ function closest(word, candidates) {
 }
 function reportSchemaError(error, report) {
     const field = toPath(error.instancePath);
+    if (error.keyword === 'propertyNames')
+        return; // reported with the key itself (below)
+    if (error.propertyName !== undefined) {
+        // A label or annotation key: say which rule it breaks.
+        const key = error.propertyName;
+        const why = key.length > 317 ? 'is longer than 317 characters' : (metadataKeyProblem(key) ?? 'is not a valid label or annotation key');
+        report([...field, key], `key ${quoted(key)} ${why}`, 'key');
+        return;
+    }
     switch (error.keyword) {
         case 'additionalProperties': {
             const key = String(error.params.additionalProperty);
             const known = knownKeys(error.schemaPath);
             const hint = closest(key, known);
-            report([...field, key], `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key');
+            report([...field, key], `unknown key ${quoted(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key');
             return;
         }
         case 'required':
@@ -34754,104 +34994,173 @@ function reportSchemaError(error, report) {
         case 'pattern':
             report(field, `must be ${patternNames[String(error.params.pattern)] ?? `text matching ${error.params.pattern}`}`);
             return;
-        case 'propertyNames':
-            return; // reported by the nested pattern error with the key itself
+        case 'maxLength':
+            report(field, `is too long: at most ${error.params.limit} characters`);
+            return;
         default:
-            if (error.propertyName !== undefined) {
-                report([...field, error.propertyName], `key "${error.propertyName}" is not a valid label or annotation name`, 'key');
-                return;
-            }
             report(field, error.message ?? 'is invalid');
     }
 }
+// The semantic rules read the raw document defensively: any part may be of the wrong type
+// (the schema reported that), and every rule checks what it needs before using it.
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v) => (typeof v === 'string' ? v : undefined);
+const validate_int = (v) => (Number.isInteger(v) ? v : undefined);
+const obj = (v) => (isObject(v) ? v : {});
 function checkSemantics(raw, report) {
-    const servers = raw.ensemble.servers;
+    const servers = validate_int(obj(raw.ensemble).servers);
+    const chart = obj(raw.chart);
     // Chart: exactly one source.
-    const sources = ['bundled', 'repo', 'oci', 'path'].filter(k => raw.chart?.[k] !== undefined && raw.chart?.[k] !== false);
+    const sources = ['bundled', 'repo', 'oci', 'path'].filter(k => chart[k] !== undefined && chart[k] !== false);
     if (sources.length > 1)
         report(['chart', sources[1]], `give exactly one chart source; found ${sources.join(' and ')}`, 'key');
-    if (raw.chart?.bundled === false && sources.length === 0)
+    if (chart.bundled === false && sources.length === 0)
         report(['chart', 'bundled'], 'bundled is false but no repo, oci or path chart is given');
-    if (raw.chart?.path !== undefined && !isSafeRelativePath(raw.chart.path))
-        report(['chart', 'path'], `"${raw.chart.path}" must be a relative path inside the repository (no "..", no leading "/")`);
-    if (raw.chart?.values !== undefined && !isSafeRelativePath(raw.chart.values))
-        report(['chart', 'values'], `"${raw.chart.values}" must be a file inside the environment directory (no "..", no leading "/")`);
+    const chartPath = str(chart.path);
+    if (chartPath !== undefined && !isSafeRelativePath(chartPath))
+        report(['chart', 'path'], `${quoted(chartPath)} must be a relative path inside the repository (no "..", no leading "/")`);
+    const values = str(chart.values);
+    if (values !== undefined && !isSafeRelativePath(values))
+        report(['chart', 'values'], `${quoted(values)} must be a file inside the environment directory (no "..", no leading "/")`);
     // Quorum math: a majority of N tolerates floor((N-1)/2) failures, so an even N tolerates no
-    // more than N-1 while adding a voter that can fail; below 3 nothing failure is tolerated.
-    if ((servers % 2 === 0 || servers < 3) && raw.ensemble.allowUnsafeSize !== true) {
+    // more than N-1 while adding a voter that can fail; below 3 no failure is tolerated.
+    if (servers !== undefined && (servers % 2 === 0 || servers < 3) && obj(raw.ensemble).allowUnsafeSize !== true) {
         const tolerated = Math.floor((servers - 1) / 2);
         report(['ensemble', 'servers'], `${servers} server${servers === 1 ? '' : 's'} tolerate${servers === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} ` +
             `(a quorum is ${Math.floor(servers / 2) + 1} of ${servers})` +
             (servers % 2 === 0 ? `, no more than ${servers - 1} ${servers - 1 === 1 ? 'server does' : 'servers do'}` : '') +
             '; use an odd number >= 3, or set ensemble.allowUnsafeSize: true');
     }
-    // Exposure.
-    const pattern = raw.expose?.serviceName ?? '{release}-lb-{ordinal}';
-    if (raw.expose?.serviceName !== undefined && !pattern.includes('{ordinal}'))
-        report(['expose', 'serviceName'], `"${pattern}" must contain {ordinal}, or every pod would share one Service`);
-    else {
-        const longest = pattern.replaceAll('{ordinal}', String(Math.max(0, servers - 1))).replaceAll('{release}', raw.kubernetes.release);
+    checkExpose(raw, servers, report);
+    checkMetadata(['expose', 'annotations'], obj(raw.expose).annotations, false, report);
+    checkMetadata(['monitoring', 'labels'], obj(raw.monitoring).labels, true, report);
+    checkMetadata(['monitoring', 'serviceMonitor', 'labels'], obj(obj(raw.monitoring).serviceMonitor).labels, true, report);
+    checkDurations(raw, report);
+    if (isObject(raw.observers))
+        checkObservers(raw, raw.observers, servers, report);
+}
+function checkExpose(raw, servers, report) {
+    const expose = obj(raw.expose);
+    const pattern = str(expose.serviceName) ?? '{release}-lb-{ordinal}';
+    const release = str(obj(raw.kubernetes).release);
+    if (expose.serviceName !== undefined && !pattern.includes('{ordinal}'))
+        report(['expose', 'serviceName'], `${quoted(pattern)} must contain {ordinal}, or every pod would share one Service`);
+    else if (release !== undefined && servers !== undefined) {
+        const longest = pattern.replaceAll('{ordinal}', String(Math.max(0, servers - 1))).replaceAll('{release}', release);
         if (!isServiceName(longest))
-            report(['expose', 'serviceName'], `gives "${longest}", which is not a valid Service name (RFC 1035 label, at most 63 characters)`);
+            report(['expose', 'serviceName'], `gives ${quoted(longest)}, which is not a valid Service name (RFC 1035 label, at most 63 characters)`);
     }
     const tkeSubnet = 'service.kubernetes.io/qcloud-loadbalancer-internal-subnetid';
-    if (raw.expose?.cloud === 'tke' && !raw.expose?.subnet && !raw.expose?.annotations?.[tkeSubnet])
+    if (expose.cloud === 'tke' && !expose.subnet && !obj(expose.annotations)[tkeSubnet])
         report(['expose', 'cloud'], 'TKE creates a public LoadBalancer unless a subnet is given: set expose.subnet to the internal subnet id (subnet-xxxxxxxx)');
-    if (raw.expose?.subnet && !['tke', 'azure'].includes(raw.expose?.cloud))
+    if (expose.subnet && !['tke', 'azure'].includes(expose.cloud))
         report(['expose', 'subnet'], 'subnet is used with cloud: tke or azure only; for other clouds set the annotation directly');
-    const obs = raw.observers;
-    if (obs)
-        checkObservers(raw, obs, servers, report);
+}
+/** Label and annotation keys (and label values) by Kubernetes' rules, one message per rule broken. */
+function checkMetadata(field, map, labels, report) {
+    if (!isObject(map))
+        return;
+    for (const [key, value] of Object.entries(map)) {
+        const keyProblem = metadataKeyProblem(key);
+        if (keyProblem)
+            report([...field, key], `key ${quoted(key)} ${keyProblem}`, 'key');
+        if (labels && typeof value === 'string') {
+            const valueProblem = labelValueProblem(value);
+            if (valueProblem)
+                report([...field, key], `${quoted(value)} ${valueProblem}`);
+        }
+    }
+}
+function checkDurations(raw, report) {
+    const fields = [
+        ['timeouts', 'podReady'],
+        ['timeouts', 'loadBalancer'],
+        ['timeouts', 'observerJoin'],
+        ['monitoring', 'serviceMonitor', 'interval']
+    ];
+    for (const field of fields) {
+        const value = str(field.reduce((node, key) => obj(node)[key], raw));
+        if (value === undefined)
+            continue;
+        try {
+            parseDuration(value);
+        }
+        catch (error) {
+            report(field, error.message);
+        }
+    }
 }
 function checkObservers(raw, obs, servers, report) {
-    if (obs.image !== undefined) {
-        const problem = imageProblem(obs.image);
+    const image = str(obs.image);
+    if (image !== undefined) {
+        const problem = imageProblem(image);
         if (problem)
-            report(['observers', 'image'], problem);
+            report(['observers', 'image'], `${quoted(image)} ${problem}`);
     }
-    if (obs.directory !== undefined && !isSafeAbsolutePath(obs.directory))
-        report(['observers', 'directory'], `"${obs.directory}" must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
-    if (obs.ssh?.user !== undefined && !isUserName(obs.ssh.user))
-        report(['observers', 'ssh', 'user'], `"${obs.ssh.user}" is not a valid login name (lowercase letters, digits, "_" and "-")`);
-    const jump = obs.ssh?.jumpHost;
-    if (jump) {
-        if (!isHostOrIp(jump.host))
-            report(['observers', 'ssh', 'jumpHost', 'host'], `"${jump.host}" is not a hostname or IP address`);
-        if (jump.user !== undefined && !isUserName(jump.user))
-            report(['observers', 'ssh', 'jumpHost', 'user'], `"${jump.user}" is not a valid login name`);
-    }
+    const directory = str(obs.directory);
+    if (directory !== undefined && !isSafeAbsolutePath(directory))
+        report(['observers', 'directory'], `${quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
+    const ssh = obj(obs.ssh);
+    const user = str(ssh.user);
+    if (user !== undefined && !isUserName(user))
+        report(['observers', 'ssh', 'user'], `${quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`);
+    const jump = obj(ssh.jumpHost);
+    const jumpHost = str(jump.host);
+    if (jumpHost !== undefined && !isHostOrIp(jumpHost))
+        report(['observers', 'ssh', 'jumpHost', 'host'], `${quoted(jumpHost)} ${hostProblem(jumpHost)}`);
+    const jumpUser = str(jump.user);
+    if (jumpUser !== undefined && !isUserName(jumpUser))
+        report(['observers', 'ssh', 'jumpHost', 'user'], `${quoted(jumpUser)} is not a valid login name`);
     const reserved = new Map([
         [2888, 'the quorum port'],
         [3888, 'the election port']
     ]);
-    const clientPort = obs.clientPort ?? 2181;
+    const clientPort = validate_int(obs.clientPort) ?? 2181;
     if (reserved.has(clientPort))
         report(['observers', 'clientPort'], `${clientPort} is ${reserved.get(clientPort)}`);
-    if (obs.metricsPort !== undefined && (reserved.has(obs.metricsPort) || obs.metricsPort === clientPort))
-        report(['observers', 'metricsPort'], `${obs.metricsPort} collides with ${reserved.get(obs.metricsPort) ?? 'the client port'}`);
-    const monitoringOn = raw.monitoring?.enabled !== false;
+    const metricsPort = validate_int(obs.metricsPort);
+    if (metricsPort !== undefined && (reserved.has(metricsPort) || metricsPort === clientPort))
+        report(['observers', 'metricsPort'], `${metricsPort} collides with ${reserved.get(metricsPort) ?? 'the client port'}`);
+    const monitoringOn = obj(raw.monitoring).enabled !== false;
     const ids = new Map();
     const hosts = new Map();
-    obs.hosts.forEach((h, i) => {
-        if (h.id <= servers)
-            report(['observers', 'hosts', i, 'id'], `observer id ${h.id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`);
-        if (ids.has(h.id))
-            report(['observers', 'hosts', i, 'id'], `id ${h.id} is already used by observers.hosts[${ids.get(h.id)}]`);
-        ids.set(h.id, i);
-        if (!isHostOrIp(h.host))
-            report(['observers', 'hosts', i, 'host'], `"${h.host}" is not a hostname or IP address`);
-        else if (hosts.has(h.host.toLowerCase()))
-            report(['observers', 'hosts', i, 'host'], `host ${h.host} is already listed as observers.hosts[${hosts.get(h.host.toLowerCase())}]`);
-        hosts.set(h.host.toLowerCase(), i);
-        if (h.metricsAddress !== undefined && !isIpAddress(h.metricsAddress))
-            report(['observers', 'hosts', i, 'metricsAddress'], `"${h.metricsAddress}" must be an IP address (Kubernetes Endpoints hold IPs only)`);
-        if (monitoringOn && h.metricsAddress === undefined && isHostOrIp(h.host) && !isIpAddress(h.host))
+    const list = Array.isArray(obs.hosts) ? obs.hosts : [];
+    list.forEach((entry, i) => {
+        const h = obj(entry);
+        const id = validate_int(h.id);
+        if (id !== undefined) {
+            if (servers !== undefined && id <= servers)
+                report(['observers', 'hosts', i, 'id'], `observer id ${id} must be above every participant id (1..${servers}); use 101 and up so the ensemble can grow`);
+            if (ids.has(id))
+                report(['observers', 'hosts', i, 'id'], `id ${id} is already used by observers.hosts[${ids.get(id)}]`);
+            ids.set(id, i);
+        }
+        const host = str(h.host);
+        if (host !== undefined) {
+            if (!isHostOrIp(host))
+                report(['observers', 'hosts', i, 'host'], `${quoted(host)} ${hostProblem(host)}`);
+            else {
+                const key = canonicalHost(host);
+                if (hosts.has(key))
+                    report(['observers', 'hosts', i, 'host'], `host ${quoted(host)} is already listed as observers.hosts[${hosts.get(key)}]`);
+                hosts.set(key, i);
+            }
+        }
+        const metricsAddress = str(h.metricsAddress);
+        if (metricsAddress !== undefined && !isIpAddress(metricsAddress))
+            report(['observers', 'hosts', i, 'metricsAddress'], `${quoted(metricsAddress)} must be an IP address (Kubernetes Endpoints hold IPs only)`);
+        if (monitoringOn && metricsAddress === undefined && host !== undefined && isHostOrIp(host) && !isIpAddress(host))
             report(['observers', 'hosts', i, 'host'], `monitoring needs this observer's IP (Kubernetes Endpoints hold IPs only): add metricsAddress, or set monitoring.enabled: false`);
     });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/load.ts
-// Loads environments/<name>/environment.yaml and the Helm values file it names.
+// Loads environments/<name>/environment.yaml and the Helm values file it names. Paths are checked
+// by what they resolve to, not by their text: a symlink out of the environment (or, for
+// chart.path, out of the repository) is refused, and so is anything that is not a regular file
+// (a FIFO would block the read forever, a device would never end).
+
+
 
 
 
@@ -34860,50 +35169,132 @@ function checkObservers(raw, obs, servers, report) {
 
 const ENVIRONMENT_FILE = 'environment.yaml';
 /** Accepts the environment directory or its environment.yaml. Throws ConfigError on any problem. */
-async function loadEnvironment(location) {
+async function loadEnvironment(location, opts = {}) {
     const file = external_node_path_namespaceObject.resolve(location.endsWith('.yaml') || location.endsWith('.yml') ? location : external_node_path_namespaceObject.join(location, ENVIRONMENT_FILE));
-    let text;
-    try {
-        text = await external_node_fs_namespaceObject.promises.readFile(file, 'utf8');
-    }
-    catch (error) {
-        const reason = error.code === 'ENOENT' ? 'file not found' : error.message;
-        throw new ConfigError([{ file, field: '', line: 1, column: 1, message: `${reason}; an environment directory holds ${ENVIRONMENT_FILE}` }]);
-    }
-    const { raw, problems } = parseEnvironmentText(text, file);
+    const directory = external_node_path_namespaceObject.dirname(file);
+    const whole = (message) => ({ file, field: '', line: 1, column: 1, message });
+    const name = external_node_path_namespaceObject.basename(directory);
+    if (!isEnvironmentName(name))
+        throw new ConfigError([whole(`the environment directory name ${quoted(name)} must be ${ENVIRONMENT_NAME_RULE}: rename the directory`)]);
+    const read = await readUserFile(file, directory, MAX_ENVIRONMENT_BYTES, `an environment directory holds ${ENVIRONMENT_FILE}`);
+    if (typeof read !== 'string')
+        throw new ConfigError([whole(read.problem)]);
+    const { raw, problems, locate } = parseEnvironmentText(read, file);
     if (!raw)
         throw new ConfigError(problems);
+    const at = (field, message) => ({ file, field: formatField(field), ...locate(field), message });
     const environment = applyDefaults(raw, file);
-    const valuesProblem = await checkValuesFile(environment.chart.valuesFile, file, text);
-    if (valuesProblem)
-        throw new ConfigError([valuesProblem]);
+    const found = [];
+    const values = await readUserFile(environment.chart.valuesFile, directory, MAX_VALUES_BYTES, `it must be next to ${ENVIRONMENT_FILE}`);
+    const shown = quoted(external_node_path_namespaceObject.relative(directory, environment.chart.valuesFile));
+    if (typeof values !== 'string')
+        found.push(at(['chart', 'values'], values.problem.startsWith('file not found')
+            ? `values file ${shown} not found next to ${ENVIRONMENT_FILE}`
+            : `values file ${shown} ${values.problem}`));
+    else
+        found.push(...checkValues(values, environment.chart.valuesFile));
+    if (environment.chart.source.kind === 'path') {
+        const problem = await chartDirectoryProblem(external_node_path_namespaceObject.resolve(opts.repository ?? process.cwd(), environment.chart.source.path), opts.repository ?? process.cwd());
+        if (problem)
+            found.push(at(['chart', 'path'], `${quoted(environment.chart.source.path)} ${problem}`));
+    }
+    if (found.length > 0)
+        throw new ConfigError(found);
     return environment;
 }
-/** The values file must exist and be a YAML mapping; helm would otherwise fail mid-rollout. */
-async function checkValuesFile(valuesFile, envFile, envText) {
-    let text;
+/** Why a path cannot be read as the user's file, in words; undefined when it is a regular file. */
+function kindProblem(stats) {
+    if (stats.isFile())
+        return undefined;
+    const kind = stats.isDirectory()
+        ? 'a directory'
+        : stats.isFIFO()
+            ? 'a FIFO (named pipe)'
+            : stats.isSocket()
+                ? 'a socket'
+                : stats.isCharacterDevice() || stats.isBlockDevice()
+                    ? 'a device'
+                    : 'not a regular file';
+    return `is ${kind}, not a regular file`;
+}
+function errnoProblem(error) {
+    const code = error.code;
+    if (code === 'ENOENT')
+        return 'file not found';
+    if (code === 'ELOOP')
+        return 'is a symlink loop';
+    if (code === 'EACCES')
+        return 'cannot be read (permission denied)';
+    return `cannot be read (${code ?? error.message})`;
+}
+const inside = (child, parent) => child === parent || child.startsWith(`${parent}${external_node_path_namespaceObject.sep}`);
+/** The file's text, or why it is refused: it must resolve inside `root`, be a regular file and at most `maxBytes`. */
+async function readUserFile(file, root, maxBytes, hint) {
+    let real;
+    let realRoot;
     try {
-        text = await external_node_fs_namespaceObject.promises.readFile(valuesFile, 'utf8');
+        ;
+        [real, realRoot] = await Promise.all([external_node_fs_namespaceObject.promises.realpath(file), external_node_fs_namespaceObject.promises.realpath(root)]);
     }
-    catch {
-        const line = envText.split('\n').findIndex(l => /^\s*values\s*:/.test(l)) + 1;
-        return {
-            file: envFile,
-            field: 'chart.values',
-            line: line || 1,
-            column: 1,
-            message: `values file ${external_node_path_namespaceObject.relative(external_node_path_namespaceObject.dirname(envFile), valuesFile)} not found next to ${external_node_path_namespaceObject.basename(envFile)}`
-        };
+    catch (error) {
+        const problem = errnoProblem(error);
+        return { problem: problem === 'file not found' ? `${problem}; ${hint}` : problem };
     }
-    const lines = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-        const pos = lines.linePos(doc.errors[0].pos[0]);
-        return { file: valuesFile, field: '', line: pos.line, column: pos.col, message: `YAML: ${doc.errors[0].message.split('\n')[0]}` };
+    if (!inside(real, realRoot))
+        return { problem: `resolves to ${quoted(real)}, outside ${quoted(realRoot)} (through a symlink): refused` };
+    let stats;
+    try {
+        stats = await external_node_fs_namespaceObject.promises.stat(real);
     }
-    const contents = doc.toJS();
-    if (contents !== null && (typeof contents !== 'object' || Array.isArray(contents)))
-        return { file: valuesFile, field: '', line: 1, column: 1, message: 'Helm values must be a mapping' };
+    catch (error) {
+        return { problem: errnoProblem(error) };
+    }
+    const kind = kindProblem(stats);
+    if (kind)
+        return { problem: kind };
+    if (stats.size > maxBytes)
+        return { problem: `has ${stats.size} bytes, more than the ${maxBytes} allowed` };
+    // O_NONBLOCK: should the file have been swapped for a FIFO since the check, the open does not block.
+    const handle = await external_node_fs_namespaceObject.promises.open(real, external_node_fs_namespaceObject.promises.constants.O_RDONLY | external_node_fs_namespaceObject.promises.constants.O_NONBLOCK);
+    try {
+        const again = await handle.stat();
+        if (!again.isFile())
+            return { problem: kindProblem(again) ?? 'is not a regular file' };
+        const buffer = Buffer.alloc(Math.min(again.size, maxBytes) + 1);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        if (bytesRead > maxBytes)
+            return { problem: `has more than the ${maxBytes} bytes allowed` };
+        return buffer.subarray(0, bytesRead).toString('utf8');
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** The values file must be a YAML mapping; helm would otherwise fail mid-rollout. */
+function checkValues(text, valuesFile) {
+    const source = parseYamlSource(text, valuesFile, MAX_VALUES_BYTES);
+    if (source.problems.length > 0)
+        return source.problems;
+    const contents = source.value;
+    if (contents !== null && contents !== undefined && (typeof contents !== 'object' || Array.isArray(contents)))
+        return [{ file: valuesFile, field: '', line: 1, column: 1, message: 'Helm values must be a mapping' }];
+    return [];
+}
+async function chartDirectoryProblem(chart, repository) {
+    let real;
+    let realRepository;
+    try {
+        ;
+        [real, realRepository] = await Promise.all([external_node_fs_namespaceObject.promises.realpath(chart), external_node_fs_namespaceObject.promises.realpath(repository)]);
+    }
+    catch (error) {
+        return `${errnoProblem(error) === 'file not found' ? 'does not exist' : errnoProblem(error)} (relative to the repository root ${quoted(repository)})`;
+    }
+    if (!inside(real, realRepository))
+        return `resolves to ${quoted(real)}, outside the repository ${quoted(realRepository)} (through a symlink): refused`;
+    const stats = await external_node_fs_namespaceObject.promises.stat(real);
+    if (!stats.isDirectory())
+        return 'is not a directory: chart.path names a chart directory (holding Chart.yaml)';
     return undefined;
 }
 
@@ -37493,9 +37884,11 @@ function renderMonitoring(env) {
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/render/server-addresses.ts
 
+
 /**
- * The ensemble's server addresses in ordinal order (LoadBalancer IPs or hostnames). They end up
- * in zoo.cfg lines, so anything but a plain host is refused. Plans use `<name>` placeholders.
+ * The ensemble's server addresses in ordinal order (LoadBalancer IPs or hostnames, from an input,
+ * --servers or the cloud). They end up in zoo.cfg lines, so anything but a plain host is refused.
+ * Plans use `<name>` placeholders.
  */
 function checkServerAddresses(addresses, opts = {}) {
     if (addresses.length === 0)
@@ -37503,7 +37896,7 @@ function checkServerAddresses(addresses, opts = {}) {
     addresses.forEach((address, i) => {
         const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address);
         if (!placeholder && !isHostOrIp(address))
-            throw new Error(`server address ${i} (${JSON.stringify(address)}) is not a hostname or IP address`);
+            throw new Error(`server address ${i} (${quoted(address)}) ${hostProblem(address)}`);
     });
 }
 
@@ -37511,14 +37904,25 @@ function checkServerAddresses(addresses, opts = {}) {
 // Deterministic YAML for everything we render. Strings are always double-quoted: PyYAML (and so
 // docker-compose v1) reads an unquoted 2181:2181 as a base-60 number, and "true"/"101" must stay text.
 
+
+// Every string stays on its line: no folding of long quoted strings into several lines, and the
+// three characters YAML 1.1 (docker-compose v1's PyYAML) reads as line breaks are escaped too
+// (they only occur inside double-quoted strings, where \uXXXX means the same character).
 function toYaml(value) {
-    return (0,dist/* stringify */.As)(value, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0, aliasDuplicateObjects: false });
+    return (0,dist/* stringify */.As)(value, {
+        defaultStringType: 'QUOTE_DOUBLE',
+        defaultKeyType: 'PLAIN',
+        lineWidth: 0,
+        doubleQuotedMinMultiLineLength: Number.MAX_SAFE_INTEGER,
+        aliasDuplicateObjects: false
+    }).replace(/[\u0085\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 function toYamlDocuments(values) {
     return values.map(v => toYaml(v)).join('---\n');
 }
+/** The comment at the top of a rendered file; values in it can never start a line of their own. */
 function header(environment, what) {
-    return `# ${what}, rendered by zk-rollout from environments/${environment}/environment.yaml.\n# Do not edit: the next rollout replaces this file.\n`;
+    return `# ${oneLine(what)}, rendered by zk-rollout from environments/${oneLine(environment)}/environment.yaml.\n# Do not edit: the next rollout replaces this file.\n`;
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/render/observer-files.ts
@@ -37526,39 +37930,47 @@ function header(environment, what) {
 
 
 
+
+
 const QUORUM_PORT = 2888;
 const ELECTION_PORT = 3888;
 const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 const OBSERVER_FILE_NAMES = ['zoo.cfg', 'myid', 'docker-compose.yaml'];
+/** One zoo.cfg line, key=value, the value escaped so that it stays on this line. */
+const property = (key, value) => `${key}=${propertyValue(String(value))}`;
+/** A server line's address part: host:2888:3888, IPv6 in brackets (ZooKeeper's own syntax). */
+const serverAddress = (host) => `${hostForAddress(host)}:${QUORUM_PORT}:${ELECTION_PORT}`;
 function renderObserverZooCfg(input) {
     checkServerAddresses(input.servers, { placeholders: input.placeholders });
     const { observers: o, host } = input;
     const whitelist = ['srvr', 'mntr', 'ruok'];
     const lines = [
         header(input.environment.name, `ZooKeeper observer ${host.id} (${host.host})`).trimEnd(),
-        `tickTime=${o.tuning.tickTime}`,
-        `initLimit=${o.tuning.initLimit}`,
-        `syncLimit=${o.tuning.syncLimit}`,
-        'dataDir=/data',
-        'dataLogDir=/datalog',
-        `clientPort=${o.clientPort}`,
-        `maxClientCnxns=${o.tuning.maxClientCnxns}`,
-        'autopurge.snapRetainCount=3',
-        'autopurge.purgeInterval=24',
+        property('tickTime', o.tuning.tickTime),
+        property('initLimit', o.tuning.initLimit),
+        property('syncLimit', o.tuning.syncLimit),
+        property('dataDir', '/data'),
+        property('dataLogDir', '/datalog'),
+        property('clientPort', o.clientPort),
+        property('maxClientCnxns', o.tuning.maxClientCnxns),
+        property('autopurge.snapRetainCount', 3),
+        property('autopurge.purgeInterval', 24),
         // An observer follows the leader but never votes.
-        'peerType=observer',
+        property('peerType', 'observer'),
         // Static membership: with reconfig on, the ensemble would push its in-cluster names here.
-        'reconfigEnabled=false',
-        'standaloneEnabled=false',
+        property('reconfigEnabled', 'false'),
+        property('standaloneEnabled', 'false'),
         // Inside the container the VM's address does not exist; listen on all of the container's.
-        'quorumListenOnAllIPs=true',
+        property('quorumListenOnAllIPs', 'true'),
         // LoadBalancers and NAT drop idle connections; keepalive keeps the follower link alive.
-        'tcpKeepAlive=true',
-        `4lw.commands.whitelist=${whitelist.join(',')}`,
-        'admin.enableServer=false',
-        ...(o.metrics === 'native' ? [`metricsProvider.className=${PROMETHEUS_PROVIDER}`, `metricsProvider.httpPort=${o.metricsPort}`] : []),
-        ...input.servers.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
-        `server.${host.id}=${host.host}:${QUORUM_PORT}:${ELECTION_PORT}:observer`
+        property('tcpKeepAlive', 'true'),
+        property('4lw.commands.whitelist', whitelist.join(',')),
+        property('admin.enableServer', 'false'),
+        ...(o.metrics === 'native'
+            ? [property('metricsProvider.className', PROMETHEUS_PROVIDER), property('metricsProvider.httpPort', o.metricsPort)]
+            : []),
+        ...input.servers.map((address, i) => property(`server.${i + 1}`, serverAddress(address))),
+        property(`server.${host.id}`, `${serverAddress(host.host)}:observer`)
     ];
     return `${lines.join('\n')}\n`;
 }
@@ -37637,6 +38049,7 @@ function renderServerServices(env, statefulSet) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/plan/plan.ts
 // What a rollout of one environment would do and every file it would write. Used by
 // `zk-rollout plan` and by the pull-request plan comment.
+
 
 
 
@@ -37736,22 +38149,23 @@ function describeChart(env, chartPath) {
     }
 }
 function formatPlanText(plan) {
-    const out = [`Plan for environment "${plan.environment.name}" (${plan.environment.file})`, ''];
+    const out = [`Plan for environment ${quoted(plan.environment.name)} (${oneLine(plan.environment.file)})`, ''];
+    // Summaries and details are one line each by construction; oneLine keeps them so.
     plan.steps.forEach((step, i) => {
-        out.push(`${i + 1}. ${step.action}: ${step.summary}`);
+        out.push(`${i + 1}. ${step.action}: ${oneLine(step.summary)}`);
         for (const d of step.details)
-            out.push(`     ${d}`);
+            out.push(`     ${oneLine(d)}`);
     });
     out.push('', `Files (${plan.files.length}):`);
     for (const f of plan.files) {
-        out.push('', `--- ${f.path}`, f.content.trimEnd());
+        out.push('', `--- ${oneLine(f.path)}`, f.content.trimEnd());
     }
     return `${out.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./workflows-lib/src/action/secret-file.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
 // Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
 // 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
 
@@ -37786,6 +38200,37 @@ async function withSecretFiles(fn) {
     }
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/output/log.ts
+// The one way the library prints. Inside Actions it goes through @actions/core; in a terminal
+// (the CLI) it writes plain lines, and debug lines only with --verbose: "::debug::" is a
+// workflow command, noise outside a runner. Every line is made inert first (printable.ts).
+
+
+const actionsSink = {
+    info: text => info(inert(text)),
+    // core.debug and core.warning escape newlines themselves (%0A); inert covers the rest.
+    debug: text => core_debug(inert(text)),
+    warning: text => warning(inert(text))
+};
+let sink = actionsSink;
+/** For a terminal: plain lines to `write`; debug lines only when verbose. */
+function useTerminalLog(write, opts) {
+    sink = {
+        info: text => write(`${inert(text)}\n`),
+        debug: text => {
+            if (opts.verbose)
+                write(`debug: ${inert(text)}\n`);
+        },
+        warning: text => write(`warning: ${inert(text)}\n`)
+    };
+}
+function useActionsLog() {
+    sink = actionsSink;
+}
+const log_info = (text) => sink.info(text);
+const log_debug = (text) => sink.debug(text);
+const log_warning = (text) => sink.warning(text);
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
@@ -37804,7 +38249,7 @@ class CommandError extends Error {
 }
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 async function runCommand(tool, args, shown, opts = {}) {
-    core_debug(`running: ${shown}`);
+    log_debug(`running: ${shown}`);
     const result = await getExecOutput(tool, args, {
         silent: true,
         ignoreReturnCode: true,
@@ -37815,9 +38260,31 @@ async function runCommand(tool, args, shown, opts = {}) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
+// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
+// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
+// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
+/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+function checkDelay(ms, what) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
+        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
+    return ms;
+}
+function setSafeTimeout(fn, ms, what) {
+    return setTimeout(fn, checkDelay(ms, what));
+}
+function setSafeInterval(fn, ms, what) {
+    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
+}
+function sleep(ms, what = 'sleep') {
+    return new Promise(resolve => setSafeTimeout(resolve, ms, what));
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
 // API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
 // number of times with backoff; anything else fails at once.
+
 
 
 const transientPatterns = [
@@ -37847,8 +38314,8 @@ async function retryTransient(fn, opts) {
                 throw error;
             const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
             const first = error.message.split('\n').slice(-1)[0];
-            info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
-            await new Promise(resolve => setTimeout(resolve, delay));
+            log_info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
+            await sleep(delay, `${opts.what}: retry`);
         }
     }
 }
@@ -37879,15 +38346,30 @@ class Helm {
         this.binary = binary;
         this.kubeconfig = kubeconfig;
     }
-    async run(args, opts = {}) {
-        const shown = `helm ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], shown, opts), { what: shown });
+    exec(args, opts = {}) {
+        return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts);
+    }
+    /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
+    read(args, opts = {}) {
+        return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` });
+    }
+    /**
+     * upgrade and rollback run once, never through retryTransient: helm marks the release
+     * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
+     * so a retry of a partly applied operation fails with "another operation
+     * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
+     * to try again is the caller's decision, after reading the release's status.
+     */
+    change(args, opts = {}) {
+        return this.exec(args, opts);
     }
     /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
     async majorVersion() {
         if (this.major !== undefined)
             return this.major;
-        const { stdout } = await runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version');
+        const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
+            what: 'helm version'
+        });
         const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
         if (!match)
             throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
@@ -37899,14 +38381,21 @@ class Helm {
     }
     /** The deployed release, or undefined when it was never installed. */
     async status(release, namespace) {
-        const result = await this.run(['get', 'metadata', release, '-n', namespace, '-o', 'json'], { allowExitCodes: [1] });
-        if (result.exitCode !== 0) {
-            if (/not found/i.test(result.stderr))
+        // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
+        // (and so retried) rather than read as an answer.
+        let result;
+        try {
+            result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json']);
+        }
+        catch (error) {
+            if (!(error instanceof CommandError))
+                throw error;
+            if (/not found/i.test(error.result.stderr))
                 return undefined;
-            throw new Error(`helm get metadata ${release} failed: ${result.stderr.trim()}`);
+            throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error });
         }
         const meta = JSON.parse(result.stdout);
-        const { stdout: manifest } = await this.run(['get', 'manifest', release, '-n', namespace]);
+        const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace]);
         return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
     }
     upgradeArgs(req) {
@@ -37929,14 +38418,14 @@ class Helm {
     /** What an upgrade would produce, rendered against the live cluster's capabilities. */
     async dryRun(req) {
         await this.majorVersion();
-        return fromReleaseJson((await this.run([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+        return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
     }
     async upgrade(req) {
         await this.majorVersion();
-        return fromReleaseJson((await this.run(this.upgradeArgs(req))).stdout);
+        return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
     }
     async rollback(release, namespace, revision) {
-        await this.run(['rollback', release, String(revision), '-n', namespace]);
+        await this.change(['rollback', release, String(revision), '-n', namespace]);
     }
 }
 function manifestObjects(manifest) {
@@ -38013,6 +38502,448 @@ class Kubectl {
         const { stdout } = await this.run(['api-resources', `--api-group=${group}`, '-o', 'name']);
         return stdout.split('\n').some(line => line.trim() === `${resource}.${group}` || line.trim() === resource);
     }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/pool.ts
+// Bounded parallelism for per-host work.
+/**
+ * Calls fn for every item, at most `limit` at a time, in order of the items. Every item runs
+ * even when another one fails; the first failure is thrown once all have finished.
+ */
+async function forEachLimit(items, limit, fn) {
+    if (!Number.isInteger(limit) || limit < 1)
+        throw new Error(`parallelism must be a whole number >= 1, got ${limit}`);
+    const failures = [];
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            try {
+                await fn(items[index], index);
+            }
+            catch (error) {
+                failures.push(error);
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failures.length > 0)
+        throw failures[0];
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
+// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
+// validation already restricted: quoting is the guarantee, validation the early, readable error.
+/**
+ * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
+ * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
+ */
+function shellQuote(value) {
+    // A shell string cannot hold NUL: refusing beats silently truncating.
+    if (value.includes('\0'))
+        throw new Error('cannot pass a value containing a NUL byte to a shell');
+    return `'${value.replaceAll("'", "'\\''")}'`;
+}
+/** Quotes each argument and joins them into one command line. */
+function shellWords(words) {
+    return words.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/remote-script.ts
+// The program an observer VM runs, sent as the stdin of `sh -s` (the ssh command line itself is
+// constant). Values reach it only as single-quoted assignments made by shellQuote, the three
+// files included, so nothing of ours is ever parsed as shell code and no here-document
+// delimiter can collide with file content.
+//
+// Commands (one ssh session each, all on the host's one shared connection):
+//   stage    compare the host's files with ours by sha256; when they differ, write ours to
+//            <dir>/.staged/ (or, on a dry run, only report). Also asks the observer `srvr` once.
+//   apply    keep the current files in <dir>/.previous/ (hard links), rename the staged files
+//            into place (rename within one directory is atomic), recreate the container (a
+//            bind-mounted file keeps its old inode in a running container), and wait for
+//            `Mode: observer`. If it does not come, put the previous files back the same way and
+//            recreate again; without a complete previous set (a first deploy, or only some of
+//            the files were there), stop the observer (never `down -v`) and put each file back
+//            as it was: its previous version where it had one, no file where it had none.
+//   start    files unchanged but the observer is not serving: `up -d` and wait.
+//   discard  remove <dir>/.staged/ (a host whose turn never came).
+// Results are lines starting with "@" on stdout; progress for the job log goes to stderr. What
+// either claims is checked first: a file put back is compared by sha256 with the one that was
+// there when apply started, and a step that failed is reported as such, with what to do by hand.
+//
+// The srvr probe uses bash's /dev/tcp: bash is on every mainstream Docker host, while nc comes
+// in several incompatible flavours (OpenBSD, traditional, ncat, busybox) with different
+// end-of-input and timeout flags, and is missing from many minimal images. The probe goes to the
+// address the SSH session arrived on (SSH_CONNECTION): always an address of the VM itself, where
+// Docker publishes the client port.
+
+
+
+// Per-file values are numbered in the order of OBSERVER_FILE_NAMES, the one list of the files:
+// H_<i> the wanted sha256, C_<i> the content (stage only), WAS_<i> the hash apply started from.
+const perFile = (fn, prefix, format) => [`${fn}() {`, '  case $1 in', ...OBSERVER_FILE_NAMES.map((name, i) => `    ${name}) printf '${format}' "$${prefix}_${i}" ;;`), '  esac', '}'].join('\n');
+const REMOTE_SCRIPT = String.raw `
+umask 022
+FILES=${shellQuote(OBSERVER_FILE_NAMES.join(' '))}
+
+emit() { printf '@%s\n' "$*"; }
+say() { printf '%s\n' "$*" >&2; }
+die() { emit "error $*"; exit 1; }
+oneline() { printf '%s' "$*" | tr '\n' ' '; }
+
+${perFile('want_hash', 'H', '%s\\n')}
+${perFile('content', 'C', '%s')}
+hash_of() {
+  if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; else echo missing; fi
+}
+# The sha256 each file had when apply started ("missing": there was no such file), set by cmd_apply.
+${perFile('was_hash', 'WAS', '%s\\n')}
+# existed yes: the files there when apply started, as "a, b" ('' on a first deploy); no: the others.
+existed() {
+  list=''
+  for name in $FILES; do
+    if [ "$(was_hash "$name")" = missing ]; then has=no; else has=yes; fi
+    [ "$has" = "$1" ] || continue
+    if [ -n "$list" ]; then list="$list, $name"; else list=$name; fi
+  done
+  printf '%s\n' "$list"
+}
+link_or_copy() {
+  ln -f -- "$1" "$2" 2>/dev/null || cp -p -- "$1" "$2"
+}
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed on this VM: $2"
+}
+
+probe_address() {
+  set -- $SSH_CONNECTION
+  if [ -n "$3" ]; then printf '%s\n' "$3"; else echo 127.0.0.1; fi
+}
+probe() {
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf srvr >&3 && cat <&3' zk-probe "$PROBE" "$PORT" 2>/dev/null
+}
+is_observer() {
+  case $1 in *'Mode: observer'*) case $1 in *'Zxid: 0x'*) return 0 ;; esac ;; esac
+  return 1
+}
+describe() {
+  case $1 in
+    '') echo 'no answer on the client port' ;;
+    *'not currently serving'*) echo 'running, not serving (not in sync with a leader)' ;;
+    *'Mode: '*) printf '%s\n' "$1" | grep '^Mode: ' ;;
+    *) echo 'unexpected answer to srvr' ;;
+  esac
+}
+report_srvr() {
+  emit probe
+  printf '%s\n' "$1" | while IFS= read -r line; do
+    [ -n "$line" ] && printf '@srvr %s\n' "$line"
+  done
+}
+wait_observer() {
+  start=$(date +%s)
+  last=''
+  note=0
+  while :; do
+    answer=$(probe)
+    elapsed=$(($(date +%s) - start))
+    if is_observer "$answer"; then
+      report_srvr "$answer"
+      say "observer on $PROBE:$PORT: Mode: observer after $elapsed s"
+      return 0
+    fi
+    state=$(describe "$answer")
+    if [ "$state" != "$last" ] || [ "$elapsed" -ge "$note" ]; then
+      say "waiting for the observer on $PROBE:$PORT: $state ($elapsed s of $JOIN_SECONDS s)"
+      last=$state
+      note=$((elapsed + 10))
+    fi
+    if [ "$elapsed" -ge "$JOIN_SECONDS" ]; then
+      report_srvr "$answer"
+      emit "last-state $state"
+      return 1
+    fi
+    sleep 0.25 2>/dev/null || sleep 1
+  done
+}
+
+find_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE='docker compose'
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE='docker-compose'
+  else
+    die 'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on this VM: install the Docker Compose plugin'
+  fi
+  emit "compose $COMPOSE"
+}
+compose() {
+  $COMPOSE "$@" </dev/null 1>&2
+}
+up_and_wait() {
+  say "starting the observer: $COMPOSE up -d $*"
+  if ! compose up -d "$@"; then
+    emit compose-failed
+    return 1
+  fi
+  emit restarted
+  wait_observer
+}
+
+# Puts one file back as it was when apply started: its copy in .previous/ where it had one, no
+# file where it had none; succeeds only when the result is checked to be so.
+restore_file() {
+  was=$(was_hash "$1")
+  if [ "$was" = missing ]; then
+    rm -f -- "$1" && [ ! -e "$1" ] && [ ! -L "$1" ]
+    return
+  fi
+  if link_or_copy ".previous/$1" ".$1.restore" && mv -f ".$1.restore" "$1"; then
+    [ "$(hash_of "$1")" = "$was" ] && return 0
+    echo "its content after the copy differs from the previous version"
+  fi
+  rm -f -- ".$1.restore"
+  return 1
+}
+# restore FILE...: every one is tried; false when any was not put back. NOT_RESTORED then names
+# each with what to do by hand and why it failed.
+restore() {
+  NOT_RESTORED=''
+  for name in "$@"; do
+    why=$(restore_file "$name" 2>&1) && continue
+    if [ "$(was_hash "$name")" = missing ]; then
+      entry="$name (remove it: it did not exist before"
+    else
+      entry="$name (copy it back from $DIR/.previous/$name"
+    fi
+    if [ -n "$why" ]; then entry="$entry; $(oneline "$why"))"; else entry="$entry)"; fi
+    if [ -n "$NOT_RESTORED" ]; then NOT_RESTORED="$NOT_RESTORED, $entry"; else NOT_RESTORED=$entry; fi
+  done
+  [ -z "$NOT_RESTORED" ]
+}
+keep_failed() {
+  rm -rf .failed && mkdir .failed || return 1
+  for name in $FILES; do
+    link_or_copy "$name" ".failed/$name" && [ "$(hash_of ".failed/$name")" = "$(want_hash "$name")" ] || return 1
+  done
+}
+roll_back() {
+  emit not-verified
+  if why=$(keep_failed 2>&1); then
+    emit failed-kept
+    kept=" (the failed ones are kept in $DIR/.failed)"
+  else
+    kept=''
+    say "could not keep a copy of the failed files in $DIR/.failed: $(oneline "$why")"
+  fi
+  if [ "$PREVIOUS" = yes ]; then
+    if ! restore $FILES; then
+      emit restore-failed
+      die "rollback failed: not all of the previous files could be put back: $NOT_RESTORED; put them back by hand as listed and run $COMPOSE up -d --force-recreate in $DIR"
+    fi
+    emit rolled-back
+    say "restored the previous files from $DIR/.previous, checked by their sha256$kept"
+    if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
+    return
+  fi
+  before=$(existed yes)
+  if [ -n "$before" ]; then
+    emit partial-previous
+    what="only $before existed before, not a complete set"
+  else
+    what='first deploy'
+  fi
+  say "no complete previous set of files to roll back to ($what): stopping the observer ($COMPOSE down, volumes kept)"
+  if ! compose down; then
+    die "the observer did not come up as an observer and $COMPOSE down failed too (its output is in the log), so it may still be running: the new files are left in place in $DIR; run $COMPOSE down there by hand, then remove them$([ -z "$before" ] || echo " and copy back $before from $DIR/.previous")"
+  fi
+  emit stopped
+  if ! restore $FILES; then
+    emit restore-failed
+    die "the observer was stopped, but putting the files back as they were before this deploy failed: $NOT_RESTORED; put them back by hand as listed, or the next deploy will take the new ones for current"
+  fi
+  emit removed
+  if [ -n "$before" ]; then
+    say "put back $before from $DIR/.previous and removed $(existed no), checked by their sha256$kept"
+  else
+    say "removed the new files$kept"
+  fi
+}
+
+cmd_stage() {
+  need sha256sum 'install coreutils'
+  need timeout 'install coreutils'
+  changed=0
+  for f in $FILES; do
+    have=$(hash_of "$DIR/$f")
+    if [ "$have" = "$(want_hash "$f")" ]; then
+      state=same
+    elif [ "$have" = missing ]; then
+      state=new
+      changed=$((changed + 1))
+    else
+      state=changed
+      changed=$((changed + 1))
+    fi
+    emit "file $f $state"
+  done
+  if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
+  if [ "$changed" -eq 0 ]; then
+    [ -d "$DIR/.staged" ] && rm -rf -- "$DIR/.staged"
+    emit unchanged
+    return 0
+  fi
+  if [ "$DRY_RUN" = yes ]; then
+    emit would-change
+    return 0
+  fi
+  err=$(mkdir -p -- "$DIR" 2>&1) || die "cannot create $DIR as user $(id -un): $err; create it on the VM, writable by that user"
+  err=$( { rm -rf -- "$DIR/.staged" && mkdir -- "$DIR/.staged"; } 2>&1) ||
+    die "cannot write in $DIR as user $(id -un): $err; nothing was changed"
+  for f in $FILES; do
+    if ! err=$(content "$f" 2>&1 >"$DIR/.staged/$f") || [ "$(hash_of "$DIR/.staged/$f")" != "$(want_hash "$f")" ]; then
+      rm -rf -- "$DIR/.staged"
+      die "could not write $DIR/.staged/$f: $err (disk full?); nothing was changed"
+    fi
+  done
+  emit staged
+}
+
+cmd_apply() {
+  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
+  for f in $FILES; do
+    [ "$(hash_of ".staged/$f")" = "$(want_hash "$f")" ] ||
+      die "the staged $f in $DIR/.staged is missing or was altered since the upload; nothing was changed: run the deploy again"
+  done
+  for f in $FILES; do
+    # mv onto a directory would move the file into it.
+    if { [ -e "$f" ] || [ -L "$f" ]; } && [ ! -f "$f" ]; then
+      die "$DIR/$f is not a regular file; nothing was changed: remove it or move it away, then run the deploy again"
+    fi
+  done
+  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
+  find_compose
+  # Whatever is there is kept, and put back file by file if need be; only a complete set is a
+  # generation to roll back to and restart on.
+${OBSERVER_FILE_NAMES.map((name, i) => `  WAS_${i}=$(hash_of ${name})`).join('\n')}
+  PREVIOUS=no
+  [ -z "$(existed no)" ] && PREVIOUS=yes
+  if [ -n "$(existed yes)" ]; then
+    err=$( {
+      rm -rf .previous.new && mkdir .previous.new || exit 1
+      for f in $FILES; do
+        [ "$(was_hash "$f")" != missing ] || continue
+        link_or_copy "$f" ".previous.new/$f" || exit 1
+        [ "$(hash_of ".previous.new/$f")" = "$(was_hash "$f")" ] || { echo "the copy of $f differs from it"; exit 1; }
+      done
+      rm -rf .previous && mv .previous.new .previous
+    } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $(oneline "$err"); the files in $DIR were not changed"
+  fi
+  moved=''
+  for f in $FILES; do
+    if ! err=$(mv -f ".staged/$f" "$f" 2>&1); then
+      err=$(oneline "$err")
+      if restore $moved; then
+        die "cannot replace $f in $DIR: $err; nothing was changed: the files moved in before it are back as they were (checked by their sha256), and the observer was not restarted"
+      fi
+      emit restore-failed
+      die "cannot replace $f in $DIR: $err; putting back the files moved in before it failed too: $NOT_RESTORED. The observer was not restarted: put those files back by hand as listed, then run the deploy again"
+    fi
+    moved="$moved $f"
+  done
+  rmdir .staged 2>/dev/null
+  emit replaced
+  if [ "$PREVIOUS" = yes ]; then
+    say "new files in place in $DIR (the previous ones are kept in $DIR/.previous)"
+  elif [ -n "$(existed yes)" ]; then
+    say "files in place in $DIR (before, only $(existed yes) existed: kept in $DIR/.previous)"
+  else
+    say "files in place in $DIR (first deploy)"
+  fi
+  if up_and_wait --force-recreate; then
+    emit verified
+  else
+    roll_back
+  fi
+}
+
+cmd_start() {
+  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
+  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
+  find_compose
+  if up_and_wait; then emit verified; else emit not-verified; fi
+}
+
+cmd_discard() {
+  err=$(rm -rf -- "$DIR/.staged" 2>&1) && [ ! -e "$DIR/.staged" ] || die "could not remove $DIR/.staged: $(oneline "$err")"
+  emit discarded
+}
+
+main() {
+  PROBE=$(probe_address)
+  case $1 in
+    stage | apply | start | discard) "cmd_$1" ;;
+    *) die "unknown command $1" ;;
+  esac
+  emit done
+}
+`;
+const sha256 = (text) => (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+/** The whole stdin of `sh -s` for one command: the script, the values, the call. */
+function remoteProgram(command, inputs) {
+    const { files } = inputs;
+    const values = {
+        DIR: inputs.directory,
+        PORT: String(inputs.clientPort),
+        JOIN_SECONDS: String(Math.max(1, Math.ceil(inputs.joinTimeoutMs / 1000))),
+        DRY_RUN: inputs.dryRun ? 'yes' : 'no',
+        ...Object.fromEntries(OBSERVER_FILE_NAMES.map((name, i) => [`H_${i}`, sha256(files[name])])),
+        // Only the upload carries the files themselves.
+        ...Object.fromEntries(OBSERVER_FILE_NAMES.map((name, i) => [`C_${i}`, command === 'stage' ? files[name] : '']))
+    };
+    const assignments = Object.entries(values).map(([name, value]) => `${name}=${shellQuote(value)}`);
+    // main reads nothing from stdin, which is the rest of this program.
+    return `${REMOTE_SCRIPT}\n${assignments.join('\n')}\nmain ${shellQuote(command)} </dev/null\n`;
+}
+function parseRemoteOutput(stdout) {
+    const report = { events: [], files: {}, waitStates: [], done: false };
+    let srvr;
+    for (const line of stdout.split('\n')) {
+        if (!line.startsWith('@'))
+            continue;
+        const [word, ...rest] = line.slice(1).split(' ');
+        const value = rest.join(' ');
+        switch (word) {
+            case 'file':
+                report.files[rest[0]] = rest[1];
+                break;
+            case 'probe':
+                srvr = [];
+                report.srvr = '';
+                break;
+            case 'srvr':
+                srvr?.push(value);
+                report.srvr = srvr?.join('\n');
+                break;
+            case 'compose':
+                report.compose = value;
+                break;
+            case 'last-state':
+                report.waitStates.push(value);
+                break;
+            case 'error':
+                report.error = value;
+                break;
+            case 'done':
+                report.done = true;
+                break;
+            default:
+                report.events.push(word);
+        }
+    }
+    return report;
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
@@ -38221,29 +39152,12 @@ function run(cmd, args, input) {
     });
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
-// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
-// validation already restricted: quoting is the guarantee, validation the early, readable error.
-/**
- * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
- * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
- */
-function shellQuote(value) {
-    // A shell string cannot hold NUL: refusing beats silently truncating.
-    if (value.includes('\0'))
-        throw new Error('cannot pass a value containing a NUL byte to a shell');
-    return `'${value.replaceAll("'", "'\\''")}'`;
-}
-/** Quotes each argument and joins them into one command line. */
-function shellWords(words) {
-    return words.map(shellQuote).join(' ');
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
 // One SSH connection per host, shared by every command sent to it: the first command opens an
 // OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
 // ride on it (no new handshake), and close() ends it. The system ssh client is used so
 // known_hosts, jump hosts and key handling are OpenSSH's own.
+
 
 
 
@@ -38342,6 +39256,8 @@ class SshConnection {
     }
 }
 function runSsh(args, input, opts) {
+    // Refused before ssh starts, so no child outlives a delay the timer cannot hold.
+    checkDelay(opts.timeoutMs, 'ssh session timeout');
     return new Promise((resolve, reject) => {
         // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
         const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
@@ -38349,10 +39265,10 @@ function runSsh(args, input, opts) {
         let stderr = '';
         let partial = '';
         let timedOut = false;
-        const timer = setTimeout(() => {
+        const timer = setSafeTimeout(() => {
             timedOut = true;
             child.kill('SIGTERM');
-        }, opts.timeoutMs);
+        }, opts.timeoutMs, 'ssh session timeout');
         child.stdout.on('data', (chunk) => stdout.push(chunk));
         child.stderr.setEncoding('utf8');
         child.stderr.on('data', (chunk) => {
@@ -38447,353 +39363,7 @@ function parseSrvr(text) {
     return status;
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/observers/pool.ts
-// Bounded parallelism for per-host work.
-/**
- * Calls fn for every item, at most `limit` at a time, in order of the items. Every item runs
- * even when another one fails; the first failure is thrown once all have finished.
- */
-async function forEachLimit(items, limit, fn) {
-    if (!Number.isInteger(limit) || limit < 1)
-        throw new Error(`parallelism must be a whole number >= 1, got ${limit}`);
-    const failures = [];
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            try {
-                await fn(items[index], index);
-            }
-            catch (error) {
-                failures.push(error);
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    if (failures.length > 0)
-        throw failures[0];
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./workflows-lib/src/observers/remote-script.ts
-// The program an observer VM runs, sent as the stdin of `sh -s` (the ssh command line itself is
-// constant). Values reach it only as single-quoted assignments made by shellQuote, the three
-// files included, so nothing of ours is ever parsed as shell code and no here-document
-// delimiter can collide with file content.
-//
-// Commands (one ssh session each, all on the host's one shared connection):
-//   stage    compare the host's files with ours by sha256; when they differ, write ours to
-//            <dir>/.staged/ (or, on a dry run, only report). Also asks the observer `srvr` once.
-//   apply    keep the current files in <dir>/.previous/ (hard links), rename the staged files
-//            into place (rename within one directory is atomic), recreate the container (a
-//            bind-mounted file keeps its old inode in a running container), and wait for
-//            `Mode: observer`. If it does not come, put the previous files back the same way and
-//            recreate again; on a first deploy, stop the observer (never `down -v`).
-//   start    files unchanged but the observer is not serving: `up -d` and wait.
-//   discard  remove <dir>/.staged/ (a host whose turn never came).
-// Results are lines starting with "@" on stdout; progress for the job log goes to stderr.
-//
-// The srvr probe uses bash's /dev/tcp: bash is on every mainstream Docker host, while nc comes
-// in several incompatible flavours (OpenBSD, traditional, ncat, busybox) with different
-// end-of-input and timeout flags, and is missing from many minimal images. The probe goes to the
-// address the SSH session arrived on (SSH_CONNECTION): always an address of the VM itself, where
-// Docker publishes the client port.
-
-
-const REMOTE_SCRIPT = String.raw `
-umask 022
-FILES='zoo.cfg myid docker-compose.yaml'
-
-emit() { printf '@%s\n' "$*"; }
-say() { printf '%s\n' "$*" >&2; }
-die() { emit "error $*"; exit 1; }
-
-want_hash() {
-  case $1 in
-    zoo.cfg) printf '%s\n' "$H_ZOO_CFG" ;;
-    myid) printf '%s\n' "$H_MYID" ;;
-    docker-compose.yaml) printf '%s\n' "$H_COMPOSE" ;;
-  esac
-}
-content() {
-  case $1 in
-    zoo.cfg) printf '%s' "$C_ZOO_CFG" ;;
-    myid) printf '%s' "$C_MYID" ;;
-    docker-compose.yaml) printf '%s' "$C_COMPOSE" ;;
-  esac
-}
-hash_of() {
-  if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; else echo missing; fi
-}
-link_or_copy() {
-  ln -f -- "$1" "$2" 2>/dev/null || cp -p -- "$1" "$2"
-}
-need() {
-  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed on this VM: $2"
-}
-
-probe_address() {
-  set -- $SSH_CONNECTION
-  if [ -n "$3" ]; then printf '%s\n' "$3"; else echo 127.0.0.1; fi
-}
-probe() {
-  timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf srvr >&3 && cat <&3' zk-probe "$PROBE" "$PORT" 2>/dev/null
-}
-is_observer() {
-  case $1 in *'Mode: observer'*) case $1 in *'Zxid: 0x'*) return 0 ;; esac ;; esac
-  return 1
-}
-describe() {
-  case $1 in
-    '') echo 'no answer on the client port' ;;
-    *'not currently serving'*) echo 'running, not serving (not in sync with a leader)' ;;
-    *'Mode: '*) printf '%s\n' "$1" | grep '^Mode: ' ;;
-    *) echo 'unexpected answer to srvr' ;;
-  esac
-}
-report_srvr() {
-  emit probe
-  printf '%s\n' "$1" | while IFS= read -r line; do
-    [ -n "$line" ] && printf '@srvr %s\n' "$line"
-  done
-}
-wait_observer() {
-  start=$(date +%s)
-  last=''
-  note=0
-  while :; do
-    answer=$(probe)
-    elapsed=$(($(date +%s) - start))
-    if is_observer "$answer"; then
-      report_srvr "$answer"
-      say "observer on $PROBE:$PORT: Mode: observer after $elapsed s"
-      return 0
-    fi
-    state=$(describe "$answer")
-    if [ "$state" != "$last" ] || [ "$elapsed" -ge "$note" ]; then
-      say "waiting for the observer on $PROBE:$PORT: $state ($elapsed s of $JOIN_SECONDS s)"
-      last=$state
-      note=$((elapsed + 10))
-    fi
-    if [ "$elapsed" -ge "$JOIN_SECONDS" ]; then
-      report_srvr "$answer"
-      emit "last-state $state"
-      return 1
-    fi
-    sleep 0.25 2>/dev/null || sleep 1
-  done
-}
-
-find_compose() {
-  if docker compose version >/dev/null 2>&1; then
-    COMPOSE='docker compose'
-  elif command -v docker-compose >/dev/null 2>&1; then
-    COMPOSE='docker-compose'
-  else
-    die 'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on this VM: install the Docker Compose plugin'
-  fi
-  emit "compose $COMPOSE"
-}
-compose() {
-  $COMPOSE "$@" </dev/null 1>&2
-}
-up_and_wait() {
-  say "starting the observer: $COMPOSE up -d $*"
-  if ! compose up -d "$@"; then
-    emit compose-failed
-    return 1
-  fi
-  emit restarted
-  wait_observer
-}
-
-restore() {
-  for f in "$@"; do
-    if [ "$PREVIOUS" = yes ]; then
-      link_or_copy ".previous/$f" ".$f.restore" && mv -f ".$f.restore" "$f" || return 1
-    else
-      rm -f -- "$f" || return 1
-    fi
-  done
-}
-roll_back() {
-  emit not-verified
-  { rm -rf .failed && mkdir .failed && for f in $FILES; do link_or_copy "$f" ".failed/$f"; done; } 2>/dev/null
-  if [ "$PREVIOUS" = yes ]; then
-    restore $FILES || die "rollback failed: could not restore the previous files from $DIR/.previous; copy them back by hand and run $COMPOSE up -d --force-recreate in $DIR"
-    emit rolled-back
-    say "restored the previous files from $DIR/.previous (the failed ones are in $DIR/.failed)"
-    if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
-  else
-    say "no previous set of files to roll back to (first deploy): stopping the observer ($COMPOSE down, volumes kept)"
-    compose down && emit stopped
-    restore $FILES && emit removed
-    say "the files that failed are kept in $DIR/.failed"
-  fi
-}
-
-cmd_stage() {
-  need sha256sum 'install coreutils'
-  need timeout 'install coreutils'
-  changed=0
-  for f in $FILES; do
-    have=$(hash_of "$DIR/$f")
-    if [ "$have" = "$(want_hash "$f")" ]; then
-      state=same
-    elif [ "$have" = missing ]; then
-      state=new
-      changed=$((changed + 1))
-    else
-      state=changed
-      changed=$((changed + 1))
-    fi
-    emit "file $f $state"
-  done
-  if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
-  if [ "$changed" -eq 0 ]; then
-    [ -d "$DIR/.staged" ] && rm -rf -- "$DIR/.staged"
-    emit unchanged
-    return 0
-  fi
-  if [ "$DRY_RUN" = yes ]; then
-    emit would-change
-    return 0
-  fi
-  err=$(mkdir -p -- "$DIR" 2>&1) || die "cannot create $DIR as user $(id -un): $err; create it on the VM, writable by that user"
-  err=$( { rm -rf -- "$DIR/.staged" && mkdir -- "$DIR/.staged"; } 2>&1) ||
-    die "cannot write in $DIR as user $(id -un): $err; nothing was changed"
-  for f in $FILES; do
-    if ! err=$(content "$f" 2>&1 >"$DIR/.staged/$f") || [ "$(hash_of "$DIR/.staged/$f")" != "$(want_hash "$f")" ]; then
-      rm -rf -- "$DIR/.staged"
-      die "could not write $DIR/.staged/$f: $err (disk full?); nothing was changed"
-    fi
-  done
-  emit staged
-}
-
-cmd_apply() {
-  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
-  for f in $FILES; do
-    [ "$(hash_of ".staged/$f")" = "$(want_hash "$f")" ] ||
-      die "the staged $f in $DIR/.staged is missing or was altered since the upload; nothing was changed: run the deploy again"
-  done
-  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
-  find_compose
-  # Whatever is there is kept; only a complete set is a generation to roll back to.
-  PREVIOUS=no
-  [ -f zoo.cfg ] && [ -f myid ] && [ -f docker-compose.yaml ] && PREVIOUS=yes
-  if [ -f zoo.cfg ] || [ -f myid ] || [ -f docker-compose.yaml ]; then
-    err=$( {
-      rm -rf .previous.new && mkdir .previous.new &&
-        for f in $FILES; do [ ! -f "$f" ] || link_or_copy "$f" ".previous.new/$f" || exit 1; done &&
-        rm -rf .previous && mv .previous.new .previous
-    } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $err; nothing was changed"
-  fi
-  moved=''
-  for f in $FILES; do
-    if err=$(mv -f ".staged/$f" "$f" 2>&1); then
-      moved="$moved $f"
-    else
-      restore $moved
-      die "cannot replace $f in $DIR: $err; the previous files are back in place"
-    fi
-  done
-  rmdir .staged 2>/dev/null
-  emit replaced
-  if [ "$PREVIOUS" = yes ]; then
-    say "new files in place in $DIR (the previous ones are kept in $DIR/.previous)"
-  else
-    say "files in place in $DIR (first deploy)"
-  fi
-  if up_and_wait --force-recreate; then
-    emit verified
-  else
-    roll_back
-  fi
-}
-
-cmd_start() {
-  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
-  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
-  find_compose
-  if up_and_wait; then emit verified; else emit not-verified; fi
-}
-
-cmd_discard() {
-  rm -rf -- "$DIR/.staged" && emit discarded
-}
-
-main() {
-  PROBE=$(probe_address)
-  case $1 in
-    stage | apply | start | discard) "cmd_$1" ;;
-    *) die "unknown command $1" ;;
-  esac
-  emit done
-}
-`;
-const sha256 = (text) => (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-/** The whole stdin of `sh -s` for one command: the script, the values, the call. */
-function remoteProgram(command, inputs) {
-    const { files } = inputs;
-    const values = {
-        DIR: inputs.directory,
-        PORT: String(inputs.clientPort),
-        JOIN_SECONDS: String(Math.max(1, Math.ceil(inputs.joinTimeoutMs / 1000))),
-        DRY_RUN: inputs.dryRun ? 'yes' : 'no',
-        H_ZOO_CFG: sha256(files['zoo.cfg']),
-        H_MYID: sha256(files.myid),
-        H_COMPOSE: sha256(files['docker-compose.yaml']),
-        // Only the upload carries the files themselves.
-        C_ZOO_CFG: command === 'stage' ? files['zoo.cfg'] : '',
-        C_MYID: command === 'stage' ? files.myid : '',
-        C_COMPOSE: command === 'stage' ? files['docker-compose.yaml'] : ''
-    };
-    const assignments = Object.entries(values).map(([name, value]) => `${name}=${shellQuote(value)}`);
-    // main reads nothing from stdin, which is the rest of this program.
-    return `${REMOTE_SCRIPT}\n${assignments.join('\n')}\nmain ${shellQuote(command)} </dev/null\n`;
-}
-function parseRemoteOutput(stdout) {
-    const report = { events: [], files: {}, waitStates: [], done: false };
-    let srvr;
-    for (const line of stdout.split('\n')) {
-        if (!line.startsWith('@'))
-            continue;
-        const [word, ...rest] = line.slice(1).split(' ');
-        const value = rest.join(' ');
-        switch (word) {
-            case 'file':
-                report.files[rest[0]] = rest[1];
-                break;
-            case 'probe':
-                srvr = [];
-                report.srvr = '';
-                break;
-            case 'srvr':
-                srvr?.push(value);
-                report.srvr = srvr?.join('\n');
-                break;
-            case 'compose':
-                report.compose = value;
-                break;
-            case 'last-state':
-                report.waitStates.push(value);
-                break;
-            case 'error':
-                report.error = value;
-                break;
-            case 'done':
-                report.done = true;
-                break;
-            default:
-                report.events.push(word);
-        }
-    }
-    return report;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/observers/deploy.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-observers.ts
 
 
 
@@ -38806,47 +39376,120 @@ const COMPOSE_ALLOWANCE_MS = 180_000;
 async function deployObservers(opts) {
     const started = Date.now();
     const env = opts.environment;
-    const observers = env.observers;
-    const log = opts.log ?? (() => undefined);
     const dryRun = opts.dryRun ?? false;
-    const joinTimeoutMs = opts.joinTimeoutMs ?? env.timeouts.observerJoinMs;
-    if (!observers || observers.hosts.length === 0) {
+    if (!env.observers || env.observers.hosts.length === 0)
         return { environment: env.name, dryRun, results: [], ok: true, changed: false, rolledBack: [], durationMs: 0 };
+    const deploy = new ObserverDeploy(env, env.observers, opts);
+    const runs = deploy.prepare(opts);
+    try {
+        await forEachLimit(runs, opts.concurrency ?? 4, run => deploy.stageGuarded(run));
+        await deploy.rollRestarts(runs.filter(run => run.next !== undefined), opts.maxUnavailable ?? 1);
     }
-    // Rendering checks the server addresses: a bad list fails here, before any connection.
-    const rendered = observers.hosts.map(host => ({ host, files: renderObserverFiles({ environment: env, observers, host, servers: opts.servers }) }));
-    const config = writeSshClientConfig(opts.secretFiles, opts.credentials);
-    const jumpHost = opts.jumpHost ?? observers.ssh.jumpHost;
-    const runs = rendered.map(({ host, files }, i) => ({
-        host,
-        files,
-        connection: new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i),
-        result: {
-            id: host.id,
-            host: host.host,
-            status: 'ok',
-            compared: false,
-            changed: false,
-            changedFiles: [],
-            restarted: false,
-            verified: false,
-            rolledBack: false,
-            durationMs: 0
+    finally {
+        await Promise.all(runs.map(run => run.connection.close().catch(() => undefined)));
+    }
+    const results = runs.map(run => run.result);
+    return {
+        environment: env.name,
+        dryRun,
+        results,
+        ok: results.every(r => r.status === 'ok'),
+        changed: results.some(r => r.changed),
+        rolledBack: results.filter(r => r.rolledBack).map(r => r.host),
+        durationMs: Date.now() - started
+    };
+}
+/** The one-paragraph reason a deploy failed, host by host (the action's and the rollout's error). */
+function deployFailureMessage(report) {
+    const failed = report.results.filter(r => r.status === 'failed');
+    const skipped = report.results.filter(r => r.status === 'skipped');
+    return (`${failed.length} of ${report.results.length} observers failed` +
+        (skipped.length > 0 ? `, ${skipped.length} not restarted because the rollout stopped` : '') +
+        ':\n' +
+        failed.map(r => `  ${r.id} (${r.host}): ${r.message}`).join('\n'));
+}
+class ObserverDeploy {
+    env;
+    observers;
+    log;
+    dryRun;
+    joinTimeoutMs;
+    constructor(env, observers, opts) {
+        this.env = env;
+        this.observers = observers;
+        this.log = opts.log ?? (() => undefined);
+        this.dryRun = opts.dryRun ?? false;
+        this.joinTimeoutMs = opts.joinTimeoutMs ?? env.timeouts.observerJoinMs;
+    }
+    /** Renders every host's files (a bad server list fails here, before any connection) and its connection. */
+    prepare(opts) {
+        const { observers } = this;
+        const rendered = observers.hosts.map(host => ({
+            host,
+            files: renderObserverFiles({ environment: this.env, observers, host, servers: opts.servers })
+        }));
+        const config = writeSshClientConfig(opts.secretFiles, opts.credentials);
+        const jumpHost = opts.jumpHost
+            ? { host: opts.jumpHost.host, port: opts.jumpHost.port, user: opts.jumpHost.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
+            : observers.ssh.jumpHost;
+        return rendered.map(({ host, files }, i) => ({
+            host,
+            files,
+            connection: new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i),
+            result: {
+                id: host.id,
+                host: host.host,
+                status: 'ok',
+                compared: false,
+                changed: false,
+                changedFiles: [],
+                restarted: false,
+                verified: false,
+                rolledBack: false,
+                durationMs: 0
+            }
+        }));
+    }
+    /** Phase 2: restarts, rolling, in the environment's order; the first failure stops the rest. */
+    async rollRestarts(pending, maxUnavailable) {
+        let stoppedBy;
+        await forEachLimit(pending, maxUnavailable, async (run) => {
+            if (stoppedBy)
+                return this.skip(run, stoppedBy);
+            try {
+                if (run.next === 'apply')
+                    await this.apply(run);
+                else
+                    await this.start(run);
+            }
+            catch (error) {
+                this.fail(run, error.message);
+            }
+            if (run.result.status === 'failed')
+                stoppedBy ??= run;
+        });
+    }
+    async stageGuarded(run) {
+        try {
+            await this.stage(run);
         }
-    }));
-    const session = async (run, command, timeoutMs) => {
+        catch (error) {
+            this.fail(run, error.message);
+        }
+    }
+    async session(run, command, timeoutMs) {
         const t0 = Date.now();
         try {
             const program = remoteProgram(command, {
-                directory: observers.directory,
-                clientPort: observers.clientPort,
-                joinTimeoutMs,
-                dryRun,
+                directory: this.observers.directory,
+                clientPort: this.observers.clientPort,
+                joinTimeoutMs: this.joinTimeoutMs,
+                dryRun: this.dryRun,
                 files: run.files
             });
             const { code, stdout, stderr } = await run.connection.run(program, {
                 timeoutMs,
-                onStderrLine: line => log(`[${run.host.id} ${run.host.host}] ${line}`)
+                onStderrLine: line => this.log(`[${run.host.id} ${run.host.host}] ${line}`)
             });
             const report = parseRemoteOutput(stdout);
             if (!report.done && report.error === undefined) {
@@ -38858,71 +39501,68 @@ async function deployObservers(opts) {
         finally {
             run.result.durationMs += Date.now() - t0;
         }
-    };
-    const fail = (run, message) => {
+    }
+    fail(run, message) {
         run.result.status = 'failed';
         run.result.message = message;
-        log(`[${run.host.id} ${run.host.host}] failed: ${message}`);
-    };
-    // Phase 1: compare and upload, `concurrency` hosts at a time.
-    await forEachLimit(runs, opts.concurrency ?? 4, async (run) => {
-        try {
-            const report = await session(run, 'stage', UPLOAD_TIMEOUT_MS);
-            const r = run.result;
-            r.compared = OBSERVER_FILE_NAMES.every(f => report.files[f] !== undefined);
-            if (!r.compared)
-                return fail(run, report.error ?? 'the VM did not report its files');
-            r.changedFiles = OBSERVER_FILE_NAMES.filter(f => report.files[f] !== 'same');
-            r.changed = r.changedFiles.length > 0;
-            const serving = readSrvr(r, report.srvr);
-            if (report.error !== undefined)
-                return fail(run, report.error);
-            if (report.events.includes('unchanged')) {
-                if (serving) {
-                    r.verified = true;
-                    log(`[${run.host.id} ${run.host.host}] unchanged, serving as observer (zxid ${r.zxid})`);
-                }
-                else if (dryRun) {
-                    r.message = `files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): a deploy would start it`;
-                }
-                else {
-                    run.next = 'start';
-                    log(`[${run.host.id} ${run.host.host}] files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): it will be started`);
-                }
+        this.log(`[${run.host.id} ${run.host.host}] failed: ${message}`);
+    }
+    /** Phase 1 for one host: compare its files with ours and, when they differ, upload ours to .staged/. */
+    async stage(run) {
+        const report = await this.session(run, 'stage', UPLOAD_TIMEOUT_MS);
+        const r = run.result;
+        r.compared = OBSERVER_FILE_NAMES.every(f => report.files[f] !== undefined);
+        if (!r.compared)
+            return this.fail(run, report.error ?? 'the VM did not report its files');
+        r.changedFiles = OBSERVER_FILE_NAMES.filter(f => report.files[f] !== 'same');
+        r.changed = r.changedFiles.length > 0;
+        const serving = readSrvr(r, report.srvr);
+        if (report.error !== undefined)
+            return this.fail(run, report.error);
+        if (report.events.includes('unchanged')) {
+            if (serving) {
+                r.verified = true;
+                this.log(`[${run.host.id} ${run.host.host}] unchanged, serving as observer (zxid ${r.zxid})`);
             }
-            else if (report.events.includes('would-change')) {
-                r.message = `would ${Object.values(report.files).every(s => s === 'new') ? 'deploy' : 'replace'} ${r.changedFiles.join(', ')} and recreate the observer`;
-            }
-            else if (report.events.includes('staged')) {
-                run.next = 'apply';
-                log(`[${run.host.id} ${run.host.host}] uploaded ${r.changedFiles.join(', ')}; waiting for its turn to restart`);
+            else if (this.dryRun) {
+                r.message = `files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): a deploy would start it`;
             }
             else {
-                fail(run, `unexpected answer from the VM: ${report.events.join(' ') || '(none)'}`);
+                run.next = 'start';
+                this.log(`[${run.host.id} ${run.host.host}] files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): it will be started`);
             }
         }
-        catch (error) {
-            fail(run, error.message);
+        else if (report.events.includes('would-change')) {
+            r.message = `would ${Object.values(report.files).every(s => s === 'new') ? 'deploy' : 'replace'} ${r.changedFiles.join(', ')} and recreate the observer`;
         }
-    });
-    const apply = async (run) => {
-        const report = await session(run, 'apply', 2 * joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        else if (report.events.includes('staged')) {
+            run.next = 'apply';
+            this.log(`[${run.host.id} ${run.host.host}] uploaded ${r.changedFiles.join(', ')}; waiting for its turn to restart`);
+        }
+        else {
+            this.fail(run, `unexpected answer from the VM: ${report.events.join(' ') || '(none)'}`);
+        }
+    }
+    /** Phase 2 for a changed host: swap the files in, recreate, verify; roll back when it does not join. */
+    async apply(run) {
+        const report = await this.session(run, 'apply', 2 * this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
         const r = run.result;
         r.compose = report.compose;
         r.restarted = report.events.includes('restarted');
         readSrvr(r, report.srvr);
         if (report.events.includes('verified')) {
             r.verified = true;
-            log(`[${run.host.id} ${run.host.host}] verified: Mode: observer, zxid ${r.zxid}`);
+            this.log(`[${run.host.id} ${run.host.host}] verified: Mode: observer, zxid ${r.zxid}`);
             return;
         }
-        // Nothing was replaced: the host keeps its files and its running observer.
+        // Not replaced: nothing was swapped, or a half-done swap was undone; report.error says which,
+        // and what is left when undoing it failed.
         if (!report.events.includes('replaced'))
-            return fail(run, report.error ?? 'unknown failure');
+            return this.fail(run, report.error ?? 'unknown failure');
         const [firstWait, rollbackWait] = report.waitStates;
         let why = report.events.includes('compose-failed')
             ? `${report.compose ?? 'docker compose'} up failed (its output is in the log above)`
-            : `the observer did not answer Mode: observer within ${Math.ceil(joinTimeoutMs / 1000)} s (last: ${firstWait ?? 'unknown'})`;
+            : `the observer did not answer Mode: observer within ${Math.ceil(this.joinTimeoutMs / 1000)} s (last: ${firstWait ?? 'unknown'})`;
         if (report.events.includes('rolled-back')) {
             r.rolledBack = true;
             why += report.events.includes('rollback-verified')
@@ -38930,15 +39570,23 @@ async function deployObservers(opts) {
                 : `; rolled back to the previous files, but the observer did not come back on them either (${rollbackWait ?? report.error ?? 'compose failed'}): check the VM`;
         }
         else if (report.events.includes('stopped')) {
-            why += `; first deploy on this VM, so nothing to roll back to: the observer was stopped (compose down, volumes kept) and the new files moved to ${observers.directory}/.failed`;
+            const partial = report.events.includes('partial-previous');
+            why += partial
+                ? '; only some of the files were on this VM before, not a complete set to roll back to: the observer was stopped (compose down, volumes kept)'
+                : '; first deploy on this VM, so nothing to roll back to: the observer was stopped (compose down, volumes kept)';
+            if (report.events.includes('removed'))
+                why += `${partial ? ', the files it had were put back,' : ''} and the new files ${report.events.includes('failed-kept') ? `moved to ${this.observers.directory}/.failed` : 'removed'}`;
+            else if (report.error !== undefined)
+                why += `; then: ${report.error}`;
         }
         else if (report.error !== undefined) {
             why += `; then: ${report.error}`;
         }
-        fail(run, why);
-    };
-    const start = async (run) => {
-        const report = await session(run, 'start', joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        this.fail(run, why);
+    }
+    /** Phase 2 for an unchanged host whose observer was not serving: start it and verify. */
+    async start(run) {
+        const report = await this.session(run, 'start', this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
         const r = run.result;
         r.compose = report.compose;
         r.restarted = report.events.includes('restarted');
@@ -38948,53 +39596,28 @@ async function deployObservers(opts) {
             r.message = 'files unchanged; the observer was not serving and was started';
             return;
         }
-        fail(run, report.events.includes('not-verified')
-            ? `files unchanged, but the observer did not answer Mode: observer within ${Math.ceil(joinTimeoutMs / 1000)} s after compose up (last: ${report.waitStates[0] ?? 'unknown'})`
+        this.fail(run, report.events.includes('not-verified')
+            ? `files unchanged, but the observer did not answer Mode: observer within ${Math.ceil(this.joinTimeoutMs / 1000)} s after compose up (last: ${report.waitStates[0] ?? 'unknown'})`
             : (report.error ?? 'unknown failure'));
-    };
-    const skip = async (run, cause) => {
+    }
+    /** Phase 2 after an earlier host failed: leave this one as it is, remove its staged upload. */
+    async skip(run, cause) {
         run.result.status = 'skipped';
-        run.result.message = `not restarted: the rollout stopped after observer ${cause.host.id} (${cause.host.host}) failed; this VM keeps its current files and observer`;
-        if (run.next !== 'apply')
+        const stopped = `not restarted: the rollout stopped after observer ${cause.host.id} (${cause.host.host}) failed`;
+        if (run.next !== 'apply') {
+            run.result.message = `${stopped}; this VM keeps its current files, and its observer, which was not serving, was not started`;
             return;
+        }
         try {
-            const report = await session(run, 'discard', UPLOAD_TIMEOUT_MS);
-            if (report.error !== undefined)
-                run.result.message += `; removing the staged upload failed: ${report.error}`;
+            const report = await this.session(run, 'discard', UPLOAD_TIMEOUT_MS);
+            run.result.message = report.events.includes('discarded')
+                ? `${stopped}; this VM keeps its current files and observer (the staged upload was removed)`
+                : `${stopped}; the new files were not applied, but removing the staged upload failed: ${report.error ?? 'unknown failure'}`;
         }
         catch (error) {
-            run.result.message += `; removing the staged upload failed: ${error.message}`;
+            run.result.message = `${stopped}; nothing was changed on this VM, but it could not be reached again to remove the staged upload: ${error.message}`;
         }
-    };
-    // Phase 2: restarts, rolling, in the environment's order.
-    let stoppedBy;
-    const pending = runs.filter(run => run.next !== undefined);
-    await forEachLimit(pending, opts.maxUnavailable ?? 1, async (run) => {
-        if (stoppedBy)
-            return skip(run, stoppedBy);
-        try {
-            if (run.next === 'apply')
-                await apply(run);
-            else
-                await start(run);
-        }
-        catch (error) {
-            fail(run, error.message);
-        }
-        if (run.result.status === 'failed')
-            stoppedBy ??= run;
-    });
-    await Promise.all(runs.map(run => run.connection.close().catch(() => undefined)));
-    const results = runs.map(run => run.result);
-    return {
-        environment: env.name,
-        dryRun,
-        results,
-        ok: results.every(r => r.status === 'ok'),
-        changed: results.some(r => r.changed),
-        rolledBack: results.filter(r => r.rolledBack).map(r => r.host),
-        durationMs: Date.now() - started
-    };
+    }
 }
 /** Records mode and zxid from a srvr answer; true when it is a serving observer. */
 function readSrvr(result, srvr) {
@@ -39021,62 +39644,6 @@ function describeSrvr(srvr) {
     return mode ? `Mode: ${mode[1]}` : 'unexpected answer to srvr';
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/observers/summary.ts
-const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-function filesCell(r, dryRun) {
-    if (!r.compared)
-        return 'not compared';
-    if (!r.changed)
-        return 'unchanged';
-    const files = r.changedFiles.join(', ');
-    if (dryRun)
-        return `would change: ${files}`;
-    return r.rolledBack ? `${files} (rolled back)` : `${files} changed`;
-}
-function verifiedCell(r) {
-    if (r.verified)
-        return `✅ observer, zxid ${r.zxid}`;
-    if (r.status === 'skipped')
-        return '—';
-    if (r.mode)
-        return `❌ now: ${r.mode}${r.zxid ? `, zxid ${r.zxid}` : ''}`;
-    return r.status === 'ok' ? '—' : '❌';
-}
-const statusCell = { ok: 'ok', failed: '**failed**', skipped: 'skipped' };
-function deploySummaryMarkdown(report) {
-    const title = `### Observers of ${report.environment}${report.dryRun ? ' (dry run: nothing written or restarted)' : ''}`;
-    if (report.results.length === 0)
-        return `${title}\n\nThis environment has no observers.\n`;
-    const rows = report.results.map(r => [
-        String(r.id),
-        r.host,
-        statusCell[r.status],
-        filesCell(r, report.dryRun),
-        r.restarted ? 'yes' : 'no',
-        verifiedCell(r),
-        r.rolledBack ? '**yes**' : 'no',
-        `${(r.durationMs / 1000).toFixed(1)} s`
-    ]
-        .map(cell)
-        .join(' | '));
-    const notes = report.results.filter(r => r.message).map(r => `- **${r.id}** (${r.host}): ${r.message}`);
-    return [
-        title,
-        '',
-        '| id | host | status | files | restarted | verified | rolled back | time |',
-        '|---:|---|---|---|---|---|---|---:|',
-        ...rows.map(row => `| ${row} |`),
-        '',
-        ...(notes.length > 0 ? [...notes, ''] : [])
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/observers/index.ts
-
-
-
-
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-chart.ts
 // Step 1: helm upgrade --install of the environment's chart, only when it would change
 // something (a server-side dry run is compared with the deployed release), and never a jump
@@ -39100,7 +39667,7 @@ const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
 async function deployChart({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const major = await helm.majorVersion();
-    info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
+    log_info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
     const current = await helm.status(req.release, req.namespace);
     if (current && current.status.startsWith('pending-'))
         throw new Error(`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
@@ -39115,12 +39682,12 @@ async function deployChart({ env, helm, kubectl, roots }) {
     const unchanged = current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest);
     let release;
     if (unchanged && current) {
-        info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
+        log_info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
         release = current;
     }
     else {
         release = await helm.upgrade(req);
-        info(`release ${req.release}: revision ${release.revision} (${release.status})`);
+        log_info(`release ${req.release}: revision ${release.revision} (${release.status})`);
     }
     return {
         release: req.release,
@@ -39146,7 +39713,7 @@ async function refuseUnsafeScaling(kubectl, env, name, replicas) {
             `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(replicas - from)}), or use the scale workflow.`);
 }
 async function rollbackChart(helm, env, revision) {
-    info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
+    log_info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
     await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
 }
 
@@ -39156,6 +39723,7 @@ async function rollbackChart(helm, env, revision) {
 // A dropped stream resumes from the last resourceVersion; 410 Gone relists.
 
 
+
 function query(params) {
     const entries = Object.entries(params).filter((e) => e[1] !== undefined);
     return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
@@ -39163,11 +39731,29 @@ function query(params) {
 async function listAndWatch(kubectl, opts) {
     const objects = new Map();
     let resourceVersion = '';
-    let finished = false;
+    // Aborted when listAndWatch settles (done, timeout, abort or error). From then on work()
+    // starts no kubectl, calls no onChange and leaves its backoff sleep at once, and the live
+    // watch child is killed. A list in flight (kubectl.raw, bounded by --request-timeout) runs
+    // to its end and its answer is dropped.
+    const stop = new AbortController();
+    const finished = () => stop.signal.aborted;
     let child;
-    let timer;
+    stop.signal.addEventListener('abort', () => child?.kill(), { once: true });
+    /** Resolves after ms, or as soon as listAndWatch settles. */
+    const pause = (ms) => new Promise(resolve => {
+        const done = () => {
+            clearTimeout(timer);
+            stop.signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setSafeTimeout(done, ms, `${opts.what}: backoff`);
+        stop.signal.addEventListener('abort', done, { once: true });
+    });
+    /** True when done, or when listAndWatch settled while the list was in flight. */
     const relist = async () => {
         const list = await kubectl.raw(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`);
+        if (finished())
+            return true;
         objects.clear();
         for (const item of list.items)
             objects.set(item.metadata.name, item);
@@ -39183,6 +39769,10 @@ async function listAndWatch(kubectl, opts) {
             labelSelector: opts.labelSelector,
             fieldSelector: opts.fieldSelector
         })}`;
+        // Checked in the same synchronous run as the spawn: either listAndWatch settled before
+        // and nothing starts, or the child is `child` by the time it does and is killed then.
+        if (finished())
+            return resolve('done');
         const proc = (0,external_node_child_process_namespaceObject.spawn)(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] });
         child = proc;
         let stderr = '';
@@ -39208,7 +39798,7 @@ async function listAndWatch(kubectl, opts) {
                 return;
             chain = chain
                 .then(async () => {
-                if (outcome)
+                if (outcome || finished())
                     return;
                 const event = JSON.parse(line);
                 if (event.type === 'ERROR') {
@@ -39216,7 +39806,7 @@ async function listAndWatch(kubectl, opts) {
                     if (status.code === 410)
                         outcome = 'gone';
                     else
-                        info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
+                        log_info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
                     proc.kill();
                     return;
                 }
@@ -39242,8 +39832,8 @@ async function listAndWatch(kubectl, opts) {
             void chain.then(() => {
                 if (outcome)
                     return resolve(outcome);
-                if (!finished)
-                    info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
+                if (!finished())
+                    log_info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
                 resolve('dropped');
             });
         });
@@ -39260,7 +39850,7 @@ async function listAndWatch(kubectl, opts) {
             }
             const started = Date.now();
             const outcome = await watchOnce();
-            if (outcome === 'done' || finished)
+            if (outcome === 'done' || finished())
                 return;
             if (outcome === 'gone')
                 needList = true;
@@ -39268,27 +39858,29 @@ async function listAndWatch(kubectl, opts) {
             // ended (server-side watch timeout) resumes immediately.
             backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100;
             if (backoff > 100)
-                await new Promise(r => setTimeout(r, backoff));
+                await pause(backoff);
+            if (finished())
+                return;
         }
     };
+    // A deadline a timer cannot hold is refused before any kubectl starts, as is an aborted signal.
+    checkDelay(opts.timeoutMs, `${opts.what}: timeout`);
+    opts.signal?.throwIfAborted();
+    let timer;
     let onAbort;
     const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(opts.timeoutError()), opts.timeoutMs);
+        timer = setSafeTimeout(() => reject(opts.timeoutError()), opts.timeoutMs, `${opts.what}: timeout`);
         onAbort = () => reject(opts.signal?.reason);
-        if (opts.signal?.aborted)
-            onAbort();
-        else
-            opts.signal?.addEventListener('abort', onAbort, { once: true });
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
         await Promise.race([work(), timeout]);
     }
     finally {
-        finished = true;
         clearTimeout(timer);
         if (onAbort)
             opts.signal?.removeEventListener('abort', onAbort);
-        child?.kill();
+        stop.abort();
     }
 }
 
@@ -39322,17 +39914,19 @@ async function applyManaged(kubectl, namespace, resources, selector, desired) {
 
 
 
+
 function selectorFor(labels) {
     return Object.entries(labels)
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
 }
-async function exposeServers({ kubectl, env, statefulSet, timeoutMs }) {
+async function exposeServers({ kubectl, env, statefulSet, ...opts }) {
+    const timeoutMs = opts.timeoutMs ?? env.timeouts.loadBalancerMs;
     const namespace = env.kubernetes.namespace;
     const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i));
     const selector = selectorFor(managedLabels(env, SERVER_ROLE));
     const outcome = await applyManaged(kubectl, namespace, ['services'], selector, renderServerServices(env, statefulSet));
-    info(`Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
+    log_info(`Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
         (outcome.deleted.length ? `, removed ${outcome.deleted.join(', ')} (pods beyond the current size)` : ''));
     const kind = env.expose.addressKind;
     const addresses = new Map();
@@ -39350,7 +39944,7 @@ async function exposeServers({ kubectl, env, statefulSet, timeoutMs }) {
                 const address = kind === 'ip' ? ingress?.ip : ingress?.hostname;
                 if (address && !addresses.has(name)) {
                     addresses.set(name, address);
-                    info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                    log_info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
                 }
                 else if (ingress && !address) {
                     const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`;
@@ -39359,7 +39953,7 @@ async function exposeServers({ kubectl, env, statefulSet, timeoutMs }) {
             }
             if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
                 lastLogged = Date.now();
-                info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`);
+                log_info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`);
             }
             return addresses.size === names.length;
         }
@@ -39376,10 +39970,12 @@ async function exposeServers({ kubectl, env, statefulSet, timeoutMs }) {
                 .join(''));
     });
     const ordered = names.map(name => addresses.get(name));
+    // The cloud's answer goes into zoo.cfg lines and job outputs: it must be a plain host, too.
+    checkServerAddresses(ordered);
     return {
         services: names.map((name, ordinal) => ({ name, ordinal, address: ordered[ordinal] })),
         addresses: ordered,
-        serverLines: ordered.map((address, i) => `server.${i + 1}=${address}:${QUORUM_PORT}:${ELECTION_PORT}`),
+        serverLines: ordered.map((address, i) => `server.${i + 1}=${serverAddress(address)}`),
         outcome
     };
 }
@@ -39419,13 +40015,13 @@ async function registerMonitoring(kubectl, env) {
         }
         else if (m.serviceMonitor) {
             serviceMonitor = 'skipped: CRD not installed';
-            warning(`ServiceMonitor ${m.serviceMonitor.metadata.name} skipped: the cluster has no monitoring.coreos.com/v1 ServiceMonitor CRD ` +
+            log_warning(`ServiceMonitor ${m.serviceMonitor.metadata.name} skipped: the cluster has no monitoring.coreos.com/v1 ServiceMonitor CRD ` +
                 `(install the Prometheus operator, or set monitoring.serviceMonitor.enabled: false). The Service and Endpoints are in place.`);
         }
     }
     const outcome = await applyManaged(kubectl, namespace, resources, selector, desired);
     const targets = env.observers && env.monitoring ? env.observers.hosts.map(h => `${h.metricsAddress ?? h.host}:${env.observers.metricsPort}`) : [];
-    info(`monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`);
+    log_info(`monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`);
     return { outcome, serviceMonitor, targets };
 }
 
@@ -39501,12 +40097,37 @@ function formatDiagnostics(d) {
 
 
 
+
+function waitReadyOptions(req) {
+    const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
+    return {
+        kubectl: req.kubectl,
+        namespace: req.env.kubernetes.namespace,
+        statefulSet: req.statefulSet ?? req.env.kubernetes.statefulSet,
+        podTimeoutMs,
+        overallTimeoutMs: req.overallTimeoutMs ?? podTimeoutMs * req.env.ensemble.servers
+    };
+}
 class WaitReadyError extends Error {
     diagnostics;
     constructor(message, diagnostics) {
         super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message);
         this.diagnostics = diagnostics;
         this.name = 'WaitReadyError';
+    }
+}
+/**
+ * Why the wait for one pod stops: a fast failure or its per-pod timeout. The abort reason of the
+ * pod watch, so the error names the pod that failed, which need not be the one waited for.
+ */
+class PodFailure extends Error {
+    ordinal;
+    reason;
+    constructor(ordinal, reason) {
+        super(reason);
+        this.ordinal = ordinal;
+        this.reason = reason;
+        this.name = 'PodFailure';
     }
 }
 const fatalWaitingReasons = new Set([
@@ -39572,7 +40193,7 @@ async function waitReady(opts) {
     const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
-    info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
+    log_info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
     const ready = [];
     let index = 0;
     let currentSince = Date.now();
@@ -39583,21 +40204,23 @@ async function waitReady(opts) {
         const name = podName(ordinal);
         throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)));
     };
-    // Per-pod deadline and progress lines: both need a clock, not just events.
-    const ticker = setInterval(() => {
+    // The overall deadline is the pod watch's own timeout. The per-pod deadline is one timer,
+    // re-armed whenever the next pod becomes the one waited for; the ticker only prints progress.
+    let podDeadline;
+    const armPodDeadline = () => {
+        clearTimeout(podDeadline);
+        if (index >= order.length)
+            return;
+        const ordinal = order[index];
+        podDeadline = setSafeTimeout(() => abort.abort(new PodFailure(ordinal, `not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`)), opts.podTimeoutMs, 'per-pod timeout');
+    };
+    const ticker = setSafeInterval(() => {
         if (index >= order.length)
             return;
         const name = podName(order[index]);
-        const waited = Date.now() - currentSince;
-        if (waited >= opts.podTimeoutMs)
-            abort.abort(new Error(`not Ready after ${Math.round(waited / 1000)} s (per-pod timeout)`));
-        else
-            info(`  ${name}: waiting ${Math.round(waited / 1000)} s: ${podSummary(pods.get(name))}`);
-    }, opts.progressIntervalMs ?? 10_000);
-    const deadlineTimer = setInterval(() => {
-        if (index < order.length && Date.now() - currentSince >= opts.podTimeoutMs)
-            abort.abort(new Error(`not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`));
-    }, Math.min(1000, opts.podTimeoutMs));
+        log_info(`  ${name}: waiting ${Math.round((Date.now() - currentSince) / 1000)} s: ${podSummary(pods.get(name))}`);
+    }, opts.progressIntervalMs ?? 10_000, 'progress');
+    armPodDeadline();
     try {
         await listAndWatch(opts.kubectl, {
             path: `/api/v1/namespaces/${opts.namespace}/pods`,
@@ -39611,16 +40234,17 @@ async function waitReady(opts) {
                 while (index < order.length && isPodReady(objects.get(podName(order[index])), updateRevision)) {
                     const now = Date.now();
                     ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince });
-                    info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
+                    log_info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
                     index++;
                     currentSince = now;
+                    armPodDeadline();
                 }
                 if (index >= order.length)
                     return true;
                 for (const ordinal of order.slice(index)) {
                     const why = fastFailure(objects.get(podName(ordinal)), crashLoopRestarts);
                     if (why) {
-                        abort.abort(new Error(why, { cause: ordinal }));
+                        abort.abort(new PodFailure(ordinal, why));
                         return false;
                     }
                 }
@@ -39631,14 +40255,16 @@ async function waitReady(opts) {
     catch (error) {
         if (error instanceof WaitReadyError)
             throw error;
-        const failing = error.cause;
-        await failWith(typeof failing === 'number' ? failing : order[index], error.message);
+        if (error instanceof PodFailure)
+            await failWith(error.ordinal, error.reason);
+        // The overall timeout, or kubectl failing: about the pod being waited for.
+        await failWith(order[index], error.message);
     }
     finally {
         clearInterval(ticker);
-        clearInterval(deadlineTimer);
+        clearTimeout(podDeadline);
     }
-    info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log_info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return ready;
 }
 
@@ -39669,37 +40295,29 @@ async function rollout(opts) {
     const partial = {};
     let step = 'deploy-chart';
     try {
-        info(`== deploy-chart`);
+        log_info(`== deploy-chart`);
         const chart = (partial.chart = await deployChart({ env, helm, kubectl, roots: opts.roots }));
         step = 'wait-ready';
-        info(`== wait-ready`);
-        partial.ready = await waitReady({
-            kubectl,
-            namespace: env.kubernetes.namespace,
-            statefulSet: chart.statefulSet,
-            podTimeoutMs: env.timeouts.podReadyMs,
-            overallTimeoutMs: env.timeouts.podReadyMs * env.ensemble.servers
-        });
+        log_info(`== wait-ready`);
+        partial.ready = await waitReady(waitReadyOptions({ kubectl, env, statefulSet: chart.statefulSet }));
         step = 'expose-servers';
-        info(`== expose-servers`);
-        const exposed = (partial.exposed = await exposeServers({ kubectl, env, statefulSet: chart.statefulSet, timeoutMs: env.timeouts.loadBalancerMs }));
+        log_info(`== expose-servers`);
+        const exposed = (partial.exposed = await exposeServers({ kubectl, env, statefulSet: chart.statefulSet }));
         if (env.observers && opts.ssh) {
             step = 'deploy-observers';
-            info(`== deploy-observers`);
+            log_info(`== deploy-observers`);
             const report = (partial.observers = await deployObservers({
                 environment: env,
                 servers: exposed.addresses,
                 credentials: opts.ssh.credentials,
                 secretFiles: opts.ssh.secretFiles,
-                log: line => info(line)
+                log: line => log_info(line)
             }));
-            if (!report.ok) {
-                const failed = report.results.filter(r => r.status !== 'ok');
-                throw new Error(`observers not deployed: ${failed.map(r => `${r.id} ${r.host} ${r.status}${r.message ? ` (${r.message})` : ''}`).join('; ')}`);
-            }
+            if (!report.ok)
+                throw new Error(deployFailureMessage(report));
         }
         step = 'register-monitoring';
-        info(`== register-monitoring`);
+        log_info(`== register-monitoring`);
         partial.monitoring = await registerMonitoring(kubectl, env);
         return partial;
     }
@@ -39707,7 +40325,7 @@ async function rollout(opts) {
         const chart = partial.chart;
         if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined) {
             await rollbackChart(helm, env, chart.previousRevision);
-            info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`);
+            log_info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`);
         }
         throw new RolloutError(`${step} failed: ${error.message}`, step, partial);
     }
@@ -39742,9 +40360,11 @@ function formatRolloutReport(env, r) {
 
 
 
+
+
 const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
-                  [--kubectl path] [--helm path] [--rollback-on-failure]
+                  [--kubectl path] [--helm path] [--rollback-on-failure] [--verbose]
        zk-rollout schema
 
   plan       Validate environments/<name>/environment.yaml and print every step and file a
@@ -39754,6 +40374,7 @@ const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--for
   rollout    Run the rollout: deploy the chart, wait for pods in order, expose each server,
              deploy the observers over SSH (host keys checked against --known-hosts), and
              register them for monitoring. --kubeconfig defaults to $KUBECONFIG.
+  --verbose  Also print debug lines (each command run).
   schema     Print the JSON Schema of environment.yaml.
 
 Exit codes: 0 ok, 1 invalid environment, 2 usage error.`;
@@ -39761,7 +40382,9 @@ function defaultPackageRoot() {
     // dist/cli/index.js or src/cli/main.ts -> three levels up is the repository root.
     return external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname((0,external_node_url_.fileURLToPath)(import.meta.url)), '..', '..', '..');
 }
-async function main_run(argv, io) {
+async function main_run(argv, given) {
+    // Nothing a user wrote may start a printed line: every write is made inert (printable.ts).
+    const io = { ...given, out: text => given.out(inert(text)), err: text => given.err(inert(text)) };
     let parsed;
     try {
         parsed = (0,external_node_util_.parseArgs)({
@@ -39776,6 +40399,7 @@ async function main_run(argv, io) {
                 'ssh-key': { type: 'string' },
                 'known-hosts': { type: 'string' },
                 'rollback-on-failure': { type: 'boolean', default: false },
+                verbose: { type: 'boolean', default: false },
                 help: { type: 'boolean', short: 'h' }
             }
         });
@@ -39785,6 +40409,11 @@ async function main_run(argv, io) {
         return 2;
     }
     const { values, positionals } = parsed;
+    // In a runner, progress goes through @actions/core; in a terminal, as plain lines.
+    if (process.env.GITHUB_ACTIONS === 'true')
+        useActionsLog();
+    else
+        useTerminalLog(io.out, { verbose: values.verbose === true });
     if (values.help) {
         io.out(`${USAGE}\n`);
         return 0;
@@ -39806,14 +40435,14 @@ async function main_run(argv, io) {
         .map(s => s.trim())
         .filter(Boolean);
     return guarded(io, async () => {
-        const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory));
+        const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory), { repository: io.cwd });
         const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } });
         io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan));
     });
 }
 async function runRollout(directory, flags, io) {
     return guarded(io, async () => {
-        const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory));
+        const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory), { repository: io.cwd });
         const kubeconfig = flags.kubeconfig ? external_node_path_namespaceObject.resolve(io.cwd, flags.kubeconfig) : process.env.KUBECONFIG;
         if (!kubeconfig)
             throw new Error('no cluster credentials: pass --kubeconfig or set KUBECONFIG');
@@ -41985,9 +42614,9 @@ exports.composeCollection = composeCollection;
 
 
 
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 var resolveProps = __nccwpck_require__(4631);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
@@ -42041,7 +42670,7 @@ var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var composeCollection = __nccwpck_require__(7349);
 var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 var utilEmptyScalarPosition = __nccwpck_require__(2599);
 
 const CN = { composeNode, composeEmptyNode };
@@ -42253,11 +42882,11 @@ exports.composeScalar = composeScalar;
 
 var node_process = __nccwpck_require__(932);
 var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var errors = __nccwpck_require__(1464);
 var identity = __nccwpck_require__(1127);
 var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -42866,7 +43495,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 5407:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -42921,7 +43550,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
 var utilMapIncludes = __nccwpck_require__(1187);
@@ -43134,7 +43763,7 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 
 var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -43642,7 +44271,7 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 5402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -43653,7 +44282,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var toJS = __nccwpck_require__(4043);
 var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(6829);
+var stringifyDocument = __nccwpck_require__(9210);
 var anchors = __nccwpck_require__(1596);
 var applyReviver = __nccwpck_require__(3661);
 var createNode = __nccwpck_require__(2404);
@@ -44491,7 +45120,7 @@ var __webpack_unused_export__;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var Schema = __nccwpck_require__(5840);
 var errors = __nccwpck_require__(1464);
 var Alias = __nccwpck_require__(4065);
@@ -44516,7 +45145,7 @@ __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
-__webpack_unused_export__ = identity.isAlias;
+exports.Vj = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
 exports.jh = identity.isMap;
@@ -44536,7 +45165,7 @@ __webpack_unused_export__ = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
-__webpack_unused_export__ = visit.visit;
+exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
 
@@ -47725,7 +48354,7 @@ exports.Parser = Parser;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var errors = __nccwpck_require__(1464);
 var log = __nccwpck_require__(7249);
 var identity = __nccwpck_require__(1127);
@@ -49575,7 +50204,7 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 9210:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
