@@ -39512,6 +39512,16 @@ class ObserverDeploy {
         run.result.message = message;
         this.log(`[${run.host.id} ${run.host.host}] failed: ${message}`);
     }
+    /** A session that (re)creates the container; what it did goes on the host's result. */
+    async restart(run, command, timeoutMs) {
+        const report = await this.session(run, command, timeoutMs);
+        const r = run.result;
+        r.compose = report.compose;
+        r.restarted = report.events.includes('restarted');
+        readSrvr(r, report.srvr);
+        r.verified = report.events.includes('verified');
+        return report;
+    }
     /** Phase 1 for one host: compare its files with ours and, when they differ, upload ours to .staged/. */
     async stage(run) {
         const report = await this.session(run, 'stage', UPLOAD_TIMEOUT_MS);
@@ -39550,13 +39560,9 @@ class ObserverDeploy {
     }
     /** Phase 2 for a changed host: swap the files in, recreate, verify; roll back when it does not join. */
     async apply(run) {
-        const report = await this.session(run, 'apply', 2 * this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        const report = await this.restart(run, 'apply', 2 * this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
         const r = run.result;
-        r.compose = report.compose;
-        r.restarted = report.events.includes('restarted');
-        readSrvr(r, report.srvr);
-        if (report.events.includes('verified')) {
-            r.verified = true;
+        if (r.verified) {
             this.log(`[${run.host.id} ${run.host.host}] verified: Mode: observer, zxid ${r.zxid}`);
             return;
         }
@@ -39591,13 +39597,9 @@ class ObserverDeploy {
     }
     /** Phase 2 for an unchanged host whose observer was not serving: start it and verify. */
     async start(run) {
-        const report = await this.session(run, 'start', this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        const report = await this.restart(run, 'start', this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
         const r = run.result;
-        r.compose = report.compose;
-        r.restarted = report.events.includes('restarted');
-        readSrvr(r, report.srvr);
-        if (report.events.includes('verified')) {
-            r.verified = true;
+        if (r.verified) {
             r.message = 'files unchanged; the observer was not serving and was started';
             return;
         }
