@@ -88,7 +88,8 @@ describe('chart sources', () => {
       writeEnvironment(kubeEnvironmentYaml({ namespace: 'local', release: 'zk', extra: 'chart:\n  path: charts/our-zk\n' }), {
         name: 'local',
         values: `${sandboxValues}replicas: 3\n`
-      })
+      }),
+      { repository }
     )
     const r = await deployChart({ env, helm, kubectl, roots: { ...roots, repository } })
     expect(r).toMatchObject({ revision: 1, statefulSet: 'zk-zookeeper', changed: true })

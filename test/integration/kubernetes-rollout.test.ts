@@ -174,7 +174,8 @@ describe('the four actions from their built dist/index.js, as a runner runs them
     expect(expose.exitCode).toBe(0)
     const addresses = [0, 1, 2].map(i => sandbox.podAddress(namespace, `zk-zookeeper-${i}`))
     expect(JSON.parse(expose.outputs.addresses)).toEqual(addresses)
-    expect(expose.outputs['address-2']).toBe(addresses[2])
+    // Only declared outputs are set (action.yml cannot declare address-N for every N).
+    expect(Object.keys(expose.outputs).sort()).toEqual(['addresses', 'changed', 'servers', 'services'])
     expect(expose.outputs.servers.split('\n')).toEqual(addresses.map((a, i) => `server.${i + 1}=${a}:2888:3888`))
 
     const monitoring = await runActionDist('register-monitoring', common(), { env: toolEnv })

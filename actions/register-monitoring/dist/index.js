@@ -37417,7 +37417,7 @@ const LINE_BREAK = /\r\n|\r|\n/;
  * Text about to be printed, made inert: a line that would be a workflow command gets a space
  * between its colons, and "##[" becomes "# #[". Everything else is left as it is.
  */
-function printable_inert(text) {
+function inert(text) {
     if (!text.includes('::') && !text.includes('##['))
         return text;
     return text
@@ -37506,22 +37506,26 @@ async function runAction(name, body) {
 
 
 const actionsSink = {
-    info: text => info(printable_inert(text)),
+    info: text => info(inert(text)),
     // core.debug and core.warning escape newlines themselves (%0A); inert covers the rest.
-    debug: text => core_debug(printable_inert(text)),
-    warning: text => warning(printable_inert(text))
+    debug: text => core_debug(inert(text)),
+    warning: text => warning(inert(text))
 };
-let sink = actionsSink;
-/** For a terminal: plain lines to `write`; debug lines only when verbose. */
-function useTerminalLog(write, opts) {
-    sink = {
+function terminalSink(write, verbose) {
+    return {
         info: text => write(`${inert(text)}\n`),
         debug: text => {
-            if (opts.verbose)
+            if (verbose)
                 write(`debug: ${inert(text)}\n`);
         },
         warning: text => write(`warning: ${inert(text)}\n`)
     };
+}
+// Outside a runner (a terminal, a test process) workflow commands are noise.
+let sink = process.env.GITHUB_ACTIONS === 'true' ? actionsSink : terminalSink(text => process.stdout.write(text), false);
+/** For a terminal: plain lines to `write`; debug lines only when verbose. */
+function useTerminalLog(write, opts) {
+    sink = terminalSink(write, opts.verbose);
 }
 function useActionsLog() {
     sink = actionsSink;

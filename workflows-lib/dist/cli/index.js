@@ -38212,17 +38212,21 @@ const actionsSink = {
     debug: text => core_debug(inert(text)),
     warning: text => warning(inert(text))
 };
-let sink = actionsSink;
-/** For a terminal: plain lines to `write`; debug lines only when verbose. */
-function useTerminalLog(write, opts) {
-    sink = {
+function terminalSink(write, verbose) {
+    return {
         info: text => write(`${inert(text)}\n`),
         debug: text => {
-            if (opts.verbose)
+            if (verbose)
                 write(`debug: ${inert(text)}\n`);
         },
         warning: text => write(`warning: ${inert(text)}\n`)
     };
+}
+// Outside a runner (a terminal, a test process) workflow commands are noise.
+let sink = process.env.GITHUB_ACTIONS === 'true' ? actionsSink : terminalSink(text => process.stdout.write(text), false);
+/** For a terminal: plain lines to `write`; debug lines only when verbose. */
+function useTerminalLog(write, opts) {
+    sink = terminalSink(write, opts.verbose);
 }
 function useActionsLog() {
     sink = actionsSink;

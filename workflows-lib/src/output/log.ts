@@ -17,17 +17,22 @@ const actionsSink: LogSink = {
   warning: text => core.warning(inert(text))
 }
 
-let sink: LogSink = actionsSink
-
-/** For a terminal: plain lines to `write`; debug lines only when verbose. */
-export function useTerminalLog(write: (text: string) => void, opts: { verbose: boolean }): void {
-  sink = {
+function terminalSink(write: (text: string) => void, verbose: boolean): LogSink {
+  return {
     info: text => write(`${inert(text)}\n`),
     debug: text => {
-      if (opts.verbose) write(`debug: ${inert(text)}\n`)
+      if (verbose) write(`debug: ${inert(text)}\n`)
     },
     warning: text => write(`warning: ${inert(text)}\n`)
   }
+}
+
+// Outside a runner (a terminal, a test process) workflow commands are noise.
+let sink: LogSink = process.env.GITHUB_ACTIONS === 'true' ? actionsSink : terminalSink(text => process.stdout.write(text), false)
+
+/** For a terminal: plain lines to `write`; debug lines only when verbose. */
+export function useTerminalLog(write: (text: string) => void, opts: { verbose: boolean }): void {
+  sink = terminalSink(write, opts.verbose)
 }
 
 export function useActionsLog(): void {
