@@ -37,7 +37,13 @@ export function parseOutputFile(text: string): Record<string, string> {
 export async function runActionDist(
   action: string,
   inputs: Record<string, string>,
-  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}
+  opts: {
+    env?: Record<string, string>
+    cwd?: string
+    timeoutMs?: number
+    /** A bundle other than actions/<action>/dist/index.js (one a test built itself). */
+    entry?: string
+  } = {}
 ): Promise<ActionRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `zk-action-${action}-`))
   const outputFile = path.join(dir, 'output')
@@ -56,7 +62,7 @@ export async function runActionDist(
   }
   // The runner upper-cases names and keeps dashes: input "known-hosts" -> INPUT_KNOWN-HOSTS.
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
-  const entry = path.join(repoRoot, 'actions', action, 'dist', 'index.js')
+  const entry = opts.entry ?? path.join(repoRoot, 'actions', action, 'dist', 'index.js')
   return new Promise(resolve => {
     execFile(process.execPath, [entry], { env, cwd: opts.cwd ?? repoRoot, timeout: opts.timeoutMs ?? 300_000 }, (error, stdout, stderr) => {
       const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0
