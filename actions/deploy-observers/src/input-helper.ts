@@ -18,7 +18,8 @@ export interface DeployObserversSettings {
   /** The environment directory as given, relative to the workspace. */
   environment: string
   servers: string[]
-  credentials: SshCredentials
+  /** Undefined when neither key nor known_hosts is given: enough for an environment without observers. */
+  credentials?: SshCredentials
   jumpHost?: JumpHostOverride
   /** Undefined: the library's default (4). */
   concurrency?: number
@@ -30,13 +31,16 @@ export interface DeployObserversSettings {
 }
 
 export function getSettings(): DeployObserversSettings {
-  const privateKey = secretInput('ssh-private-key', { required: true }) as string
+  const privateKey = secretInput('ssh-private-key', { required: false })
+  const knownHosts = optionalInput('known-hosts')
+  if ((privateKey === undefined) !== (knownHosts === undefined))
+    throw new InputError(privateKey === undefined ? 'ssh-private-key' : 'known-hosts', 'is required with the other: host keys are always verified')
   const servers = stringListInput('servers')
   if (!servers || servers.length === 0) throw new InputError('servers', 'is required: the server addresses in ordinal order')
   return {
     environment: requiredInput('environment'),
     servers,
-    credentials: { privateKey, knownHosts: requiredInput('known-hosts') },
+    credentials: privateKey !== undefined && knownHosts !== undefined ? { privateKey, knownHosts } : undefined,
     jumpHost: parseJumpHost(optionalInput('jump-host')),
     concurrency: integerInput('concurrency', { min: 1, max: 64 }),
     maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),

@@ -1,6 +1,7 @@
 // deploy-observers: read inputs, deploy through workflows-lib, publish outputs and the summary.
 import * as log from '../../../workflows-lib/src/output/log.js'
 import * as core from '@actions/core'
+import { InputError } from '../../../workflows-lib/src/runner/inputs.js'
 import { runAction } from '../../../workflows-lib/src/runner/run-action.js'
 import { withSecretFiles } from '../../../workflows-lib/src/runner/secret-file.js'
 import { loadActionEnvironment } from '../../../workflows-lib/src/runner/paths.js'
@@ -12,6 +13,8 @@ export async function run(): Promise<void> {
   await runAction('deploy-observers', async () => {
     const settings = getSettings()
     const environment = await loadActionEnvironment(settings.environment)
+    if (environment.observers && !settings.credentials)
+      throw new InputError('ssh-private-key', `is required: environment ${environment.name} has observers (pass known-hosts too)`)
     const report = await withSecretFiles(secretFiles =>
       deployObservers({
         environment,

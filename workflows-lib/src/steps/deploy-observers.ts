@@ -30,7 +30,8 @@ export interface DeployObserversOptions {
   environment: Environment
   /** The ensemble's server addresses in ordinal order (expose-servers' `addresses` output). */
   servers: readonly string[]
-  credentials: SshCredentials
+  /** Needed when the environment has observers. */
+  credentials?: SshCredentials
   /** Holds the key, known_hosts, ssh_config and control sockets; the caller removes it. */
   secretFiles: SecretFiles
   /** Hosts compared and uploaded to at once. Default 4. */
@@ -66,6 +67,8 @@ export async function deployObservers(opts: DeployObserversOptions): Promise<Dep
   const dryRun = opts.dryRun ?? false
   if (!env.observers || env.observers.hosts.length === 0)
     return { environment: env.name, dryRun, results: [], ok: true, changed: false, rolledBack: [], durationMs: 0 }
+  if (!opts.credentials)
+    throw new Error(`environment ${env.name} has observers: an SSH private key and known_hosts are needed (host keys are always verified)`)
   const deploy = new ObserverDeploy(env, env.observers, opts)
   const runs = deploy.prepare(opts)
   try {
@@ -123,7 +126,7 @@ class ObserverDeploy {
       host,
       files: renderObserverFiles({ environment: this.env, observers, host, servers: opts.servers })
     }))
-    const config = writeSshClientConfig(opts.secretFiles, opts.credentials)
+    const config = writeSshClientConfig(opts.secretFiles, opts.credentials!)
     const jumpHost: SshEndpoint | undefined = opts.jumpHost
       ? { host: opts.jumpHost.host, port: opts.jumpHost.port, user: opts.jumpHost.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
       : observers.ssh.jumpHost
