@@ -49,7 +49,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-var validation_error_1 = __nccwpck_require__(3021);
+var validation_error_1 = __nccwpck_require__(5402);
 Object.defineProperty(exports, "ValidationError", ({ enumerable: true, get: function () { return validation_error_1.default; } }));
 var ref_error_1 = __nccwpck_require__(3162);
 Object.defineProperty(exports, "MissingRefError", ({ enumerable: true, get: function () { return ref_error_1.default; } }));
@@ -226,7 +226,7 @@ exports.regexpCode = regexpCode;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
 const code_1 = __nccwpck_require__(567);
-const scope_1 = __nccwpck_require__(7788);
+const scope_1 = __nccwpck_require__(5407);
 var code_2 = __nccwpck_require__(567);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return code_2._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return code_2.str; } }));
@@ -236,7 +236,7 @@ Object.defineProperty(exports, "getProperty", ({ enumerable: true, get: function
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return code_2.stringify; } }));
 Object.defineProperty(exports, "regexpCode", ({ enumerable: true, get: function () { return code_2.regexpCode; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return code_2.Name; } }));
-var scope_2 = __nccwpck_require__(7788);
+var scope_2 = __nccwpck_require__(5407);
 Object.defineProperty(exports, "Scope", ({ enumerable: true, get: function () { return scope_2.Scope; } }));
 Object.defineProperty(exports, "ValueScope", ({ enumerable: true, get: function () { return scope_2.ValueScope; } }));
 Object.defineProperty(exports, "ValueScopeName", ({ enumerable: true, get: function () { return scope_2.ValueScopeName; } }));
@@ -922,7 +922,7 @@ function par(x) {
 
 /***/ }),
 
-/***/ 7788:
+/***/ 5407:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -1207,7 +1207,7 @@ function extraErrorProps(cxt, { params, message }, keyValues) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
 const codegen_1 = __nccwpck_require__(1436);
-const validation_error_1 = __nccwpck_require__(3021);
+const validation_error_1 = __nccwpck_require__(5402);
 const names_1 = __nccwpck_require__(630);
 const resolve_1 = __nccwpck_require__(4090);
 const util_1 = __nccwpck_require__(4464);
@@ -2966,7 +2966,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-const validation_error_1 = __nccwpck_require__(3021);
+const validation_error_1 = __nccwpck_require__(5402);
 const ref_error_1 = __nccwpck_require__(3162);
 const rules_1 = __nccwpck_require__(7353);
 const compile_1 = __nccwpck_require__(2718);
@@ -3630,7 +3630,7 @@ exports["default"] = uri;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 5402:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -4145,7 +4145,7 @@ const anyOf_1 = __nccwpck_require__(9380);
 const oneOf_1 = __nccwpck_require__(2490);
 const allOf_1 = __nccwpck_require__(9205);
 const if_1 = __nccwpck_require__(8584);
-const thenElse_1 = __nccwpck_require__(6829);
+const thenElse_1 = __nccwpck_require__(9210);
 function getApplicator(draft2020 = false) {
     const applicator = [
         // any
@@ -4570,7 +4570,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 9210:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -37212,6 +37212,224 @@ const log_info = (text) => sink.info(text);
 const log_debug = (text) => sink.debug(text);
 const log_warning = (text) => sink.warning(text);
 
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
+// Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
+// no value can overflow a timer or mean "no time at all".
+const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** The shape; at most 9 digits, so the number is always exact. */
+const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
+/** Timeouts of one step and the ServiceMonitor's scrape interval: 1 s to 1 h. */
+const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
+/** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
+const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
+/** How long to wait for another rollout's lock (the actions' `lock-timeout` input): 1 s to 6 h. */
+const LOCK_WAIT_DURATION = { minMs: 1000, maxMs: 6 * 3_600_000 };
+/** "5m" -> 300000; throws a message that says the allowed range. */
+function parseDuration(text, range = STEP_DURATION) {
+    const match = new RegExp(DURATION_PATTERN).exec(text);
+    if (!match)
+        throw new Error(`${JSON.stringify(text.slice(0, 40))} is not a duration: use a number with ms, s, m or h (e.g. 5m)`);
+    return checkDurationRange(Number(match[1]) * units[match[2]], range, text);
+}
+function checkDurationRange(ms, range, shown = formatDuration(ms)) {
+    if (ms < range.minMs || ms > range.maxMs)
+        throw new Error(`${shown} is out of range: use ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`);
+    return ms;
+}
+function formatDuration(ms) {
+    if (ms % 3_600_000 === 0)
+        return `${ms / 3_600_000}h`;
+    if (ms % 60_000 === 0)
+        return `${ms / 60_000}m`;
+    if (ms % 1000 === 0)
+        return `${ms / 1000}s`;
+    return `${ms}ms`;
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/masking.ts
+// What to mask of a secret input. The runner masks each registered string wherever it appears,
+// line by line, so a multi-line secret is useless as a whole mask: its secret parts are
+// registered one by one. For a kubeconfig those are every credential of every user, in YAML or
+// JSON form: tokens, passwords, keys, auth-provider config, and exec plugins' env values and
+// secret-looking arguments. Harmless values (server URLs, names, "kind: Config") stay readable.
+
+/** Values of kubeconfig fields that grant access, one line at a time (the fallback for unparsable text). */
+function kubeconfigSecret(line) {
+    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret|client-secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
+    return match && match[2].length >= 6 ? match[2] : undefined;
+}
+// Keys under users[].user that name things rather than hold secrets.
+const readable = new Set(['username', 'as', 'as-uid', 'as-groups', 'tokenFile', 'client-certificate', 'client-key', 'name']);
+const execReadable = new Set(['apiVersion', 'command', 'interactiveMode', 'provideClusterInfo', 'installHint']);
+const secretWord = /token|secret|password|passwd|key|credential/i;
+function leaves(node, out) {
+    if (typeof node === 'string')
+        out.push(node);
+    else if (Array.isArray(node))
+        node.forEach(n => leaves(n, out));
+    else if (node && typeof node === 'object')
+        Object.values(node).forEach(n => leaves(n, out));
+}
+function execSecrets(exec, out) {
+    for (const [key, value] of Object.entries(exec)) {
+        if (key === 'env' && Array.isArray(value)) {
+            for (const item of value)
+                if (item && typeof item === 'object' && !Array.isArray(item) && typeof item.value === 'string')
+                    out.push(item.value);
+        }
+        else if (key === 'args' && Array.isArray(value)) {
+            const args = value.filter((a) => typeof a === 'string');
+            args.forEach((arg, i) => {
+                const flag = /^--?([^=]+)=(.+)$/.exec(arg);
+                if (flag && secretWord.test(flag[1]))
+                    out.push(flag[2]);
+                else if (i > 0 && secretWord.test(args[i - 1]) && args[i - 1].startsWith('-'))
+                    out.push(arg);
+            });
+        }
+        else if (!execReadable.has(key))
+            leaves(value, out);
+    }
+}
+/** Every credential in a kubeconfig; each line of a multi-line one separately too. */
+function kubeconfigSecrets(text) {
+    let doc;
+    try {
+        doc = parse(text, { maxAliasCount: 100 });
+    }
+    catch {
+        doc = null;
+    }
+    const found = [];
+    const users = doc && typeof doc === 'object' && !Array.isArray(doc) ? doc.users : undefined;
+    if (!Array.isArray(users)) {
+        // Not a kubeconfig we can read: mask line by line what looks like a credential.
+        for (const line of text.split('\n')) {
+            const secret = kubeconfigSecret(line);
+            if (secret)
+                found.push(secret);
+        }
+        return found;
+    }
+    for (const entry of users) {
+        const user = entry && typeof entry === 'object' && !Array.isArray(entry) ? entry.user : undefined;
+        if (!user || typeof user !== 'object' || Array.isArray(user))
+            continue;
+        for (const [key, value] of Object.entries(user)) {
+            if (readable.has(key))
+                continue;
+            if (key === 'exec' && value && typeof value === 'object' && !Array.isArray(value))
+                execSecrets(value, found);
+            else if (key === 'auth-provider' && value && typeof value === 'object' && !Array.isArray(value))
+                leaves(value.config ?? null, found);
+            else
+                leaves(value, found);
+        }
+    }
+    return [...new Set(found.flatMap(s => [s, ...s.split('\n')]).map(s => s.trim()))].filter(s => s.length > 0);
+}
+/** Lines of a multi-line secret (an SSH key) worth a mask of their own: long enough to be key material. */
+function secretLines(text) {
+    return text
+        .split('\n')
+        .map(line => line.trim())
+        .filter(line => line.length >= 8);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/inputs.ts
+// Typed action inputs. Each action's input-helper builds its one settings object from these,
+// so a bad input fails before anything changes, naming the input.
+
+
+
+
+class InputError extends Error {
+    constructor(input, message) {
+        super(`input "${input}": ${message}`);
+        this.name = 'InputError';
+    }
+}
+function requiredInput(name) {
+    const value = getInput(name).trim();
+    if (!value)
+        throw new InputError(name, 'is required');
+    return value;
+}
+function optionalInput(name) {
+    const value = getInput(name).trim();
+    return value === '' ? undefined : value;
+}
+function booleanInput(name, fallback) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(value))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(value))
+        return false;
+    throw new InputError(name, `${quoted(value)} is not true or false`);
+}
+/** A whole number within `range`; undefined when empty (the library's default then applies). */
+function integerInput(name, range) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return undefined;
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || n < range.min || n > range.max)
+        throw new InputError(name, `${quoted(value)} is not a whole number from ${range.min} to ${range.max}`);
+    return n;
+}
+/** "90s", "5m" within `range`; undefined when empty (the library then uses the environment's). */
+function durationInput(name, range = STEP_DURATION) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return undefined;
+    try {
+        return parseDuration(value, range);
+    }
+    catch (error) {
+        throw new InputError(name, error.message);
+    }
+}
+/**
+ * A secret input, masked before anything else touches it. The runner matches masks line by
+ * line, so the secret's parts are masked one by one too: `parts` picks them (a kubeconfig's
+ * credentials, see masking.ts); by default every line of 8 characters or more.
+ */
+function secretInput(name, opts) {
+    const value = getInput(name);
+    if (!value.trim()) {
+        if (opts.required)
+            throw new InputError(name, 'is required (pass it from a secret)');
+        return undefined;
+    }
+    core_setSecret(value);
+    for (const part of (opts.parts ?? secretLines)(value))
+        core_setSecret(part);
+    return value;
+}
+/** A JSON array of strings, e.g. expose-servers' `addresses` output. */
+function stringListInput(name) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return undefined;
+    if (value.startsWith('[')) {
+        let parsed;
+        try {
+            parsed = JSON.parse(value);
+        }
+        catch {
+            throw new InputError(name, 'is not valid JSON');
+        }
+        if (!Array.isArray(parsed) || !parsed.every(v => typeof v === 'string'))
+            throw new InputError(name, 'must be a JSON array of strings');
+        return parsed;
+    }
+    return value.split(/[\s,]+/).filter(Boolean);
+}
+
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/problems.ts
@@ -37261,21 +37479,24 @@ function annotateConfigError(error, workspace = process.env.GITHUB_WORKSPACE ?? 
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/run-action.ts
 // The shape every action entry point shares: build settings, do the work, report failure with
-// GitHub annotations for configuration problems.
+// GitHub annotations for configuration problems. A failure also sets the `error` output (one
+// line), so the root action's summary can say why its first failed step failed.
 
 
 
+
+/** Longest `error` output: a summary line, not a log. */
+const MAX_ERROR_OUTPUT = 4000;
 async function runAction(name, body) {
     try {
         await body();
     }
     catch (error) {
-        if (error instanceof ConfigError) {
+        if (error instanceof ConfigError)
             annotateConfigError(error);
-            setFailed(`${name}: ${error.message}`);
-            return;
-        }
-        setFailed(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        const message = error instanceof Error ? error.message : String(error);
+        setOutput('error', oneLine(message.replace(/\s*\n\s*/g, ' ')).slice(0, MAX_ERROR_OUTPUT));
+        setFailed(`${name}: ${message}`);
     }
 }
 
@@ -37320,38 +37541,6 @@ async function withSecretFiles(fn) {
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
-// Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
-// no value can overflow a timer or mean "no time at all".
-const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** The shape; at most 9 digits, so the number is always exact. */
-const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
-/** Timeouts of one step and the ServiceMonitor's scrape interval: 1 s to 1 h. */
-const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
-/** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
-const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
-/** "5m" -> 300000; throws a message that says the allowed range. */
-function parseDuration(text, range = STEP_DURATION) {
-    const match = new RegExp(DURATION_PATTERN).exec(text);
-    if (!match)
-        throw new Error(`${JSON.stringify(text.slice(0, 40))} is not a duration: use a number with ms, s, m or h (e.g. 5m)`);
-    return checkDurationRange(Number(match[1]) * units[match[2]], range, text);
-}
-function checkDurationRange(ms, range, shown = formatDuration(ms)) {
-    if (ms < range.minMs || ms > range.maxMs)
-        throw new Error(`${shown} is out of range: use ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`);
-    return ms;
-}
-function formatDuration(ms) {
-    if (ms % 3_600_000 === 0)
-        return `${ms / 3_600_000}h`;
-    if (ms % 60_000 === 0)
-        return `${ms / 60_000}m`;
-    if (ms % 1000 === 0)
-        return `${ms / 1000}s`;
-    return `${ms}ms`;
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/defaults.ts
 // Every default of the environment model, in one place. Input here has passed validation.
 
@@ -37786,8 +37975,6 @@ const environmentSchema = {
     }
 };
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/source-map.ts
 // Maps a field path of a parsed YAML document back to its line and column.
 
@@ -39388,6 +39575,8 @@ async function deployObservers(opts) {
     const dryRun = opts.dryRun ?? false;
     if (!env.observers || env.observers.hosts.length === 0)
         return { environment: env.name, dryRun, results: [], ok: true, changed: false, rolledBack: [], durationMs: 0 };
+    if (!opts.credentials)
+        throw new Error(`environment ${env.name} has observers: an SSH private key and known_hosts are needed (host keys are always verified)`);
     const deploy = new ObserverDeploy(env, env.observers, opts);
     const runs = deploy.prepare(opts);
     try {
@@ -39733,202 +39922,23 @@ function deploySummaryMarkdown(report) {
     return [title, '', markdownTable(header, rows, { right: [0, 7] }), '', ...(notes.length > 0 ? [...notes, ''] : [])].join('\n');
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/masking.ts
-// What to mask of a secret input. The runner masks each registered string wherever it appears,
-// line by line, so a multi-line secret is useless as a whole mask: its secret parts are
-// registered one by one. For a kubeconfig those are every credential of every user, in YAML or
-// JSON form: tokens, passwords, keys, auth-provider config, and exec plugins' env values and
-// secret-looking arguments. Harmless values (server URLs, names, "kind: Config") stay readable.
-
-/** Values of kubeconfig fields that grant access, one line at a time (the fallback for unparsable text). */
-function kubeconfigSecret(line) {
-    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret|client-secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
-    return match && match[2].length >= 6 ? match[2] : undefined;
-}
-// Keys under users[].user that name things rather than hold secrets.
-const readable = new Set(['username', 'as', 'as-uid', 'as-groups', 'tokenFile', 'client-certificate', 'client-key', 'name']);
-const execReadable = new Set(['apiVersion', 'command', 'interactiveMode', 'provideClusterInfo', 'installHint']);
-const secretWord = /token|secret|password|passwd|key|credential/i;
-function leaves(node, out) {
-    if (typeof node === 'string')
-        out.push(node);
-    else if (Array.isArray(node))
-        node.forEach(n => leaves(n, out));
-    else if (node && typeof node === 'object')
-        Object.values(node).forEach(n => leaves(n, out));
-}
-function execSecrets(exec, out) {
-    for (const [key, value] of Object.entries(exec)) {
-        if (key === 'env' && Array.isArray(value)) {
-            for (const item of value)
-                if (item && typeof item === 'object' && !Array.isArray(item) && typeof item.value === 'string')
-                    out.push(item.value);
-        }
-        else if (key === 'args' && Array.isArray(value)) {
-            const args = value.filter((a) => typeof a === 'string');
-            args.forEach((arg, i) => {
-                const flag = /^--?([^=]+)=(.+)$/.exec(arg);
-                if (flag && secretWord.test(flag[1]))
-                    out.push(flag[2]);
-                else if (i > 0 && secretWord.test(args[i - 1]) && args[i - 1].startsWith('-'))
-                    out.push(arg);
-            });
-        }
-        else if (!execReadable.has(key))
-            leaves(value, out);
-    }
-}
-/** Every credential in a kubeconfig; each line of a multi-line one separately too. */
-function kubeconfigSecrets(text) {
-    let doc;
-    try {
-        doc = parse(text, { maxAliasCount: 100 });
-    }
-    catch {
-        doc = null;
-    }
-    const found = [];
-    const users = doc && typeof doc === 'object' && !Array.isArray(doc) ? doc.users : undefined;
-    if (!Array.isArray(users)) {
-        // Not a kubeconfig we can read: mask line by line what looks like a credential.
-        for (const line of text.split('\n')) {
-            const secret = kubeconfigSecret(line);
-            if (secret)
-                found.push(secret);
-        }
-        return found;
-    }
-    for (const entry of users) {
-        const user = entry && typeof entry === 'object' && !Array.isArray(entry) ? entry.user : undefined;
-        if (!user || typeof user !== 'object' || Array.isArray(user))
-            continue;
-        for (const [key, value] of Object.entries(user)) {
-            if (readable.has(key))
-                continue;
-            if (key === 'exec' && value && typeof value === 'object' && !Array.isArray(value))
-                execSecrets(value, found);
-            else if (key === 'auth-provider' && value && typeof value === 'object' && !Array.isArray(value))
-                leaves(value.config ?? null, found);
-            else
-                leaves(value, found);
-        }
-    }
-    return [...new Set(found.flatMap(s => [s, ...s.split('\n')]).map(s => s.trim()))].filter(s => s.length > 0);
-}
-/** Lines of a multi-line secret (an SSH key) worth a mask of their own: long enough to be key material. */
-function secretLines(text) {
-    return text
-        .split('\n')
-        .map(line => line.trim())
-        .filter(line => line.length >= 8);
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/inputs.ts
-// Typed action inputs. Each action's input-helper builds its one settings object from these,
-// so a bad input fails before anything changes, naming the input.
-
-
-
-
-class InputError extends Error {
-    constructor(input, message) {
-        super(`input "${input}": ${message}`);
-        this.name = 'InputError';
-    }
-}
-function requiredInput(name) {
-    const value = getInput(name).trim();
-    if (!value)
-        throw new InputError(name, 'is required');
-    return value;
-}
-function optionalInput(name) {
-    const value = getInput(name).trim();
-    return value === '' ? undefined : value;
-}
-function booleanInput(name, fallback) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return fallback;
-    if (['true', 'True', 'TRUE'].includes(value))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(value))
-        return false;
-    throw new InputError(name, `${quoted(value)} is not true or false`);
-}
-/** A whole number within `range`; undefined when empty (the library's default then applies). */
-function integerInput(name, range) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value) || n < range.min || n > range.max)
-        throw new InputError(name, `${quoted(value)} is not a whole number from ${range.min} to ${range.max}`);
-    return n;
-}
-/** "90s", "5m" within `range`; undefined when empty (the library then uses the environment's). */
-function durationInput(name, range = STEP_DURATION) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    try {
-        return parseDuration(value, range);
-    }
-    catch (error) {
-        throw new InputError(name, error.message);
-    }
-}
-/**
- * A secret input, masked before anything else touches it. The runner matches masks line by
- * line, so the secret's parts are masked one by one too: `parts` picks them (a kubeconfig's
- * credentials, see masking.ts); by default every line of 8 characters or more.
- */
-function secretInput(name, opts) {
-    const value = getInput(name);
-    if (!value.trim()) {
-        if (opts.required)
-            throw new InputError(name, 'is required (pass it from a secret)');
-        return undefined;
-    }
-    core_setSecret(value);
-    for (const part of (opts.parts ?? secretLines)(value))
-        core_setSecret(part);
-    return value;
-}
-/** A JSON array of strings, e.g. expose-servers' `addresses` output. */
-function stringListInput(name) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    if (value.startsWith('[')) {
-        let parsed;
-        try {
-            parsed = JSON.parse(value);
-        }
-        catch {
-            throw new InputError(name, 'is not valid JSON');
-        }
-        if (!Array.isArray(parsed) || !parsed.every(v => typeof v === 'string'))
-            throw new InputError(name, 'must be a JSON array of strings');
-        return parsed;
-    }
-    return value.split(/[\s,]+/).filter(Boolean);
-}
-
 ;// CONCATENATED MODULE: ./actions/deploy-observers/src/input-helper.ts
 // Reads and checks every input before anything connects anywhere.
 
 
 
 function getSettings() {
-    const privateKey = secretInput('ssh-private-key', { required: true });
+    const privateKey = secretInput('ssh-private-key', { required: false });
+    const knownHosts = optionalInput('known-hosts');
+    if ((privateKey === undefined) !== (knownHosts === undefined))
+        throw new InputError(privateKey === undefined ? 'ssh-private-key' : 'known-hosts', 'is required with the other: host keys are always verified');
     const servers = stringListInput('servers');
     if (!servers || servers.length === 0)
         throw new InputError('servers', 'is required: the server addresses in ordinal order');
     return {
         environment: requiredInput('environment'),
         servers,
-        credentials: { privateKey, knownHosts: requiredInput('known-hosts') },
+        credentials: privateKey !== undefined && knownHosts !== undefined ? { privateKey, knownHosts } : undefined,
         jumpHost: parseJumpHost(optionalInput('jump-host')),
         concurrency: integerInput('concurrency', { min: 1, max: 64 }),
         maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),
@@ -39963,10 +39973,13 @@ function parseJumpHost(value) {
 
 
 
+
 async function main_run() {
     await runAction('deploy-observers', async () => {
         const settings = getSettings();
         const environment = await loadActionEnvironment(settings.environment);
+        if (environment.observers && !settings.credentials)
+            throw new InputError('ssh-private-key', `is required: environment ${environment.name} has observers (pass known-hosts too)`);
         const report = await withSecretFiles(secretFiles => deployObservers({
             environment,
             servers: settings.servers,
@@ -42108,9 +42121,9 @@ exports.composeCollection = composeCollection;
 
 
 
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 var resolveProps = __nccwpck_require__(4631);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
@@ -42164,7 +42177,7 @@ var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var composeCollection = __nccwpck_require__(7349);
 var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 var utilEmptyScalarPosition = __nccwpck_require__(2599);
 
 const CN = { composeNode, composeEmptyNode };
@@ -42376,11 +42389,11 @@ exports.composeScalar = composeScalar;
 
 var node_process = __nccwpck_require__(932);
 var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var errors = __nccwpck_require__(1464);
 var identity = __nccwpck_require__(1127);
 var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -42989,7 +43002,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 5407:
+/***/ 7788:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -43044,7 +43057,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
 var utilMapIncludes = __nccwpck_require__(1187);
@@ -43257,7 +43270,7 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 
 var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -43765,7 +43778,7 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 5402:
+/***/ 3021:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -43776,7 +43789,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var toJS = __nccwpck_require__(6424);
 var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(9210);
+var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
 var applyReviver = __nccwpck_require__(3661);
 var createNode = __nccwpck_require__(2404);
@@ -44614,7 +44627,7 @@ var __webpack_unused_export__;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var Schema = __nccwpck_require__(5840);
 var errors = __nccwpck_require__(1464);
 var Alias = __nccwpck_require__(4065);
@@ -47848,7 +47861,7 @@ exports.Parser = Parser;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var errors = __nccwpck_require__(1464);
 var log = __nccwpck_require__(7249);
 var identity = __nccwpck_require__(1127);
@@ -49698,7 +49711,7 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 9210:
+/***/ 6829:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 

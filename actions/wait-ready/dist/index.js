@@ -37149,6 +37149,8 @@ const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
 const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
 /** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
 const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
+/** How long to wait for another rollout's lock (the actions' `lock-timeout` input): 1 s to 6 h. */
+const LOCK_WAIT_DURATION = { minMs: 1000, maxMs: 6 * 3_600_000 };
 /** "5m" -> 300000; throws a message that says the allowed range. */
 function parseDuration(text, range = STEP_DURATION) {
     const match = new RegExp(DURATION_PATTERN).exec(text);
@@ -37481,21 +37483,24 @@ function annotateConfigError(error, workspace = process.env.GITHUB_WORKSPACE ?? 
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/run-action.ts
 // The shape every action entry point shares: build settings, do the work, report failure with
-// GitHub annotations for configuration problems.
+// GitHub annotations for configuration problems. A failure also sets the `error` output (one
+// line), so the root action's summary can say why its first failed step failed.
 
 
 
+
+/** Longest `error` output: a summary line, not a log. */
+const MAX_ERROR_OUTPUT = 4000;
 async function runAction(name, body) {
     try {
         await body();
     }
     catch (error) {
-        if (error instanceof ConfigError) {
+        if (error instanceof ConfigError)
             annotateConfigError(error);
-            setFailed(`${name}: ${error.message}`);
-            return;
-        }
-        setFailed(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        const message = error instanceof Error ? error.message : String(error);
+        setOutput('error', oneLine(message.replace(/\s*\n\s*/g, ' ')).slice(0, MAX_ERROR_OUTPUT));
+        setFailed(`${name}: ${message}`);
     }
 }
 

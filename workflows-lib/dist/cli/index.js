@@ -34178,7 +34178,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8701);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3635);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9465);
 
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)(process.argv.slice(2), {
@@ -34194,7 +34194,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3635:
+/***/ 9465:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34262,6 +34262,8 @@ const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
 const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
 /** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
 const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
+/** How long to wait for another rollout's lock (the actions' `lock-timeout` input): 1 s to 6 h. */
+const LOCK_WAIT_DURATION = { minMs: 1000, maxMs: 6 * 3_600_000 };
 /** "5m" -> 300000; throws a message that says the allowed range. */
 function parseDuration(text, range = STEP_DURATION) {
     const match = new RegExp(DURATION_PATTERN).exec(text);
@@ -38508,6 +38510,442 @@ class Kubectl {
     }
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/holder.ts
+// Who holds the rollout lock. In Actions one identity per run attempt and job, so every step of
+// the root composite (each its own process) is the same holder; ZK_ROLLOUT_LOCK_HOLDER overrides
+// it, which is how the composite hands its lock step's identity to the later steps.
+
+const HOLDER_ENV = 'ZK_ROLLOUT_LOCK_HOLDER';
+function holderIdentity(env = process.env) {
+    const override = env[HOLDER_ENV]?.trim();
+    // An empty override counts as unset: the composite's lock step sees its own output still empty.
+    if (override)
+        return override;
+    if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_RUN_ID) {
+        const server = env.GITHUB_SERVER_URL || 'https://github.com';
+        return `${server}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT || '1'} job ${env.GITHUB_JOB ?? ''}`;
+    }
+    return `${userName(env)}@${external_node_os_namespaceObject.hostname()} pid ${process.pid}`;
+}
+function userName(env) {
+    try {
+        return external_node_os_namespaceObject.userInfo().username;
+    }
+    catch {
+        // No passwd entry for the uid (some containers).
+        return env.USER || env.LOGNAME || 'unknown';
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-object.ts
+const LEASE_RESOURCE = 'leases.coordination.k8s.io';
+/** The lock of one release: one Lease per release in its namespace. */
+function leaseName(release) {
+    return `zk-rollout-${release}`;
+}
+/** A MicroTime: the API server parses exactly six fractional digits. */
+function microTime(ms = Date.now()) {
+    return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+function holderOf(lease) {
+    return lease.spec?.holderIdentity || undefined;
+}
+/** When the current holder's claim runs out: last renewal plus its own lease duration. */
+function expiresAt(lease) {
+    const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+    // A lease that says neither when it was renewed nor for how long cannot be waited out: expired.
+    if (Number.isNaN(renewed))
+        return 0;
+    return renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+}
+function isExpired(lease, now = Date.now()) {
+    return expiresAt(lease) <= now;
+}
+/**
+ * The object to write: the one read (its labels, annotations and resourceVersion, which makes
+ * the write conditional) with a new spec. Server-managed fields are left out.
+ */
+function leaseWith(lease, spec) {
+    const { name, namespace, resourceVersion, labels, annotations } = lease.metadata;
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+        spec
+    };
+}
+function newLease(namespace, name, spec) {
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'zk-rollout' } },
+        spec
+    };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-api.ts
+// The Lease calls the lock makes. Create and replace go around Kubectl.run: its retry of
+// transient errors counts "the object has been modified" as transient and would resend the same
+// stale write; for the lock a 409 is an answer (another client won) that means "read again".
+
+
+
+function getLease(kubectl, namespace, name) {
+    return kubectl.getOptional(LEASE_RESOURCE, name, namespace);
+}
+/** Creates the Lease; `exists` when someone else created it first. */
+async function createLease(kubectl, lease) {
+    return write(kubectl, 'create', lease);
+}
+/** Replaces the Lease if its resourceVersion is still the one read; `conflict` when not. */
+async function replaceLease(kubectl, lease) {
+    if (!lease.metadata.resourceVersion)
+        throw new Error(`replace of Lease ${lease.metadata.name} without a resourceVersion would be unconditional`);
+    return write(kubectl, 'replace', lease);
+}
+/**
+ * The lock's namespace may not exist yet on a first install (helm would create it later with
+ * --create-namespace), and a Lease needs it: create it, tolerating a concurrent creator.
+ */
+async function ensureNamespace(kubectl, namespace) {
+    const shown = `kubectl create namespace ${namespace}`;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, [...kubectl.baseArgs(), '--request-timeout=60s', 'create', 'namespace', namespace], shown, {
+            allowExitCodes: [1]
+        });
+        if (r.exitCode !== 0 && !/\(AlreadyExists\)/.test(r.stderr))
+            throw new CommandError(shown, r);
+    }, { what: shown });
+}
+async function write(kubectl, verb, lease) {
+    const shown = `kubectl ${verb} -f - (Lease ${lease.metadata.namespace}/${lease.metadata.name})`;
+    const args = [...kubectl.baseArgs(), '--request-timeout=60s', verb, '-o', 'json', '-f', '-'];
+    let answer;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, args, shown, { input: JSON.stringify(lease), allowExitCodes: [1] });
+        answer = r.exitCode === 0 ? { outcome: 'written', lease: JSON.parse(r.stdout) } : refusal(r);
+        if (!answer)
+            throw new CommandError(shown, r);
+    }, { what: shown });
+    return answer;
+}
+/** The API's answers the lock acts on; anything else is a failure. */
+function refusal(r) {
+    if (/\(Conflict\)/.test(r.stderr))
+        return { outcome: 'conflict' };
+    if (/\(AlreadyExists\)/.test(r.stderr))
+        return { outcome: 'exists' };
+    if (/\(NotFound\).*namespaces? "[^"]*" not found/.test(r.stderr))
+        return { outcome: 'no-namespace' };
+    if (/\(NotFound\)/.test(r.stderr))
+        return { outcome: 'not-found' };
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease.ts
+// The in-cluster rollout lock: a Lease per release, so two rollouts of one environment never run
+// at once, whichever repository, laptop or workflow run starts them (GitHub's concurrency groups
+// only cover one repository). The protocol is client-go's leader election, by hand through kubectl:
+// - absent: create it (AlreadyExists: someone else got there, read again);
+// - released (no holder) or expired (its renewTime + its leaseDurationSeconds is past: a crashed
+//   holder never blocks forever): take it over with a replace conditional on the resourceVersion
+//   read (409 Conflict: another client won, read again);
+// - held by this holder: join it (re-entrant; the owner releases it, a joiner never does);
+// - held by another: wait, with progress, until waitTimeoutMs.
+// While held, the holder renews every leaseDurationSeconds/3; a renewal that finds another holder
+// means the lease was lost, which rejects `lost` and aborts `signal`.
+
+
+
+
+
+
+const DEFAULT_LEASE_DURATION_SECONDS = 60;
+const DEFAULT_LOCK_WAIT_MS = 10 * 60_000;
+const DEFAULT_POLL_MS = 2000;
+/** How often a waiter says it is still waiting. */
+const PROGRESS_EVERY_MS = 15_000;
+class LockTimeoutError extends Error {
+    holder;
+    lease;
+    constructor(message, holder, lease) {
+        super(message);
+        this.holder = holder;
+        this.lease = lease;
+        this.name = 'LockTimeoutError';
+    }
+}
+class LockLostError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'LockLostError';
+    }
+}
+/** Where a lock lives, for messages. */
+const where = (namespace, name) => quoted(`${namespace}/${name}`);
+async function acquireLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    const durationSeconds = opts.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
+    if (!Number.isInteger(durationSeconds) || durationSeconds < 1)
+        throw new RangeError(`leaseDurationSeconds ${durationSeconds}: use a whole number >= 1`);
+    const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const started = Date.now();
+    const deadline = started + waitTimeoutMs;
+    // What this call last tried to write: a write whose answer was lost and retried comes back as
+    // Conflict or AlreadyExists, and the Lease then carries our own acquireTime.
+    let attempted;
+    let lastProgress;
+    const held = (lease, owned) => {
+        const waited = Date.now() - started;
+        log_info(owned
+            ? `rollout lock ${where(namespace, name)} acquired by ${quoted(holder)}${waited >= 1000 ? ` after waiting ${Math.round(waited / 1000)} s` : ''}`
+            : `rollout lock ${where(namespace, name)} is already held by this holder ${quoted(holder)}: joined (its owner releases it)`);
+        return new HeldLease(kubectl, lease, holder, durationSeconds, owned);
+    };
+    while (true) {
+        const now = Date.now();
+        const lease = await getLease(kubectl, namespace, name);
+        const spec = (acquireTime) => ({
+            holderIdentity: holder,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime,
+            renewTime: acquireTime,
+            leaseTransitions: lease ? (lease.spec?.leaseTransitions ?? 0) + (holderOf(lease) === holder ? 0 : 1) : 0
+        });
+        if (!lease) {
+            attempted = microTime(now);
+            let r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            if (r.outcome === 'no-namespace') {
+                await ensureNamespace(kubectl, namespace);
+                r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            }
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        const current = holderOf(lease);
+        if (current === holder && attempted !== undefined && lease.spec?.acquireTime === attempted)
+            return held(lease, true);
+        if (current === holder && !isExpired(lease, now)) {
+            const r = await replaceLease(kubectl, leaseWith(lease, { ...lease.spec, leaseDurationSeconds: durationSeconds, renewTime: microTime() }));
+            if (r.outcome === 'written')
+                return held(r.lease, false);
+            continue;
+        }
+        if (current === undefined || isExpired(lease, now)) {
+            if (current !== undefined)
+                log_info(`rollout lock ${where(namespace, name)}: the lease of ${quoted(current)} expired at ${new Date(expiresAt(lease)).toISOString()} (last renewed ${lease.spec?.renewTime ?? 'never'}); taking it over`);
+            attempted = microTime(now);
+            const r = await replaceLease(kubectl, leaseWith(lease, spec(attempted)));
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        // Held by someone else, and alive.
+        const expiresInS = Math.max(0, Math.ceil((expiresAt(lease) - now) / 1000));
+        if (now >= deadline)
+            throw timeoutError(namespace, name, current, lease, waitTimeoutMs, expiresInS);
+        if (!lastProgress || lastProgress.holder !== current || now - lastProgress.at >= PROGRESS_EVERY_MS) {
+            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${formatDuration(waitTimeoutMs)})`);
+            lastProgress = { holder: current, at: now };
+        }
+        await sleep(Math.max(0, Math.min(pollMs, deadline - now)), 'rollout lock: wait');
+    }
+}
+function timeoutError(namespace, name, holder, lease, waitedMs, expiresInS) {
+    const duration = lease.spec?.leaseDurationSeconds ?? 0;
+    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${quoted(holder)} after waiting ${formatDuration(waitedMs)} ` +
+        `(acquired ${lease.spec?.acquireTime ?? 'at an unknown time'}, last renewed ${lease.spec?.renewTime ?? 'never'}). ` +
+        `Another rollout of this environment is running: wait for it to finish and run again (or raise lock-timeout). ` +
+        `If that run is dead, its lease expires ${duration} s after its last renewal (in ${expiresInS} s) and the next rollout takes it over; ` +
+        `or, once sure nothing is rolling out, delete it by hand: kubectl delete lease ${quoted(name)} --namespace ${quoted(namespace)}`, holder, lease);
+}
+/** A lock this process holds (owned) or has joined, renewed until release() or stopRenewing(). */
+class HeldLease {
+    kubectl;
+    holder;
+    leaseDurationSeconds;
+    owned;
+    /** Aborted, with the LockLostError as reason, when the lease is lost. */
+    signal;
+    /** Rejects with a LockLostError when the lease is lost; never resolves. */
+    lost;
+    abort = new AbortController();
+    rejectLost;
+    lease;
+    renewedAt = Date.now();
+    timer;
+    inFlight;
+    done = false;
+    constructor(kubectl, lease, holder, leaseDurationSeconds, 
+    /** False when joined: the owner (another step of the same holder) releases it. */
+    owned) {
+        this.kubectl = kubectl;
+        this.holder = holder;
+        this.leaseDurationSeconds = leaseDurationSeconds;
+        this.owned = owned;
+        this.lease = lease;
+        this.signal = this.abort.signal;
+        this.lost = new Promise((_, reject) => (this.rejectLost = reject));
+        // Handled here, so a lock nobody races against cannot crash the process as an unhandled rejection.
+        this.lost.catch(() => undefined);
+        const every = Math.max(1, Math.floor((leaseDurationSeconds * 1000) / 3));
+        this.timer = setSafeInterval(() => this.tick(), every, 'rollout lock: renew');
+        // A lock forgotten by a failing caller must not keep the process alive; the lease expires.
+        this.timer.unref();
+    }
+    get namespace() {
+        return this.lease.metadata.namespace ?? '';
+    }
+    get name() {
+        return this.lease.metadata.name;
+    }
+    /** The Lease as last read or written. */
+    get current() {
+        return this.lease;
+    }
+    /** Stops renewing and leaves the lease held (the lock action's acquire: a later step renews or releases it). */
+    async stopRenewing() {
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        this.timer = undefined;
+        await this.inFlight;
+    }
+    /** Stops renewing and, if this process acquired it, releases it. Never touches another holder's lease. */
+    async release() {
+        const wasDone = this.done;
+        await this.stopRenewing();
+        if (wasDone || this.signal.aborted)
+            return;
+        if (!this.owned && 0) {}
+        await releaseLease({ kubectl: this.kubectl, namespace: this.namespace, name: this.name, holder: this.holder });
+    }
+    tick() {
+        if (this.inFlight || this.done)
+            return;
+        this.inFlight = this.renew()
+            .catch(error => {
+            const silentMs = Date.now() - this.renewedAt;
+            if (silentMs >= this.leaseDurationSeconds * 1000)
+                this.lose(`could not renew it for ${Math.round(silentMs / 1000)} s, so another rollout may have taken it over: ${error.message}`);
+            else
+                log_warning(`rollout lock ${where(this.namespace, this.name)}: renewal failed, retrying: ${error.message}`);
+        })
+            .finally(() => (this.inFlight = undefined));
+    }
+    async renew() {
+        for (let attempt = 1; attempt <= 5; attempt++) {
+            if (this.done)
+                return;
+            const r = await replaceLease(this.kubectl, leaseWith(this.lease, {
+                ...this.lease.spec,
+                holderIdentity: this.holder,
+                leaseDurationSeconds: this.leaseDurationSeconds,
+                renewTime: microTime()
+            }));
+            if (r.outcome === 'written') {
+                this.lease = r.lease;
+                this.renewedAt = Date.now();
+                return;
+            }
+            if (r.outcome !== 'conflict')
+                return this.lose('the Lease was deleted');
+            // Someone wrote it since: a joiner of this holder renewing too, or another holder.
+            const now = await getLease(this.kubectl, this.namespace, this.name);
+            if (!now)
+                return this.lose('the Lease was deleted');
+            const holder = holderOf(now);
+            if (holder !== this.holder)
+                return this.lose(holder ? `it is now held by ${quoted(holder)}` : 'it was released by someone else');
+            this.lease = now;
+        }
+        throw new Error('five renewals in a row met a conflict');
+    }
+    lose(why) {
+        if (this.done)
+            return;
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        const error = new LockLostError(`lost the rollout lock ${where(this.namespace, this.name)} held by ${quoted(this.holder)}: ${why}. ` +
+            'Another rollout of this environment may be changing the cluster now: stop, and check it before running again.');
+        log_warning(error.message);
+        this.abort.abort(error);
+        this.rejectLost(error);
+    }
+}
+/**
+ * Clears the holder if it is `holder` (conditional on the resourceVersion read); a lease held by
+ * anyone else is left alone. True when this call released it.
+ */
+async function releaseLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+        const lease = await getLease(kubectl, namespace, name);
+        const current = lease && holderOf(lease);
+        if (!lease || current !== holder) {
+            log_info(`rollout lock ${where(namespace, name)}: ${current ? `held by ${quoted(current)}, not by ${quoted(holder)}: left alone` : 'not held: nothing to release'}`);
+            return false;
+        }
+        const { holderIdentity: _, ...rest } = lease.spec ?? {};
+        const r = await replaceLease(kubectl, leaseWith(lease, { ...rest, renewTime: microTime() }));
+        if (r.outcome === 'written') {
+            log_info(`rollout lock ${where(namespace, name)} released by ${quoted(holder)}`);
+            return true;
+        }
+        if (r.outcome !== 'conflict')
+            return false;
+    }
+    throw new Error(`could not release the rollout lock ${where(namespace, name)}: five conflicting writes in a row`);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/environment-lock.ts
+// The rollout lock of one environment: Lease zk-rollout-<release> in its namespace, held around
+// everything that changes the cluster. Nested holders of one identity join instead of waiting,
+// so the root composite's steps (one process each) share the lock its first step took.
+
+
+
+
+
+function acquireEnvironmentLock(env, kubectl, opts = {}) {
+    return acquireLease({
+        kubectl,
+        namespace: env.kubernetes.namespace,
+        name: leaseName(env.kubernetes.release),
+        holder: opts.holder ?? holderIdentity(),
+        leaseDurationSeconds: opts.leaseDurationSeconds,
+        waitTimeoutMs: opts.waitTimeoutMs,
+        pollMs: opts.pollMs
+    });
+}
+/**
+ * Acquires (or joins) the lock, runs fn, and releases it if acquired here, even when fn throws.
+ * Losing the lease rejects at once with a LockLostError (fn can watch lock.signal to stop early).
+ */
+async function withEnvironmentLock(env, kubectl, fn, opts = {}) {
+    const lock = await acquireEnvironmentLock(env, kubectl, opts);
+    try {
+        const work = fn(lock);
+        // If the lease is lost first, that is the error reported; fn's later end is not unhandled.
+        work.catch(() => undefined);
+        return await Promise.race([work, lock.lost]);
+    }
+    finally {
+        await lock.release().catch((error) => 
+        // Not fatal: the lease runs out on its own leaseDurationSeconds after its last renewal.
+        log_warning(`could not release the rollout lock ${quoted(`${lock.namespace}/${lock.name}`)}: ${error.message}; it expires ${lock.leaseDurationSeconds} s after its last renewal`));
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/index.ts
+
+
+
+
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/pool.ts
 // Bounded parallelism for per-host work.
 /**
@@ -39383,6 +39821,8 @@ async function deployObservers(opts) {
     const dryRun = opts.dryRun ?? false;
     if (!env.observers || env.observers.hosts.length === 0)
         return { environment: env.name, dryRun, results: [], ok: true, changed: false, rolledBack: [], durationMs: 0 };
+    if (!opts.credentials)
+        throw new Error(`environment ${env.name} has observers: an SSH private key and known_hosts are needed (host keys are always verified)`);
     const deploy = new ObserverDeploy(env, env.observers, opts);
     const runs = deploy.prepare(opts);
     try {
@@ -40277,7 +40717,9 @@ async function waitReady(opts) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/rollout/rollout.ts
 // The whole rollout of one environment, in the order the manual runbook does it: chart, pods
 // Ready in order, per-pod LoadBalancers, observers over SSH, monitoring. The GitHub actions run
-// the same steps one by one; this runs them in one process (zk-rollout rollout, the demo).
+// the same steps one by one; this runs them in one process (zk-rollout rollout, the demo), all
+// under the environment's in-cluster rollout lock, so no other rollout of it runs meanwhile.
+
 
 
 
@@ -40295,9 +40737,13 @@ class RolloutError extends Error {
     }
 }
 async function rollout(opts) {
-    const { env, kubectl, helm } = opts;
+    const { env, kubectl } = opts;
     if (env.observers && !opts.ssh)
         throw new Error(`environment ${env.name} has observers: an SSH key and known_hosts are needed`);
+    return withEnvironmentLock(env, kubectl, () => rolloutSteps(opts), opts.lock);
+}
+async function rolloutSteps(opts) {
+    const { env, kubectl, helm } = opts;
     const partial = {};
     let step = 'deploy-chart';
     try {
