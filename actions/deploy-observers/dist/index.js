@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3675);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2337);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3675:
+/***/ 2337:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36700,14 +36700,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -36727,8 +36727,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -37212,6 +37212,35 @@ const log_info = (text) => sink.info(text);
 const log_debug = (text) => sink.debug(text);
 const log_warning = (text) => sink.warning(text);
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/holder.ts
+// Who holds the rollout lock. In Actions one identity per run attempt and job, so every step of
+// the root composite (each its own process) is the same holder; ZK_ROLLOUT_LOCK_HOLDER overrides
+// it, which is how the composite hands its lock step's identity to the later steps.
+
+const HOLDER_ENV = 'ZK_ROLLOUT_LOCK_HOLDER';
+function holderIdentity(env = process.env) {
+    const override = env[HOLDER_ENV]?.trim();
+    // An empty override counts as unset: the composite's lock step sees its own output still empty.
+    if (override)
+        return override;
+    if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_RUN_ID) {
+        const server = env.GITHUB_SERVER_URL || 'https://github.com';
+        return `${server}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT || '1'} job ${env.GITHUB_JOB ?? ''}`;
+    }
+    return `${userName(env)}@${external_node_os_namespaceObject.hostname()} pid ${process.pid}`;
+}
+function userName(env) {
+    try {
+        return external_node_os_namespaceObject.userInfo().username;
+    }
+    catch {
+        // No passwd entry for the uid (some containers).
+        return env.USER || env.LOGNAME || 'unknown';
+    }
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
 // Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
 // no value can overflow a timer or mean "no time at all".
@@ -37246,8 +37275,708 @@ function formatDuration(ms) {
     return `${ms}ms`;
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
+// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
+// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
+// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
+/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+function checkDelay(ms, what) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
+        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
+    return ms;
+}
+function setSafeTimeout(fn, ms, what) {
+    return setTimeout(fn, checkDelay(ms, what));
+}
+function setSafeInterval(fn, ms, what) {
+    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
+}
+function sleep(ms, what = 'sleep') {
+    return new Promise(resolve => setSafeTimeout(resolve, ms, what));
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
+// Runs kubectl and helm through @actions/exec and turns failures into errors that say which
+// command failed and what it printed.
+
+
+class CommandError extends Error {
+    command;
+    result;
+    constructor(command, result) {
+        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+        super(`${command} failed (exit ${result.exitCode})${detail ? `:\n${detail}` : ''}`);
+        this.command = command;
+        this.result = result;
+        this.name = 'CommandError';
+    }
+}
+/** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
+async function runCommand(tool, args, shown, opts = {}) {
+    log_debug(`running: ${shown}`);
+    const result = await getExecOutput(tool, args, {
+        silent: true,
+        ignoreReturnCode: true,
+        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+    });
+    if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
+        throw new CommandError(shown, result);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
+// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
+// number of times with backoff; anything else fails at once.
+
+
+
+const transientPatterns = [
+    /the server is currently unable to handle the request/i,
+    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
+    /Internal error occurred/i,
+    /too many requests/i,
+    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
+    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
+    /etcdserver: (request timed out|leader changed)/i,
+    /the object has been modified; please apply your changes/i
+];
+function isTransient(error) {
+    if (!(error instanceof CommandError))
+        return false;
+    const text = `${error.result.stderr}\n${error.result.stdout}`;
+    return transientPatterns.some(p => p.test(text));
+}
+async function retryTransient(fn, opts) {
+    const attempts = opts.attempts ?? 6;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            if (!isTransient(error) || attempt >= attempts)
+                throw error;
+            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
+            const first = error.message.split('\n').slice(-1)[0];
+            log_info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
+            await sleep(delay, `${opts.what}: retry`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-object.ts
+const LEASE_RESOURCE = 'leases.coordination.k8s.io';
+/** The lock of one release: one Lease per release in its namespace. */
+function leaseName(release) {
+    return `zk-rollout-${release}`;
+}
+/** A MicroTime: the API server parses exactly six fractional digits. */
+function microTime(ms = Date.now()) {
+    return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+function holderOf(lease) {
+    return lease.spec?.holderIdentity || undefined;
+}
+/** When the current holder's claim runs out: last renewal plus its own lease duration. */
+function expiresAt(lease) {
+    const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+    // A lease that says neither when it was renewed nor for how long cannot be waited out: expired.
+    if (Number.isNaN(renewed))
+        return 0;
+    return renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+}
+function isExpired(lease, now = Date.now()) {
+    return expiresAt(lease) <= now;
+}
+/**
+ * The object to write: the one read (its labels, annotations and resourceVersion, which makes
+ * the write conditional) with a new spec. Server-managed fields are left out.
+ */
+function leaseWith(lease, spec) {
+    const { name, namespace, resourceVersion, labels, annotations } = lease.metadata;
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+        spec
+    };
+}
+function newLease(namespace, name, spec) {
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'zk-rollout' } },
+        spec
+    };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-api.ts
+// The Lease calls the lock makes. Create and replace go around Kubectl.run: its retry of
+// transient errors counts "the object has been modified" as transient and would resend the same
+// stale write; for the lock a 409 is an answer (another client won) that means "read again".
+
+
+
+function getLease(kubectl, namespace, name) {
+    return kubectl.getOptional(LEASE_RESOURCE, name, namespace);
+}
+/** Creates the Lease; `exists` when someone else created it first. */
+async function createLease(kubectl, lease) {
+    return write(kubectl, 'create', lease);
+}
+/** Replaces the Lease if its resourceVersion is still the one read; `conflict` when not. */
+async function replaceLease(kubectl, lease) {
+    if (!lease.metadata.resourceVersion)
+        throw new Error(`replace of Lease ${lease.metadata.name} without a resourceVersion would be unconditional`);
+    return write(kubectl, 'replace', lease);
+}
+/**
+ * The lock's namespace may not exist yet on a first install (helm would create it later with
+ * --create-namespace), and a Lease needs it: create it, tolerating a concurrent creator.
+ */
+async function ensureNamespace(kubectl, namespace) {
+    const shown = `kubectl create namespace ${namespace}`;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, [...kubectl.baseArgs(), '--request-timeout=60s', 'create', 'namespace', namespace], shown, {
+            allowExitCodes: [1]
+        });
+        if (r.exitCode !== 0 && !/\(AlreadyExists\)/.test(r.stderr))
+            throw new CommandError(shown, r);
+    }, { what: shown });
+}
+async function write(kubectl, verb, lease) {
+    const shown = `kubectl ${verb} -f - (Lease ${lease.metadata.namespace}/${lease.metadata.name})`;
+    const args = [...kubectl.baseArgs(), '--request-timeout=60s', verb, '-o', 'json', '-f', '-'];
+    let answer;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, args, shown, { input: JSON.stringify(lease), allowExitCodes: [1] });
+        answer = r.exitCode === 0 ? { outcome: 'written', lease: JSON.parse(r.stdout) } : refusal(r);
+        if (!answer)
+            throw new CommandError(shown, r);
+    }, { what: shown });
+    return answer;
+}
+/** The API's answers the lock acts on; anything else is a failure. */
+function refusal(r) {
+    if (/\(Conflict\)/.test(r.stderr))
+        return { outcome: 'conflict' };
+    if (/\(AlreadyExists\)/.test(r.stderr))
+        return { outcome: 'exists' };
+    if (/\(NotFound\).*namespaces? "[^"]*" not found/.test(r.stderr))
+        return { outcome: 'no-namespace' };
+    if (/\(NotFound\)/.test(r.stderr))
+        return { outcome: 'not-found' };
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease.ts
+// The in-cluster rollout lock: a Lease per release, so two rollouts of one environment never run
+// at once, whichever repository, laptop or workflow run starts them (GitHub's concurrency groups
+// only cover one repository). The protocol is client-go's leader election, by hand through kubectl:
+// - absent: create it (AlreadyExists: someone else got there, read again);
+// - released (no holder) or expired (its renewTime + its leaseDurationSeconds is past: a crashed
+//   holder never blocks forever): take it over with a replace conditional on the resourceVersion
+//   read (409 Conflict: another client won, read again);
+// - held by this holder: join it (re-entrant; the owner releases it, a joiner never does);
+// - held by another: wait, with progress, until waitTimeoutMs.
+// While held, the holder renews every leaseDurationSeconds/3; a renewal that finds another holder
+// means the lease was lost, which rejects `lost` and aborts `signal`.
+
+
+
+
+
+
+const DEFAULT_LEASE_DURATION_SECONDS = 60;
+const DEFAULT_LOCK_WAIT_MS = 10 * 60_000;
+const DEFAULT_POLL_MS = 2000;
+/** How often a waiter says it is still waiting. */
+const PROGRESS_EVERY_MS = 15_000;
+class LockTimeoutError extends Error {
+    holder;
+    lease;
+    constructor(message, holder, lease) {
+        super(message);
+        this.holder = holder;
+        this.lease = lease;
+        this.name = 'LockTimeoutError';
+    }
+}
+class LockLostError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'LockLostError';
+    }
+}
+/** Where a lock lives, for messages. */
+const where = (namespace, name) => quoted(`${namespace}/${name}`);
+async function acquireLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    const durationSeconds = opts.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
+    if (!Number.isInteger(durationSeconds) || durationSeconds < 1)
+        throw new RangeError(`leaseDurationSeconds ${durationSeconds}: use a whole number >= 1`);
+    const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const started = Date.now();
+    const deadline = started + waitTimeoutMs;
+    // What this call last tried to write: a write whose answer was lost and retried comes back as
+    // Conflict or AlreadyExists, and the Lease then carries our own acquireTime.
+    let attempted;
+    let lastProgress;
+    const held = (lease, owned) => {
+        const waited = Date.now() - started;
+        log_info(owned
+            ? `rollout lock ${where(namespace, name)} acquired by ${quoted(holder)}${waited >= 1000 ? ` after waiting ${Math.round(waited / 1000)} s` : ''}`
+            : `rollout lock ${where(namespace, name)} is already held by this holder ${quoted(holder)}: joined (its owner releases it)`);
+        return new HeldLease(kubectl, lease, holder, durationSeconds, owned);
+    };
+    while (true) {
+        const now = Date.now();
+        const lease = await getLease(kubectl, namespace, name);
+        const spec = (acquireTime) => ({
+            holderIdentity: holder,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime,
+            renewTime: acquireTime,
+            leaseTransitions: lease ? (lease.spec?.leaseTransitions ?? 0) + (holderOf(lease) === holder ? 0 : 1) : 0
+        });
+        if (!lease) {
+            attempted = microTime(now);
+            let r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            if (r.outcome === 'no-namespace') {
+                await ensureNamespace(kubectl, namespace);
+                r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            }
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        const current = holderOf(lease);
+        if (current === holder && attempted !== undefined && lease.spec?.acquireTime === attempted)
+            return held(lease, true);
+        if (current === holder && !isExpired(lease, now)) {
+            const r = await replaceLease(kubectl, leaseWith(lease, { ...lease.spec, leaseDurationSeconds: durationSeconds, renewTime: microTime() }));
+            if (r.outcome === 'written')
+                return held(r.lease, false);
+            continue;
+        }
+        if (current === undefined || isExpired(lease, now)) {
+            if (current !== undefined)
+                log_info(`rollout lock ${where(namespace, name)}: the lease of ${quoted(current)} expired at ${new Date(expiresAt(lease)).toISOString()} (last renewed ${lease.spec?.renewTime ?? 'never'}); taking it over`);
+            attempted = microTime(now);
+            const r = await replaceLease(kubectl, leaseWith(lease, spec(attempted)));
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        // Held by someone else, and alive.
+        const expiresInS = Math.max(0, Math.ceil((expiresAt(lease) - now) / 1000));
+        if (now >= deadline)
+            throw timeoutError(namespace, name, current, lease, waitTimeoutMs, expiresInS);
+        if (!lastProgress || lastProgress.holder !== current || now - lastProgress.at >= PROGRESS_EVERY_MS) {
+            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${shownWait(waitTimeoutMs)})`);
+            lastProgress = { holder: current, at: now };
+        }
+        await sleep(Math.max(0, Math.min(pollMs, deadline - now)), 'rollout lock: wait');
+    }
+}
+/** formatDuration would show no wait at all as 0h. */
+const shownWait = (ms) => (ms === 0 ? '0s' : formatDuration(ms));
+function timeoutError(namespace, name, holder, lease, waitedMs, expiresInS) {
+    const duration = lease.spec?.leaseDurationSeconds ?? 0;
+    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${quoted(holder)} after waiting ${shownWait(waitedMs)} ` +
+        `(acquired ${lease.spec?.acquireTime ?? 'at an unknown time'}, last renewed ${lease.spec?.renewTime ?? 'never'}). ` +
+        `Another rollout of this environment is running: wait for it to finish and run again (or raise lock-timeout). ` +
+        `If that run is dead, its lease expires ${duration} s after its last renewal (in ${expiresInS} s) and the next rollout takes it over; ` +
+        `or, once sure nothing is rolling out, delete it by hand: kubectl delete lease ${quoted(name)} --namespace ${quoted(namespace)}`, holder, lease);
+}
+/** A lock this process holds (owned) or has joined, renewed until release() or stopRenewing(). */
+class HeldLease {
+    kubectl;
+    holder;
+    leaseDurationSeconds;
+    owned;
+    /** Aborted, with the LockLostError as reason, when the lease is lost. */
+    signal;
+    /** Rejects with a LockLostError when the lease is lost; never resolves. */
+    lost;
+    abort = new AbortController();
+    rejectLost;
+    lease;
+    renewedAt = Date.now();
+    timer;
+    inFlight;
+    done = false;
+    constructor(kubectl, lease, holder, leaseDurationSeconds, 
+    /** False when joined: the owner (another step of the same holder) releases it. */
+    owned) {
+        this.kubectl = kubectl;
+        this.holder = holder;
+        this.leaseDurationSeconds = leaseDurationSeconds;
+        this.owned = owned;
+        this.lease = lease;
+        this.signal = this.abort.signal;
+        this.lost = new Promise((_, reject) => (this.rejectLost = reject));
+        // Handled here, so a lock nobody races against cannot crash the process as an unhandled rejection.
+        this.lost.catch(() => undefined);
+        const every = Math.max(1, Math.floor((leaseDurationSeconds * 1000) / 3));
+        this.timer = setSafeInterval(() => this.tick(), every, 'rollout lock: renew');
+        // A lock forgotten by a failing caller must not keep the process alive; the lease expires.
+        this.timer.unref();
+    }
+    get namespace() {
+        return this.lease.metadata.namespace ?? '';
+    }
+    get name() {
+        return this.lease.metadata.name;
+    }
+    /** The Lease as last read or written. */
+    get current() {
+        return this.lease;
+    }
+    /** Stops renewing and leaves the lease held (the lock action's acquire: a later step renews or releases it). */
+    async stopRenewing() {
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        this.timer = undefined;
+        await this.inFlight;
+    }
+    /** Stops renewing and, if this process acquired it, releases it. Never touches another holder's lease. */
+    async release() {
+        const wasDone = this.done;
+        await this.stopRenewing();
+        if (wasDone || this.signal.aborted)
+            return;
+        if (!this.owned) {
+            log_debug(`rollout lock ${where(this.namespace, this.name)}: joined, so left to its owner to release`);
+            return;
+        }
+        await releaseLease({ kubectl: this.kubectl, namespace: this.namespace, name: this.name, holder: this.holder });
+    }
+    tick() {
+        if (this.inFlight || this.done)
+            return;
+        this.inFlight = this.renew()
+            .catch(error => {
+            const silentMs = Date.now() - this.renewedAt;
+            if (silentMs >= this.leaseDurationSeconds * 1000)
+                this.lose(`could not renew it for ${Math.round(silentMs / 1000)} s, so another rollout may have taken it over: ${error.message}`);
+            else
+                log_warning(`rollout lock ${where(this.namespace, this.name)}: renewal failed, retrying: ${error.message}`);
+        })
+            .finally(() => (this.inFlight = undefined));
+    }
+    async renew() {
+        for (let attempt = 1; attempt <= 5; attempt++) {
+            if (this.done)
+                return;
+            const r = await replaceLease(this.kubectl, leaseWith(this.lease, {
+                ...this.lease.spec,
+                holderIdentity: this.holder,
+                leaseDurationSeconds: this.leaseDurationSeconds,
+                renewTime: microTime()
+            }));
+            if (r.outcome === 'written') {
+                this.lease = r.lease;
+                this.renewedAt = Date.now();
+                return;
+            }
+            if (r.outcome !== 'conflict')
+                return this.lose('the Lease was deleted');
+            // Someone wrote it since: a joiner of this holder renewing too, or another holder.
+            const now = await getLease(this.kubectl, this.namespace, this.name);
+            if (!now)
+                return this.lose('the Lease was deleted');
+            const holder = holderOf(now);
+            if (holder !== this.holder)
+                return this.lose(holder ? `it is now held by ${quoted(holder)}` : 'it was released by someone else');
+            this.lease = now;
+        }
+        throw new Error('five renewals in a row met a conflict');
+    }
+    lose(why) {
+        if (this.done)
+            return;
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        const error = new LockLostError(`lost the rollout lock ${where(this.namespace, this.name)} held by ${quoted(this.holder)}: ${why}. ` +
+            'Another rollout of this environment may be changing the cluster now: stop, and check it before running again.');
+        log_warning(error.message);
+        this.abort.abort(error);
+        this.rejectLost(error);
+    }
+}
+/**
+ * Clears the holder if it is `holder` (conditional on the resourceVersion read); a lease held by
+ * anyone else is left alone. True when this call released it.
+ */
+async function releaseLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+        const lease = await getLease(kubectl, namespace, name);
+        const current = lease && holderOf(lease);
+        if (!lease || current !== holder) {
+            log_info(`rollout lock ${where(namespace, name)}: ${current ? `held by ${quoted(current)}, not by ${quoted(holder)}: left alone` : 'not held: nothing to release'}`);
+            return false;
+        }
+        const { holderIdentity: _, ...rest } = lease.spec ?? {};
+        const r = await replaceLease(kubectl, leaseWith(lease, { ...rest, renewTime: microTime() }));
+        if (r.outcome === 'written') {
+            log_info(`rollout lock ${where(namespace, name)} released by ${quoted(holder)}`);
+            return true;
+        }
+        if (r.outcome !== 'conflict')
+            return false;
+    }
+    throw new Error(`could not release the rollout lock ${where(namespace, name)}: five conflicting writes in a row`);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/environment-lock.ts
+// The rollout lock of one environment: Lease zk-rollout-<release> in its namespace, held around
+// everything that changes the cluster. Nested holders of one identity join instead of waiting,
+// so the root composite's steps (one process each) share the lock its first step took.
+
+
+
+
+
+
+function acquireEnvironmentLock(env, kubectl, opts = {}) {
+    return acquireLease({
+        kubectl,
+        namespace: env.kubernetes.namespace,
+        name: leaseName(env.kubernetes.release),
+        holder: opts.holder ?? holderIdentity(),
+        leaseDurationSeconds: opts.leaseDurationSeconds,
+        waitTimeoutMs: opts.waitTimeoutMs,
+        pollMs: opts.pollMs
+    });
+}
+/**
+ * Acquires (or joins) the lock, runs fn, and releases it if acquired here, even when fn throws.
+ * Losing the lease rejects at once with a LockLostError (fn can watch lock.signal to stop early).
+ */
+async function withEnvironmentLock(env, kubectl, fn, opts = {}) {
+    const lock = await acquireEnvironmentLock(env, kubectl, opts);
+    try {
+        const work = fn(lock);
+        // If the lease is lost first, that is the error reported; fn's later end is not unhandled.
+        work.catch(() => undefined);
+        return await Promise.race([work, lock.lost]);
+    }
+    finally {
+        await lock.release().catch((error) => 
+        // Not fatal: the lease runs out on its own leaseDurationSeconds after its last renewal.
+        log_warning(`could not release the rollout lock ${quoted(`${lock.namespace}/${lock.name}`)}: ${error.message}; it expires ${lock.leaseDurationSeconds} s after its last renewal`));
+    }
+}
+/**
+ * For steps that change nothing in the cluster but can take long (wait-ready, deploy-observers):
+ * when this holder already holds the lock (the root action took it), join it, so it stays
+ * renewed while they run; otherwise run fn without taking a lock.
+ */
+async function joinEnvironmentLockIfHeld(env, kubectl, fn, opts = {}) {
+    const holder = opts.holder ?? holderIdentity();
+    const lease = await getLease(kubectl, env.kubernetes.namespace, leaseName(env.kubernetes.release));
+    if (!lease || holderOf(lease) !== holder || isExpired(lease))
+        return fn();
+    return withEnvironmentLock(env, kubectl, () => fn(), { ...opts, holder });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/index.ts
+
+
+
+
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/helm.ts
+// helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
+// recreate objects (--force / --force-replace) or uninstall on failure.
+
+
+
+/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
+function fromReleaseJson(text) {
+    const r = JSON.parse(text);
+    return {
+        name: r.name,
+        namespace: r.namespace,
+        revision: r.version,
+        status: r.info.status,
+        chartVersion: r.chart.metadata.version,
+        manifest: r.manifest
+    };
+}
+class Helm {
+    binary;
+    kubeconfig;
+    major;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    exec(args, opts = {}) {
+        return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts);
+    }
+    /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
+    read(args, opts = {}) {
+        return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` });
+    }
+    /**
+     * upgrade and rollback run once, never through retryTransient: helm marks the release
+     * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
+     * so a retry of a partly applied operation fails with "another operation
+     * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
+     * to try again is the caller's decision, after reading the release's status.
+     */
+    change(args, opts = {}) {
+        return this.exec(args, opts);
+    }
+    /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
+    async majorVersion() {
+        if (this.major !== undefined)
+            return this.major;
+        const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
+            what: 'helm version'
+        });
+        const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
+        if (!match)
+            throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
+        const [major, minor] = [Number(match[1]), Number(match[2])];
+        if (major < 3 || (major === 3 && minor < 13))
+            throw new Error(`helm ${stdout.trim()} is too old: zk-rollout needs helm 3.13+ or helm 4`);
+        this.major = major;
+        return major;
+    }
+    /** The deployed release, or undefined when it was never installed. */
+    async status(release, namespace) {
+        // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
+        // (and so retried) rather than read as an answer.
+        let result;
+        try {
+            result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json']);
+        }
+        catch (error) {
+            if (!(error instanceof CommandError))
+                throw error;
+            if (/not found/i.test(error.result.stderr))
+                return undefined;
+            throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error });
+        }
+        const meta = JSON.parse(result.stdout);
+        const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace]);
+        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
+    }
+    upgradeArgs(req) {
+        return [
+            'upgrade',
+            '--install',
+            req.release,
+            req.chart,
+            ...req.chartFlags,
+            '--namespace',
+            req.namespace,
+            '--create-namespace',
+            '--values',
+            req.valuesFile,
+            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+            '-o',
+            'json'
+        ];
+    }
+    /** What an upgrade would produce, rendered against the live cluster's capabilities. */
+    async dryRun(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+    }
+    async upgrade(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
+    }
+    async rollback(release, namespace, revision) {
+        await this.change(['rollback', release, String(revision), '-n', namespace]);
+    }
+}
+function manifestObjects(manifest) {
+    return parseAllDocuments(manifest)
+        .map(doc => doc.toJS())
+        .filter((o) => Boolean(o?.kind && o.metadata?.name));
+}
+/** The release's one StatefulSet, read from its manifest so any chart works. */
+function findStatefulSet(manifest, release) {
+    const sets = manifestObjects(manifest).filter(o => o.kind === 'StatefulSet');
+    if (sets.length !== 1)
+        throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
+    return sets[0];
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
+// kubectl as the one Kubernetes client: it owns authentication (token, client certs, exec
+// plugins for EKS/GKE/AKS), so zk-rollout never parses a kubeconfig.
+
+
+const FIELD_MANAGER = 'zk-rollout';
+class Kubectl {
+    binary;
+    kubeconfig;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    /** Arguments every kubectl call carries (the kubeconfig is never shown in logs). */
+    baseArgs() {
+        return ['--kubeconfig', this.kubeconfig];
+    }
+    async run(args, opts = {}) {
+        const shown = `kubectl ${args.join(' ')}`;
+        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+    }
+    async json(args) {
+        const { stdout } = await this.run([...args, '-o', 'json']);
+        return JSON.parse(stdout);
+    }
+    /** GET of a raw API path, e.g. /api/v1/namespaces/x/pods?labelSelector=... */
+    async raw(path) {
+        const { stdout } = await this.run(['get', '--raw', path]);
+        return JSON.parse(stdout);
+    }
+    /** The object, or undefined when it does not exist. */
+    async getOptional(resource, name, namespace) {
+        const { stdout } = await this.run(['get', resource, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found', '-o', 'json']);
+        return stdout.trim() ? JSON.parse(stdout) : undefined;
+    }
+    async list(resource, namespace, labelSelector) {
+        const list = await this.json(['get', resource, '-n', namespace, ...(labelSelector ? ['-l', labelSelector] : [])]);
+        return list.items;
+    }
+    /**
+     * Server-side apply; returns the objects as stored. An unchanged object keeps its
+     * resourceVersion, which is how callers tell "changed" from "unchanged".
+     */
+    async apply(manifests) {
+        if (manifests.length === 0)
+            return [];
+        const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
+        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
+            input
+        });
+        const result = JSON.parse(stdout);
+        return 'items' in result ? result.items : [result];
+    }
+    async delete(resource, name, namespace) {
+        await this.run(['delete', resource, name, '-n', namespace, '--ignore-not-found', '--wait=false']);
+    }
+    /** Whether the API serves a resource type, e.g. servicemonitors.monitoring.coreos.com. */
+    async serves(group, resource) {
+        const { stdout } = await this.run(['api-resources', `--api-group=${group}`, '-o', 'name']);
+        return stdout.split('\n').some(line => line.trim() === `${resource}.${group}` || line.trim() === resource);
+    }
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/masking.ts
 // What to mask of a secret input. The runner masks each registered string wherever it appears,
 // line by line, so a multi-line secret is useless as a whole mask: its secret parts are
@@ -37297,7 +38026,7 @@ function execSecrets(exec, out) {
 function kubeconfigSecrets(text) {
     let doc;
     try {
-        doc = parse(text, { maxAliasCount: 100 });
+        doc = (0,dist/* parse */.qg)(text, { maxAliasCount: 100 });
     }
     catch {
         doc = null;
@@ -37430,8 +38159,74 @@ function stringListInput(name) {
     return value.split(/[\s,]+/).filter(Boolean);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
+// Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
+// 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
+
+
+
+class SecretFiles {
+    dir;
+    constructor(prefix = 'zk-rollout-') {
+        this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), prefix));
+    }
+    write(name, content) {
+        const file = external_node_path_namespaceObject.join(this.dir, name);
+        (0,external_node_fs_namespaceObject.writeFileSync)(file, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
+        return file;
+    }
+    /** The private directory itself (mode 0700), e.g. for an ssh ControlPath socket. */
+    get directory() {
+        return this.dir;
+    }
+    remove() {
+        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
+    }
+}
+/** Runs `fn` with a SecretFiles that is removed afterwards, whatever happens. */
+async function withSecretFiles(fn) {
+    const files = new SecretFiles();
+    try {
+        return await fn(files);
+    }
+    finally {
+        files.remove();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/kube-clients.ts
+// The Kubernetes side of every action's settings: which kubeconfig, kubectl and helm to use.
+
+
+
+
+
+
+
+function getKubeSettings() {
+    const kubeconfig = secretInput('kubeconfig', { required: false, parts: kubeconfigSecrets });
+    return {
+        ...(kubeconfig ? { kubeconfig } : {}),
+        kubectlPath: optionalInput('kubectl') ?? 'kubectl',
+        helmPath: optionalInput('helm') ?? 'helm'
+    };
+}
+/** Clients for the duration of `fn`; a kubeconfig given as input lives in a 0600 temp file. */
+async function withKubeClients(settings, fn) {
+    const [kubectl, helm] = await Promise.all([which(settings.kubectlPath, true), which(settings.helmPath, false)]);
+    return withSecretFiles(async (files) => {
+        const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG;
+        if (!kubeconfig)
+            throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step');
+        log_debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`);
+        return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) });
+    });
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/problems.ts
 // A configuration problem names the file, the field path and the line and column, so a user
 // can jump straight to it (and GitHub can annotate it).
@@ -37497,45 +38292,6 @@ async function runAction(name, body) {
         const message = error instanceof Error ? error.message : String(error);
         setOutput('error', oneLine(message.replace(/\s*\n\s*/g, ' ')).slice(0, MAX_ERROR_OUTPUT));
         setFailed(`${name}: ${message}`);
-    }
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
-// Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
-// 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
-
-
-
-class SecretFiles {
-    dir;
-    constructor(prefix = 'zk-rollout-') {
-        this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), prefix));
-    }
-    write(name, content) {
-        const file = external_node_path_namespaceObject.join(this.dir, name);
-        (0,external_node_fs_namespaceObject.writeFileSync)(file, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
-        return file;
-    }
-    /** The private directory itself (mode 0700), e.g. for an ssh ControlPath socket. */
-    get directory() {
-        return this.dir;
-    }
-    remove() {
-        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
-    }
-}
-/** Runs `fn` with a SecretFiles that is removed afterwards, whatever happens. */
-async function withSecretFiles(fn) {
-    const files = new SecretFiles();
-    try {
-        return await fn(files);
-    }
-    finally {
-        files.remove();
     }
 }
 
@@ -38045,7 +38801,7 @@ function parseYamlSource(text, file, maxBytes) {
         };
     }
     try {
-        return yaml_source_parse(text, lines, problem);
+        return parse(text, lines, problem);
     }
     catch (error) {
         // Composing and converting recurse per nesting level: a deep enough document exhausts the stack.
@@ -38053,7 +38809,7 @@ function parseYamlSource(text, file, maxBytes) {
         return { doc: (0,dist/* parseDocument */.Tp)(''), lines, value: undefined, problems: [problem(0, `YAML: cannot be read: ${why}`)] };
     }
 }
-function yaml_source_parse(text, lines, problem) {
+function parse(text, lines, problem) {
     const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
     const problems = doc.errors.map(e => problem(e.pos[0], `YAML: ${e.message.split('\n')[0]}`));
     if (problems.length === 0)
@@ -39327,27 +40083,6 @@ function run(cmd, args, input) {
     });
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
-// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
-// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
-// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
-/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-function checkDelay(ms, what) {
-    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
-        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
-    return ms;
-}
-function setSafeTimeout(fn, ms, what) {
-    return setTimeout(fn, checkDelay(ms, what));
-}
-function setSafeInterval(fn, ms, what) {
-    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
-}
-function sleep(ms, what = 'sleep') {
-    return new Promise(resolve => setSafeTimeout(resolve, ms, what));
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
 // One SSH connection per host, shared by every command sent to it: the first command opens an
 // OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
@@ -39927,6 +40662,7 @@ function deploySummaryMarkdown(report) {
 
 
 
+
 function getSettings() {
     const privateKey = secretInput('ssh-private-key', { required: false });
     const knownHosts = optionalInput('known-hosts');
@@ -39943,6 +40679,7 @@ function getSettings() {
         concurrency: integerInput('concurrency', { min: 1, max: 64 }),
         maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),
         joinTimeoutMs: durationInput('join-timeout'),
+        kube: getKubeSettings(),
         dryRun: booleanInput('dry-run', false)
     };
 }
@@ -39974,13 +40711,15 @@ function parseJumpHost(value) {
 
 
 
+
+
 async function main_run() {
     await runAction('deploy-observers', async () => {
         const settings = getSettings();
         const environment = await loadActionEnvironment(settings.environment);
         if (environment.observers && !settings.credentials)
             throw new InputError('ssh-private-key', `is required: environment ${environment.name} has observers (pass known-hosts too)`);
-        const report = await withSecretFiles(secretFiles => deployObservers({
+        const deploy = () => withSecretFiles(secretFiles => deployObservers({
             environment,
             servers: settings.servers,
             credentials: settings.credentials,
@@ -39992,6 +40731,11 @@ async function main_run() {
             jumpHost: settings.jumpHost,
             log: line => log_info(line)
         }));
+        // With cluster credentials (the root action passes them), join the environment's rollout
+        // lock while the observers deploy, so it stays renewed; the VMs themselves need none.
+        const report = settings.kube.kubeconfig !== undefined || process.env.KUBECONFIG
+            ? await withKubeClients(settings.kube, ({ kubectl }) => joinEnvironmentLockIfHeld(environment, kubectl, deploy))
+            : await deploy();
         setOutput('results', JSON.stringify(report.results));
         setOutput('changed', String(report.changed));
         setOutput('rolled-back', JSON.stringify(report.rolledBack));
@@ -44668,7 +45412,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;

@@ -11,6 +11,7 @@ import {
   stringListInput
 } from '../../../workflows-lib/src/runner/inputs.js'
 import { quoted } from '../../../workflows-lib/src/output/printable.js'
+import { getKubeSettings, type KubeSettings } from '../../../workflows-lib/src/runner/kube-clients.js'
 import type { SshCredentials } from '../../../workflows-lib/src/ssh/client-config.js'
 import type { JumpHostOverride } from '../../../workflows-lib/src/steps/deploy-observers.js'
 
@@ -25,6 +26,8 @@ export interface DeployObserversSettings {
   concurrency?: number
   /** Undefined: the library's default (1). */
   maxUnavailable?: number
+  /** Cluster credentials, only to join the root action's rollout lock while deploying. */
+  kube: KubeSettings
   /** Undefined: the environment's timeouts.observerJoin. */
   joinTimeoutMs?: number
   dryRun: boolean
@@ -45,6 +48,7 @@ export function getSettings(): DeployObserversSettings {
     concurrency: integerInput('concurrency', { min: 1, max: 64 }),
     maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),
     joinTimeoutMs: durationInput('join-timeout'),
+    kube: getKubeSettings(),
     dryRun: booleanInput('dry-run', false)
   }
 }

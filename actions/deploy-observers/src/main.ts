@@ -1,6 +1,9 @@
 // deploy-observers: read inputs, deploy through workflows-lib, publish outputs and the summary.
 import * as log from '../../../workflows-lib/src/output/log.js'
 import * as core from '@actions/core'
+import { joinEnvironmentLockIfHeld } from '../../../workflows-lib/src/lock/index.js'
+import type { DeployReport } from '../../../workflows-lib/src/observers/results.js'
+import { withKubeClients } from '../../../workflows-lib/src/runner/kube-clients.js'
 import { InputError } from '../../../workflows-lib/src/runner/inputs.js'
 import { runAction } from '../../../workflows-lib/src/runner/run-action.js'
 import { withSecretFiles } from '../../../workflows-lib/src/runner/secret-file.js'
@@ -15,20 +18,27 @@ export async function run(): Promise<void> {
     const environment = await loadActionEnvironment(settings.environment)
     if (environment.observers && !settings.credentials)
       throw new InputError('ssh-private-key', `is required: environment ${environment.name} has observers (pass known-hosts too)`)
-    const report = await withSecretFiles(secretFiles =>
-      deployObservers({
-        environment,
-        servers: settings.servers,
-        credentials: settings.credentials,
-        secretFiles,
-        concurrency: settings.concurrency,
-        maxUnavailable: settings.maxUnavailable,
-        joinTimeoutMs: settings.joinTimeoutMs,
-        dryRun: settings.dryRun,
-        jumpHost: settings.jumpHost,
-        log: line => log.info(line)
-      })
-    )
+    const deploy = (): Promise<DeployReport> =>
+      withSecretFiles(secretFiles =>
+        deployObservers({
+          environment,
+          servers: settings.servers,
+          credentials: settings.credentials,
+          secretFiles,
+          concurrency: settings.concurrency,
+          maxUnavailable: settings.maxUnavailable,
+          joinTimeoutMs: settings.joinTimeoutMs,
+          dryRun: settings.dryRun,
+          jumpHost: settings.jumpHost,
+          log: line => log.info(line)
+        })
+      )
+    // With cluster credentials (the root action passes them), join the environment's rollout
+    // lock while the observers deploy, so it stays renewed; the VMs themselves need none.
+    const report =
+      settings.kube.kubeconfig !== undefined || process.env.KUBECONFIG
+        ? await withKubeClients(settings.kube, ({ kubectl }) => joinEnvironmentLockIfHeld(environment, kubectl, deploy))
+        : await deploy()
     core.setOutput('results', JSON.stringify(report.results))
     core.setOutput('changed', String(report.changed))
     core.setOutput('rolled-back', JSON.stringify(report.rolledBack))

@@ -38886,7 +38886,7 @@ async function writeSummary(title, header, rows, details) {
 // it, which is how the composite hands its lock step's identity to the later steps.
 
 const HOLDER_ENV = 'ZK_ROLLOUT_LOCK_HOLDER';
-function holderIdentity(env = process.env) {
+function holder_holderIdentity(env = process.env) {
     const override = env[HOLDER_ENV]?.trim();
     // An empty override counts as unset: the composite's lock step sees its own output still empty.
     if (override)
@@ -38910,14 +38910,14 @@ function userName(env) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-object.ts
 const LEASE_RESOURCE = 'leases.coordination.k8s.io';
 /** The lock of one release: one Lease per release in its namespace. */
-function leaseName(release) {
+function lease_object_leaseName(release) {
     return `zk-rollout-${release}`;
 }
 /** A MicroTime: the API server parses exactly six fractional digits. */
 function microTime(ms = Date.now()) {
     return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
-function holderOf(lease) {
+function lease_object_holderOf(lease) {
     return lease.spec?.holderIdentity || undefined;
 }
 /** When the current holder's claim runs out: last renewal plus its own lease duration. */
@@ -38928,7 +38928,7 @@ function expiresAt(lease) {
         return 0;
     return renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
 }
-function isExpired(lease, now = Date.now()) {
+function lease_object_isExpired(lease, now = Date.now()) {
     return expiresAt(lease) <= now;
 }
 /**
@@ -38960,7 +38960,7 @@ function newLease(namespace, name, spec) {
 
 
 
-function getLease(kubectl, namespace, name) {
+function lease_api_getLease(kubectl, namespace, name) {
     return kubectl.getOptional(LEASE_RESOURCE, name, namespace);
 }
 /** Creates the Lease; `exists` when someone else created it first. */
@@ -39075,13 +39075,13 @@ async function acquireLease(opts) {
     };
     while (true) {
         const now = Date.now();
-        const lease = await getLease(kubectl, namespace, name);
+        const lease = await lease_api_getLease(kubectl, namespace, name);
         const spec = (acquireTime) => ({
             holderIdentity: holder,
             leaseDurationSeconds: durationSeconds,
             acquireTime,
             renewTime: acquireTime,
-            leaseTransitions: lease ? (lease.spec?.leaseTransitions ?? 0) + (holderOf(lease) === holder ? 0 : 1) : 0
+            leaseTransitions: lease ? (lease.spec?.leaseTransitions ?? 0) + (lease_object_holderOf(lease) === holder ? 0 : 1) : 0
         });
         if (!lease) {
             attempted = microTime(now);
@@ -39094,16 +39094,16 @@ async function acquireLease(opts) {
                 return held(r.lease, true);
             continue;
         }
-        const current = holderOf(lease);
+        const current = lease_object_holderOf(lease);
         if (current === holder && attempted !== undefined && lease.spec?.acquireTime === attempted)
             return held(lease, true);
-        if (current === holder && !isExpired(lease, now)) {
+        if (current === holder && !lease_object_isExpired(lease, now)) {
             const r = await replaceLease(kubectl, leaseWith(lease, { ...lease.spec, leaseDurationSeconds: durationSeconds, renewTime: microTime() }));
             if (r.outcome === 'written')
                 return held(r.lease, false);
             continue;
         }
-        if (current === undefined || isExpired(lease, now)) {
+        if (current === undefined || lease_object_isExpired(lease, now)) {
             if (current !== undefined)
                 log_info(`rollout lock ${where(namespace, name)}: the lease of ${printable_quoted(current)} expired at ${new Date(expiresAt(lease)).toISOString()} (last renewed ${lease.spec?.renewTime ?? 'never'}); taking it over`);
             attempted = microTime(now);
@@ -39117,15 +39117,17 @@ async function acquireLease(opts) {
         if (now >= deadline)
             throw timeoutError(namespace, name, current, lease, waitTimeoutMs, expiresInS);
         if (!lastProgress || lastProgress.holder !== current || now - lastProgress.at >= PROGRESS_EVERY_MS) {
-            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${printable_quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${formatDuration(waitTimeoutMs)})`);
+            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${printable_quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${shownWait(waitTimeoutMs)})`);
             lastProgress = { holder: current, at: now };
         }
         await sleep(Math.max(0, Math.min(pollMs, deadline - now)), 'rollout lock: wait');
     }
 }
+/** formatDuration would show no wait at all as 0h. */
+const shownWait = (ms) => (ms === 0 ? '0s' : formatDuration(ms));
 function timeoutError(namespace, name, holder, lease, waitedMs, expiresInS) {
     const duration = lease.spec?.leaseDurationSeconds ?? 0;
-    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${printable_quoted(holder)} after waiting ${formatDuration(waitedMs)} ` +
+    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${printable_quoted(holder)} after waiting ${shownWait(waitedMs)} ` +
         `(acquired ${lease.spec?.acquireTime ?? 'at an unknown time'}, last renewed ${lease.spec?.renewTime ?? 'never'}). ` +
         `Another rollout of this environment is running: wait for it to finish and run again (or raise lock-timeout). ` +
         `If that run is dead, its lease expires ${duration} s after its last renewal (in ${expiresInS} s) and the next rollout takes it over; ` +
@@ -39226,10 +39228,10 @@ class HeldLease {
             if (r.outcome !== 'conflict')
                 return this.lose('the Lease was deleted');
             // Someone wrote it since: a joiner of this holder renewing too, or another holder.
-            const now = await getLease(this.kubectl, this.namespace, this.name);
+            const now = await lease_api_getLease(this.kubectl, this.namespace, this.name);
             if (!now)
                 return this.lose('the Lease was deleted');
-            const holder = holderOf(now);
+            const holder = lease_object_holderOf(now);
             if (holder !== this.holder)
                 return this.lose(holder ? `it is now held by ${printable_quoted(holder)}` : 'it was released by someone else');
             this.lease = now;
@@ -39256,8 +39258,8 @@ class HeldLease {
 async function releaseLease(opts) {
     const { kubectl, namespace, name, holder } = opts;
     for (let attempt = 1; attempt <= 5; attempt++) {
-        const lease = await getLease(kubectl, namespace, name);
-        const current = lease && holderOf(lease);
+        const lease = await lease_api_getLease(kubectl, namespace, name);
+        const current = lease && lease_object_holderOf(lease);
         if (!lease || current !== holder) {
             log_info(`rollout lock ${where(namespace, name)}: ${current ? `held by ${printable_quoted(current)}, not by ${printable_quoted(holder)}: left alone` : 'not held: nothing to release'}`);
             return false;
@@ -39283,12 +39285,13 @@ async function releaseLease(opts) {
 
 
 
+
 function acquireEnvironmentLock(env, kubectl, opts = {}) {
     return acquireLease({
         kubectl,
         namespace: env.kubernetes.namespace,
-        name: leaseName(env.kubernetes.release),
-        holder: opts.holder ?? holderIdentity(),
+        name: lease_object_leaseName(env.kubernetes.release),
+        holder: opts.holder ?? holder_holderIdentity(),
         leaseDurationSeconds: opts.leaseDurationSeconds,
         waitTimeoutMs: opts.waitTimeoutMs,
         pollMs: opts.pollMs
@@ -39311,6 +39314,18 @@ async function withEnvironmentLock(env, kubectl, fn, opts = {}) {
         // Not fatal: the lease runs out on its own leaseDurationSeconds after its last renewal.
         log_warning(`could not release the rollout lock ${printable_quoted(`${lock.namespace}/${lock.name}`)}: ${error.message}; it expires ${lock.leaseDurationSeconds} s after its last renewal`));
     }
+}
+/**
+ * For steps that change nothing in the cluster but can take long (wait-ready, deploy-observers):
+ * when this holder already holds the lock (the root action took it), join it, so it stays
+ * renewed while they run; otherwise run fn without taking a lock.
+ */
+async function joinEnvironmentLockIfHeld(env, kubectl, fn, opts = {}) {
+    const holder = opts.holder ?? holderIdentity();
+    const lease = await getLease(kubectl, env.kubernetes.namespace, leaseName(env.kubernetes.release));
+    if (!lease || holderOf(lease) !== holder || isExpired(lease))
+        return fn();
+    return withEnvironmentLock(env, kubectl, () => fn(), { ...opts, holder });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/lock/index.ts

@@ -1,3 +1,4 @@
+import { LOCK_WAIT_DURATION } from '../../../workflows-lib/src/environment/duration.js'
 import { durationInput, getKubeSettings, optionalInput, requiredInput, type KubeSettings } from '../../../workflows-lib/src/runner/index.js'
 
 export interface ExposeServersSettings {
@@ -8,6 +9,8 @@ export interface ExposeServersSettings {
   kube: KubeSettings
   /** Undefined: the environment's timeouts.loadBalancer. */
   timeoutMs?: number
+  /** How long to wait for the rollout lock; undefined: the library's default. */
+  lockTimeoutMs?: number
 }
 
 export function getSettings(): ExposeServersSettings {
@@ -15,6 +18,7 @@ export function getSettings(): ExposeServersSettings {
     environment: requiredInput('environment'),
     statefulSet: optionalInput('statefulset'),
     kube: getKubeSettings(),
-    timeoutMs: durationInput('timeout')
+    timeoutMs: durationInput('timeout'),
+    lockTimeoutMs: durationInput('lock-timeout', LOCK_WAIT_DURATION)
   }
 }

@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7653);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7982);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7653:
+/***/ 7982:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37139,6 +37139,195 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./workflows-lib/src/github/summary.ts
+// Job summary helpers: one table per action, escaped for Markdown.
+
+const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+/** A Markdown table, every cell escaped; `right` names the columns aligned right (numbers). */
+function markdownTable(header, rows, opts = {}) {
+    return [
+        `| ${header.map(cell).join(' | ')} |`,
+        `|${header.map((_, i) => (opts.right?.includes(i) ? '---:' : '---')).join('|')}|`,
+        ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
+    ].join('\n');
+}
+/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
+async function writeSummary(title, header, rows, details) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    let text = `### ${title}\n\n${markdownTable(header, rows)}\n`;
+    if (details)
+        text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
+    await summary.addRaw(text, true).write();
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
+function describeState(state) {
+    if (state?.waiting)
+        return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`;
+    if (state?.terminated)
+        return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')');
+    if (state?.running)
+        return `running since ${state.running.startedAt ?? '?'}`;
+    return 'no state yet';
+}
+function podRestarts(pod) {
+    return (pod?.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+}
+/** A short status line for progress logs. */
+function podSummary(pod) {
+    if (!pod)
+        return 'not created yet';
+    const conditions = (pod.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    const restarts = podRestarts(pod);
+    return [pod.status?.phase ?? 'Pending', ...conditions, ...(restarts ? [`restarts=${restarts}`] : [])].join(', ');
+}
+async function diagnosePod(kubectl, namespace, name, pod) {
+    const containers = pod?.status?.containerStatuses ?? [];
+    const diag = {
+        pod: name,
+        phase: pod ? (pod.status?.phase ?? 'Pending') : 'not created',
+        conditions: (pod?.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`),
+        containers: containers.map(c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`),
+        restarts: podRestarts(pod),
+        events: [],
+        logs: ''
+    };
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`);
+        const when = (e) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '';
+        diag.events = events.items
+            .sort((a, b) => when(a).localeCompare(when(b)))
+            .slice(-10)
+            .map(e => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${e.count && e.count > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`.trim());
+    }
+    catch (error) {
+        diag.events = [`(events unavailable: ${error.message.split('\n')[0]})`];
+    }
+    if (pod) {
+        const previous = diag.restarts > 0 ? ['--previous'] : [];
+        try {
+            diag.logs = (await kubectl.run(['logs', name, '-n', namespace, '--all-containers', '--tail=20', ...previous])).stdout.trimEnd();
+        }
+        catch (error) {
+            diag.logs = `(logs unavailable: ${error.message.split('\n').slice(-1)[0]})`;
+        }
+    }
+    return diag;
+}
+function formatDiagnostics(d) {
+    return [
+        `pod ${d.pod}: phase ${d.phase}, restarts ${d.restarts}`,
+        ...(d.conditions.length ? ['  conditions:', ...d.conditions.map(c => `    ${c}`)] : []),
+        ...(d.containers.length ? ['  containers:', ...d.containers.map(c => `    ${c}`)] : []),
+        '  recent events:',
+        ...(d.events.length ? d.events.map(e => `    ${e}`) : ['    (none)']),
+        ...(d.logs ? ['  last log lines:', ...d.logs.split('\n').map(l => `    ${l}`)] : [])
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/holder.ts
+// Who holds the rollout lock. In Actions one identity per run attempt and job, so every step of
+// the root composite (each its own process) is the same holder; ZK_ROLLOUT_LOCK_HOLDER overrides
+// it, which is how the composite hands its lock step's identity to the later steps.
+
+const HOLDER_ENV = 'ZK_ROLLOUT_LOCK_HOLDER';
+function holderIdentity(env = process.env) {
+    const override = env[HOLDER_ENV]?.trim();
+    // An empty override counts as unset: the composite's lock step sees its own output still empty.
+    if (override)
+        return override;
+    if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_RUN_ID) {
+        const server = env.GITHUB_SERVER_URL || 'https://github.com';
+        return `${server}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT || '1'} job ${env.GITHUB_JOB ?? ''}`;
+    }
+    return `${userName(env)}@${external_node_os_namespaceObject.hostname()} pid ${process.pid}`;
+}
+function userName(env) {
+    try {
+        return external_node_os_namespaceObject.userInfo().username;
+    }
+    catch {
+        // No passwd entry for the uid (some containers).
+        return env.USER || env.LOGNAME || 'unknown';
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/output/printable.ts
+// Output is an attack surface. The Actions runner reads every stdout line whose trimmed start is
+// "::" as a workflow command (and "##[" anywhere in a line, the legacy form), so no value from a
+// user may start a line or bring a newline into one. These are the two escapes everything uses.
+/** Where a value is shown inside a message: JSON-quoted (control characters escaped), and cut. */
+function printable_quoted(value, max = 120) {
+    const text = typeof value === 'string' ? value : String(value);
+    const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+    // JSON escapes control characters; oneLine also the separators JSON leaves (U+2028, U+0085).
+    return `${oneLine(JSON.stringify(cut))}${text.length > max ? ` (${text.length} characters)` : ''}`;
+}
+/** Text for one rendered line (a comment, a header): control characters shown as escapes. */
+function oneLine(value) {
+    // eslint-disable-next-line no-control-regex
+    return value.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+const LINE_BREAK = /\r\n|\r|\n/;
+/**
+ * Text about to be printed, made inert: a line that would be a workflow command gets a space
+ * between its colons, and "##[" becomes "# #[". Everything else is left as it is.
+ */
+function inert(text) {
+    if (!text.includes('::') && !text.includes('##['))
+        return text;
+    return text
+        .split(/(\r\n|\r|\n)/)
+        .map(part => (LINE_BREAK.test(part) ? part : part.replace(/^(\s*):(?=:)/, '$1: ').replaceAll('##[', '# #[')))
+        .join('');
+}
+/**
+ * A value for a java.util.Properties file such as zoo.cfg: a backslash would escape or continue
+ * the line (swallowing the next key), a line break would start a new key. Both are escaped the
+ * way Properties reads them back, so a value can never become a second line.
+ */
+function propertyValue(value) {
+    return oneLine(value.replaceAll('\\', '\\\\'));
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/output/log.ts
+// The one way the library prints. Inside Actions it goes through @actions/core; in a terminal
+// (the CLI) it writes plain lines, and debug lines only with --verbose: "::debug::" is a
+// workflow command, noise outside a runner. Every line is made inert first (printable.ts).
+
+
+const actionsSink = {
+    info: text => info(inert(text)),
+    // core.debug and core.warning escape newlines themselves (%0A); inert covers the rest.
+    debug: text => core_debug(inert(text)),
+    warning: text => warning(inert(text))
+};
+function terminalSink(write, verbose) {
+    return {
+        info: text => write(`${inert(text)}\n`),
+        debug: text => {
+            if (verbose)
+                write(`debug: ${inert(text)}\n`);
+        },
+        warning: text => write(`warning: ${inert(text)}\n`)
+    };
+}
+// Outside a runner (a terminal, a test process) workflow commands are noise.
+let sink = process.env.GITHUB_ACTIONS === 'true' ? actionsSink : terminalSink(text => process.stdout.write(text), false);
+/** For a terminal: plain lines to `write`; debug lines only when verbose. */
+function useTerminalLog(write, opts) {
+    sink = terminalSink(write, opts.verbose);
+}
+function useActionsLog() {
+    sink = actionsSink;
+}
+const log_info = (text) => sink.info(text);
+const log_debug = (text) => sink.debug(text);
+const log_warning = (text) => sink.warning(text);
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
 // Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
 // no value can overflow a timer or mean "no time at all".
@@ -37172,6 +37361,522 @@ function formatDuration(ms) {
         return `${ms / 1000}s`;
     return `${ms}ms`;
 }
+
+;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
+// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
+// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
+// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
+/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+function checkDelay(ms, what) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
+        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
+    return ms;
+}
+function setSafeTimeout(fn, ms, what) {
+    return setTimeout(fn, checkDelay(ms, what));
+}
+function setSafeInterval(fn, ms, what) {
+    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
+}
+function sleep(ms, what = 'sleep') {
+    return new Promise(resolve => setSafeTimeout(resolve, ms, what));
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
+// Runs kubectl and helm through @actions/exec and turns failures into errors that say which
+// command failed and what it printed.
+
+
+class CommandError extends Error {
+    command;
+    result;
+    constructor(command, result) {
+        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+        super(`${command} failed (exit ${result.exitCode})${detail ? `:\n${detail}` : ''}`);
+        this.command = command;
+        this.result = result;
+        this.name = 'CommandError';
+    }
+}
+/** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
+async function runCommand(tool, args, shown, opts = {}) {
+    log_debug(`running: ${shown}`);
+    const result = await getExecOutput(tool, args, {
+        silent: true,
+        ignoreReturnCode: true,
+        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+    });
+    if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
+        throw new CommandError(shown, result);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
+// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
+// number of times with backoff; anything else fails at once.
+
+
+
+const transientPatterns = [
+    /the server is currently unable to handle the request/i,
+    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
+    /Internal error occurred/i,
+    /too many requests/i,
+    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
+    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
+    /etcdserver: (request timed out|leader changed)/i,
+    /the object has been modified; please apply your changes/i
+];
+function isTransient(error) {
+    if (!(error instanceof CommandError))
+        return false;
+    const text = `${error.result.stderr}\n${error.result.stdout}`;
+    return transientPatterns.some(p => p.test(text));
+}
+async function retryTransient(fn, opts) {
+    const attempts = opts.attempts ?? 6;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            if (!isTransient(error) || attempt >= attempts)
+                throw error;
+            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
+            const first = error.message.split('\n').slice(-1)[0];
+            log_info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
+            await sleep(delay, `${opts.what}: retry`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-object.ts
+const LEASE_RESOURCE = 'leases.coordination.k8s.io';
+/** The lock of one release: one Lease per release in its namespace. */
+function leaseName(release) {
+    return `zk-rollout-${release}`;
+}
+/** A MicroTime: the API server parses exactly six fractional digits. */
+function microTime(ms = Date.now()) {
+    return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+function holderOf(lease) {
+    return lease.spec?.holderIdentity || undefined;
+}
+/** When the current holder's claim runs out: last renewal plus its own lease duration. */
+function expiresAt(lease) {
+    const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+    // A lease that says neither when it was renewed nor for how long cannot be waited out: expired.
+    if (Number.isNaN(renewed))
+        return 0;
+    return renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+}
+function isExpired(lease, now = Date.now()) {
+    return expiresAt(lease) <= now;
+}
+/**
+ * The object to write: the one read (its labels, annotations and resourceVersion, which makes
+ * the write conditional) with a new spec. Server-managed fields are left out.
+ */
+function leaseWith(lease, spec) {
+    const { name, namespace, resourceVersion, labels, annotations } = lease.metadata;
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+        spec
+    };
+}
+function newLease(namespace, name, spec) {
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'zk-rollout' } },
+        spec
+    };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-api.ts
+// The Lease calls the lock makes. Create and replace go around Kubectl.run: its retry of
+// transient errors counts "the object has been modified" as transient and would resend the same
+// stale write; for the lock a 409 is an answer (another client won) that means "read again".
+
+
+
+function getLease(kubectl, namespace, name) {
+    return kubectl.getOptional(LEASE_RESOURCE, name, namespace);
+}
+/** Creates the Lease; `exists` when someone else created it first. */
+async function createLease(kubectl, lease) {
+    return write(kubectl, 'create', lease);
+}
+/** Replaces the Lease if its resourceVersion is still the one read; `conflict` when not. */
+async function replaceLease(kubectl, lease) {
+    if (!lease.metadata.resourceVersion)
+        throw new Error(`replace of Lease ${lease.metadata.name} without a resourceVersion would be unconditional`);
+    return write(kubectl, 'replace', lease);
+}
+/**
+ * The lock's namespace may not exist yet on a first install (helm would create it later with
+ * --create-namespace), and a Lease needs it: create it, tolerating a concurrent creator.
+ */
+async function ensureNamespace(kubectl, namespace) {
+    const shown = `kubectl create namespace ${namespace}`;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, [...kubectl.baseArgs(), '--request-timeout=60s', 'create', 'namespace', namespace], shown, {
+            allowExitCodes: [1]
+        });
+        if (r.exitCode !== 0 && !/\(AlreadyExists\)/.test(r.stderr))
+            throw new CommandError(shown, r);
+    }, { what: shown });
+}
+async function write(kubectl, verb, lease) {
+    const shown = `kubectl ${verb} -f - (Lease ${lease.metadata.namespace}/${lease.metadata.name})`;
+    const args = [...kubectl.baseArgs(), '--request-timeout=60s', verb, '-o', 'json', '-f', '-'];
+    let answer;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, args, shown, { input: JSON.stringify(lease), allowExitCodes: [1] });
+        answer = r.exitCode === 0 ? { outcome: 'written', lease: JSON.parse(r.stdout) } : refusal(r);
+        if (!answer)
+            throw new CommandError(shown, r);
+    }, { what: shown });
+    return answer;
+}
+/** The API's answers the lock acts on; anything else is a failure. */
+function refusal(r) {
+    if (/\(Conflict\)/.test(r.stderr))
+        return { outcome: 'conflict' };
+    if (/\(AlreadyExists\)/.test(r.stderr))
+        return { outcome: 'exists' };
+    if (/\(NotFound\).*namespaces? "[^"]*" not found/.test(r.stderr))
+        return { outcome: 'no-namespace' };
+    if (/\(NotFound\)/.test(r.stderr))
+        return { outcome: 'not-found' };
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease.ts
+// The in-cluster rollout lock: a Lease per release, so two rollouts of one environment never run
+// at once, whichever repository, laptop or workflow run starts them (GitHub's concurrency groups
+// only cover one repository). The protocol is client-go's leader election, by hand through kubectl:
+// - absent: create it (AlreadyExists: someone else got there, read again);
+// - released (no holder) or expired (its renewTime + its leaseDurationSeconds is past: a crashed
+//   holder never blocks forever): take it over with a replace conditional on the resourceVersion
+//   read (409 Conflict: another client won, read again);
+// - held by this holder: join it (re-entrant; the owner releases it, a joiner never does);
+// - held by another: wait, with progress, until waitTimeoutMs.
+// While held, the holder renews every leaseDurationSeconds/3; a renewal that finds another holder
+// means the lease was lost, which rejects `lost` and aborts `signal`.
+
+
+
+
+
+
+const DEFAULT_LEASE_DURATION_SECONDS = 60;
+const DEFAULT_LOCK_WAIT_MS = 10 * 60_000;
+const DEFAULT_POLL_MS = 2000;
+/** How often a waiter says it is still waiting. */
+const PROGRESS_EVERY_MS = 15_000;
+class LockTimeoutError extends Error {
+    holder;
+    lease;
+    constructor(message, holder, lease) {
+        super(message);
+        this.holder = holder;
+        this.lease = lease;
+        this.name = 'LockTimeoutError';
+    }
+}
+class LockLostError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'LockLostError';
+    }
+}
+/** Where a lock lives, for messages. */
+const where = (namespace, name) => printable_quoted(`${namespace}/${name}`);
+async function acquireLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    const durationSeconds = opts.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
+    if (!Number.isInteger(durationSeconds) || durationSeconds < 1)
+        throw new RangeError(`leaseDurationSeconds ${durationSeconds}: use a whole number >= 1`);
+    const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const started = Date.now();
+    const deadline = started + waitTimeoutMs;
+    // What this call last tried to write: a write whose answer was lost and retried comes back as
+    // Conflict or AlreadyExists, and the Lease then carries our own acquireTime.
+    let attempted;
+    let lastProgress;
+    const held = (lease, owned) => {
+        const waited = Date.now() - started;
+        log_info(owned
+            ? `rollout lock ${where(namespace, name)} acquired by ${printable_quoted(holder)}${waited >= 1000 ? ` after waiting ${Math.round(waited / 1000)} s` : ''}`
+            : `rollout lock ${where(namespace, name)} is already held by this holder ${printable_quoted(holder)}: joined (its owner releases it)`);
+        return new HeldLease(kubectl, lease, holder, durationSeconds, owned);
+    };
+    while (true) {
+        const now = Date.now();
+        const lease = await getLease(kubectl, namespace, name);
+        const spec = (acquireTime) => ({
+            holderIdentity: holder,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime,
+            renewTime: acquireTime,
+            leaseTransitions: lease ? (lease.spec?.leaseTransitions ?? 0) + (holderOf(lease) === holder ? 0 : 1) : 0
+        });
+        if (!lease) {
+            attempted = microTime(now);
+            let r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            if (r.outcome === 'no-namespace') {
+                await ensureNamespace(kubectl, namespace);
+                r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            }
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        const current = holderOf(lease);
+        if (current === holder && attempted !== undefined && lease.spec?.acquireTime === attempted)
+            return held(lease, true);
+        if (current === holder && !isExpired(lease, now)) {
+            const r = await replaceLease(kubectl, leaseWith(lease, { ...lease.spec, leaseDurationSeconds: durationSeconds, renewTime: microTime() }));
+            if (r.outcome === 'written')
+                return held(r.lease, false);
+            continue;
+        }
+        if (current === undefined || isExpired(lease, now)) {
+            if (current !== undefined)
+                log_info(`rollout lock ${where(namespace, name)}: the lease of ${printable_quoted(current)} expired at ${new Date(expiresAt(lease)).toISOString()} (last renewed ${lease.spec?.renewTime ?? 'never'}); taking it over`);
+            attempted = microTime(now);
+            const r = await replaceLease(kubectl, leaseWith(lease, spec(attempted)));
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        // Held by someone else, and alive.
+        const expiresInS = Math.max(0, Math.ceil((expiresAt(lease) - now) / 1000));
+        if (now >= deadline)
+            throw timeoutError(namespace, name, current, lease, waitTimeoutMs, expiresInS);
+        if (!lastProgress || lastProgress.holder !== current || now - lastProgress.at >= PROGRESS_EVERY_MS) {
+            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${printable_quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${shownWait(waitTimeoutMs)})`);
+            lastProgress = { holder: current, at: now };
+        }
+        await sleep(Math.max(0, Math.min(pollMs, deadline - now)), 'rollout lock: wait');
+    }
+}
+/** formatDuration would show no wait at all as 0h. */
+const shownWait = (ms) => (ms === 0 ? '0s' : formatDuration(ms));
+function timeoutError(namespace, name, holder, lease, waitedMs, expiresInS) {
+    const duration = lease.spec?.leaseDurationSeconds ?? 0;
+    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${printable_quoted(holder)} after waiting ${shownWait(waitedMs)} ` +
+        `(acquired ${lease.spec?.acquireTime ?? 'at an unknown time'}, last renewed ${lease.spec?.renewTime ?? 'never'}). ` +
+        `Another rollout of this environment is running: wait for it to finish and run again (or raise lock-timeout). ` +
+        `If that run is dead, its lease expires ${duration} s after its last renewal (in ${expiresInS} s) and the next rollout takes it over; ` +
+        `or, once sure nothing is rolling out, delete it by hand: kubectl delete lease ${printable_quoted(name)} --namespace ${printable_quoted(namespace)}`, holder, lease);
+}
+/** A lock this process holds (owned) or has joined, renewed until release() or stopRenewing(). */
+class HeldLease {
+    kubectl;
+    holder;
+    leaseDurationSeconds;
+    owned;
+    /** Aborted, with the LockLostError as reason, when the lease is lost. */
+    signal;
+    /** Rejects with a LockLostError when the lease is lost; never resolves. */
+    lost;
+    abort = new AbortController();
+    rejectLost;
+    lease;
+    renewedAt = Date.now();
+    timer;
+    inFlight;
+    done = false;
+    constructor(kubectl, lease, holder, leaseDurationSeconds, 
+    /** False when joined: the owner (another step of the same holder) releases it. */
+    owned) {
+        this.kubectl = kubectl;
+        this.holder = holder;
+        this.leaseDurationSeconds = leaseDurationSeconds;
+        this.owned = owned;
+        this.lease = lease;
+        this.signal = this.abort.signal;
+        this.lost = new Promise((_, reject) => (this.rejectLost = reject));
+        // Handled here, so a lock nobody races against cannot crash the process as an unhandled rejection.
+        this.lost.catch(() => undefined);
+        const every = Math.max(1, Math.floor((leaseDurationSeconds * 1000) / 3));
+        this.timer = setSafeInterval(() => this.tick(), every, 'rollout lock: renew');
+        // A lock forgotten by a failing caller must not keep the process alive; the lease expires.
+        this.timer.unref();
+    }
+    get namespace() {
+        return this.lease.metadata.namespace ?? '';
+    }
+    get name() {
+        return this.lease.metadata.name;
+    }
+    /** The Lease as last read or written. */
+    get current() {
+        return this.lease;
+    }
+    /** Stops renewing and leaves the lease held (the lock action's acquire: a later step renews or releases it). */
+    async stopRenewing() {
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        this.timer = undefined;
+        await this.inFlight;
+    }
+    /** Stops renewing and, if this process acquired it, releases it. Never touches another holder's lease. */
+    async release() {
+        const wasDone = this.done;
+        await this.stopRenewing();
+        if (wasDone || this.signal.aborted)
+            return;
+        if (!this.owned) {
+            log_debug(`rollout lock ${where(this.namespace, this.name)}: joined, so left to its owner to release`);
+            return;
+        }
+        await releaseLease({ kubectl: this.kubectl, namespace: this.namespace, name: this.name, holder: this.holder });
+    }
+    tick() {
+        if (this.inFlight || this.done)
+            return;
+        this.inFlight = this.renew()
+            .catch(error => {
+            const silentMs = Date.now() - this.renewedAt;
+            if (silentMs >= this.leaseDurationSeconds * 1000)
+                this.lose(`could not renew it for ${Math.round(silentMs / 1000)} s, so another rollout may have taken it over: ${error.message}`);
+            else
+                log_warning(`rollout lock ${where(this.namespace, this.name)}: renewal failed, retrying: ${error.message}`);
+        })
+            .finally(() => (this.inFlight = undefined));
+    }
+    async renew() {
+        for (let attempt = 1; attempt <= 5; attempt++) {
+            if (this.done)
+                return;
+            const r = await replaceLease(this.kubectl, leaseWith(this.lease, {
+                ...this.lease.spec,
+                holderIdentity: this.holder,
+                leaseDurationSeconds: this.leaseDurationSeconds,
+                renewTime: microTime()
+            }));
+            if (r.outcome === 'written') {
+                this.lease = r.lease;
+                this.renewedAt = Date.now();
+                return;
+            }
+            if (r.outcome !== 'conflict')
+                return this.lose('the Lease was deleted');
+            // Someone wrote it since: a joiner of this holder renewing too, or another holder.
+            const now = await getLease(this.kubectl, this.namespace, this.name);
+            if (!now)
+                return this.lose('the Lease was deleted');
+            const holder = holderOf(now);
+            if (holder !== this.holder)
+                return this.lose(holder ? `it is now held by ${printable_quoted(holder)}` : 'it was released by someone else');
+            this.lease = now;
+        }
+        throw new Error('five renewals in a row met a conflict');
+    }
+    lose(why) {
+        if (this.done)
+            return;
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        const error = new LockLostError(`lost the rollout lock ${where(this.namespace, this.name)} held by ${printable_quoted(this.holder)}: ${why}. ` +
+            'Another rollout of this environment may be changing the cluster now: stop, and check it before running again.');
+        log_warning(error.message);
+        this.abort.abort(error);
+        this.rejectLost(error);
+    }
+}
+/**
+ * Clears the holder if it is `holder` (conditional on the resourceVersion read); a lease held by
+ * anyone else is left alone. True when this call released it.
+ */
+async function releaseLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+        const lease = await getLease(kubectl, namespace, name);
+        const current = lease && holderOf(lease);
+        if (!lease || current !== holder) {
+            log_info(`rollout lock ${where(namespace, name)}: ${current ? `held by ${printable_quoted(current)}, not by ${printable_quoted(holder)}: left alone` : 'not held: nothing to release'}`);
+            return false;
+        }
+        const { holderIdentity: _, ...rest } = lease.spec ?? {};
+        const r = await replaceLease(kubectl, leaseWith(lease, { ...rest, renewTime: microTime() }));
+        if (r.outcome === 'written') {
+            log_info(`rollout lock ${where(namespace, name)} released by ${printable_quoted(holder)}`);
+            return true;
+        }
+        if (r.outcome !== 'conflict')
+            return false;
+    }
+    throw new Error(`could not release the rollout lock ${where(namespace, name)}: five conflicting writes in a row`);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/environment-lock.ts
+// The rollout lock of one environment: Lease zk-rollout-<release> in its namespace, held around
+// everything that changes the cluster. Nested holders of one identity join instead of waiting,
+// so the root composite's steps (one process each) share the lock its first step took.
+
+
+
+
+
+
+function acquireEnvironmentLock(env, kubectl, opts = {}) {
+    return acquireLease({
+        kubectl,
+        namespace: env.kubernetes.namespace,
+        name: leaseName(env.kubernetes.release),
+        holder: opts.holder ?? holderIdentity(),
+        leaseDurationSeconds: opts.leaseDurationSeconds,
+        waitTimeoutMs: opts.waitTimeoutMs,
+        pollMs: opts.pollMs
+    });
+}
+/**
+ * Acquires (or joins) the lock, runs fn, and releases it if acquired here, even when fn throws.
+ * Losing the lease rejects at once with a LockLostError (fn can watch lock.signal to stop early).
+ */
+async function withEnvironmentLock(env, kubectl, fn, opts = {}) {
+    const lock = await acquireEnvironmentLock(env, kubectl, opts);
+    try {
+        const work = fn(lock);
+        // If the lease is lost first, that is the error reported; fn's later end is not unhandled.
+        work.catch(() => undefined);
+        return await Promise.race([work, lock.lost]);
+    }
+    finally {
+        await lock.release().catch((error) => 
+        // Not fatal: the lease runs out on its own leaseDurationSeconds after its last renewal.
+        log_warning(`could not release the rollout lock ${printable_quoted(`${lock.namespace}/${lock.name}`)}: ${error.message}; it expires ${lock.leaseDurationSeconds} s after its last renewal`));
+    }
+}
+/**
+ * For steps that change nothing in the cluster but can take long (wait-ready, deploy-observers):
+ * when this holder already holds the lock (the root action took it), join it, so it stays
+ * renewed while they run; otherwise run fn without taking a lock.
+ */
+async function joinEnvironmentLockIfHeld(env, kubectl, fn, opts = {}) {
+    const holder = opts.holder ?? holderIdentity();
+    const lease = await getLease(kubectl, env.kubernetes.namespace, leaseName(env.kubernetes.release));
+    if (!lease || holderOf(lease) !== holder || isExpired(lease))
+        return fn();
+    return withEnvironmentLock(env, kubectl, () => fn(), { ...opts, holder });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/index.ts
+
+
+
+
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
@@ -37359,8 +38064,6 @@ function stringListInput(name) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
@@ -37396,44 +38099,6 @@ async function withSecretFiles(fn) {
     finally {
         files.remove();
     }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/output/printable.ts
-// Output is an attack surface. The Actions runner reads every stdout line whose trimmed start is
-// "::" as a workflow command (and "##[" anywhere in a line, the legacy form), so no value from a
-// user may start a line or bring a newline into one. These are the two escapes everything uses.
-/** Where a value is shown inside a message: JSON-quoted (control characters escaped), and cut. */
-function printable_quoted(value, max = 120) {
-    const text = typeof value === 'string' ? value : String(value);
-    const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-    // JSON escapes control characters; oneLine also the separators JSON leaves (U+2028, U+0085).
-    return `${oneLine(JSON.stringify(cut))}${text.length > max ? ` (${text.length} characters)` : ''}`;
-}
-/** Text for one rendered line (a comment, a header): control characters shown as escapes. */
-function oneLine(value) {
-    // eslint-disable-next-line no-control-regex
-    return value.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-const LINE_BREAK = /\r\n|\r|\n/;
-/**
- * Text about to be printed, made inert: a line that would be a workflow command gets a space
- * between its colons, and "##[" becomes "# #[". Everything else is left as it is.
- */
-function inert(text) {
-    if (!text.includes('::') && !text.includes('##['))
-        return text;
-    return text
-        .split(/(\r\n|\r|\n)/)
-        .map(part => (LINE_BREAK.test(part) ? part : part.replace(/^(\s*):(?=:)/, '$1: ').replaceAll('##[', '# #[')))
-        .join('');
-}
-/**
- * A value for a java.util.Properties file such as zoo.cfg: a backslash would escape or continue
- * the line (swallowing the next key), a line break would start a new key. Both are escaped the
- * way Properties reads them back, so a value can never become a second line.
- */
-function propertyValue(value) {
-    return oneLine(value.replaceAll('\\', '\\\\'));
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/problems.ts
@@ -37501,130 +38166,6 @@ async function runAction(name, body) {
         const message = error instanceof Error ? error.message : String(error);
         setOutput('error', oneLine(message.replace(/\s*\n\s*/g, ' ')).slice(0, MAX_ERROR_OUTPUT));
         setFailed(`${name}: ${message}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/output/log.ts
-// The one way the library prints. Inside Actions it goes through @actions/core; in a terminal
-// (the CLI) it writes plain lines, and debug lines only with --verbose: "::debug::" is a
-// workflow command, noise outside a runner. Every line is made inert first (printable.ts).
-
-
-const actionsSink = {
-    info: text => info(inert(text)),
-    // core.debug and core.warning escape newlines themselves (%0A); inert covers the rest.
-    debug: text => core_debug(inert(text)),
-    warning: text => warning(inert(text))
-};
-function terminalSink(write, verbose) {
-    return {
-        info: text => write(`${inert(text)}\n`),
-        debug: text => {
-            if (verbose)
-                write(`debug: ${inert(text)}\n`);
-        },
-        warning: text => write(`warning: ${inert(text)}\n`)
-    };
-}
-// Outside a runner (a terminal, a test process) workflow commands are noise.
-let sink = process.env.GITHUB_ACTIONS === 'true' ? actionsSink : terminalSink(text => process.stdout.write(text), false);
-/** For a terminal: plain lines to `write`; debug lines only when verbose. */
-function useTerminalLog(write, opts) {
-    sink = terminalSink(write, opts.verbose);
-}
-function useActionsLog() {
-    sink = actionsSink;
-}
-const log_info = (text) => sink.info(text);
-const log_debug = (text) => sink.debug(text);
-const log_warning = (text) => sink.warning(text);
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
-// Runs kubectl and helm through @actions/exec and turns failures into errors that say which
-// command failed and what it printed.
-
-
-class CommandError extends Error {
-    command;
-    result;
-    constructor(command, result) {
-        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
-        super(`${command} failed (exit ${result.exitCode})${detail ? `:\n${detail}` : ''}`);
-        this.command = command;
-        this.result = result;
-        this.name = 'CommandError';
-    }
-}
-/** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
-async function runCommand(tool, args, shown, opts = {}) {
-    log_debug(`running: ${shown}`);
-    const result = await getExecOutput(tool, args, {
-        silent: true,
-        ignoreReturnCode: true,
-        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
-    });
-    if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
-        throw new CommandError(shown, result);
-    return result;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
-// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
-// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
-// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
-/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-function checkDelay(ms, what) {
-    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
-        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
-    return ms;
-}
-function setSafeTimeout(fn, ms, what) {
-    return setTimeout(fn, checkDelay(ms, what));
-}
-function setSafeInterval(fn, ms, what) {
-    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
-}
-function sleep(ms, what = 'sleep') {
-    return new Promise(resolve => setSafeTimeout(resolve, ms, what));
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
-// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
-// number of times with backoff; anything else fails at once.
-
-
-
-const transientPatterns = [
-    /the server is currently unable to handle the request/i,
-    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
-    /Internal error occurred/i,
-    /too many requests/i,
-    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
-    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
-    /etcdserver: (request timed out|leader changed)/i,
-    /the object has been modified; please apply your changes/i
-];
-function isTransient(error) {
-    if (!(error instanceof CommandError))
-        return false;
-    const text = `${error.result.stderr}\n${error.result.stdout}`;
-    return transientPatterns.some(p => p.test(text));
-}
-async function retryTransient(fn, opts) {
-    const attempts = opts.attempts ?? 6;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await fn();
-        }
-        catch (error) {
-            if (!isTransient(error) || attempt >= attempts)
-                throw error;
-            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
-            const first = error.message.split('\n').slice(-1)[0];
-            log_info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
-            await sleep(delay, `${opts.what}: retry`);
-        }
     }
 }
 
@@ -38858,93 +39399,6 @@ function loadActionEnvironment(input) {
 
 
 
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
-function describeState(state) {
-    if (state?.waiting)
-        return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`;
-    if (state?.terminated)
-        return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')');
-    if (state?.running)
-        return `running since ${state.running.startedAt ?? '?'}`;
-    return 'no state yet';
-}
-function podRestarts(pod) {
-    return (pod?.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
-}
-/** A short status line for progress logs. */
-function podSummary(pod) {
-    if (!pod)
-        return 'not created yet';
-    const conditions = (pod.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
-    const restarts = podRestarts(pod);
-    return [pod.status?.phase ?? 'Pending', ...conditions, ...(restarts ? [`restarts=${restarts}`] : [])].join(', ');
-}
-async function diagnosePod(kubectl, namespace, name, pod) {
-    const containers = pod?.status?.containerStatuses ?? [];
-    const diag = {
-        pod: name,
-        phase: pod ? (pod.status?.phase ?? 'Pending') : 'not created',
-        conditions: (pod?.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`),
-        containers: containers.map(c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`),
-        restarts: podRestarts(pod),
-        events: [],
-        logs: ''
-    };
-    try {
-        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`);
-        const when = (e) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '';
-        diag.events = events.items
-            .sort((a, b) => when(a).localeCompare(when(b)))
-            .slice(-10)
-            .map(e => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${e.count && e.count > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`.trim());
-    }
-    catch (error) {
-        diag.events = [`(events unavailable: ${error.message.split('\n')[0]})`];
-    }
-    if (pod) {
-        const previous = diag.restarts > 0 ? ['--previous'] : [];
-        try {
-            diag.logs = (await kubectl.run(['logs', name, '-n', namespace, '--all-containers', '--tail=20', ...previous])).stdout.trimEnd();
-        }
-        catch (error) {
-            diag.logs = `(logs unavailable: ${error.message.split('\n').slice(-1)[0]})`;
-        }
-    }
-    return diag;
-}
-function formatDiagnostics(d) {
-    return [
-        `pod ${d.pod}: phase ${d.phase}, restarts ${d.restarts}`,
-        ...(d.conditions.length ? ['  conditions:', ...d.conditions.map(c => `    ${c}`)] : []),
-        ...(d.containers.length ? ['  containers:', ...d.containers.map(c => `    ${c}`)] : []),
-        '  recent events:',
-        ...(d.events.length ? d.events.map(e => `    ${e}`) : ['    (none)']),
-        ...(d.logs ? ['  last log lines:', ...d.logs.split('\n').map(l => `    ${l}`)] : [])
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/github/summary.ts
-// Job summary helpers: one table per action, escaped for Markdown.
-
-const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-/** A Markdown table, every cell escaped; `right` names the columns aligned right (numbers). */
-function markdownTable(header, rows, opts = {}) {
-    return [
-        `| ${header.map(cell).join(' | ')} |`,
-        `|${header.map((_, i) => (opts.right?.includes(i) ? '---:' : '---')).join('|')}|`,
-        ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
-    ].join('\n');
-}
-/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
-async function writeSummary(title, header, rows, details) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    let text = `### ${title}\n\n${markdownTable(header, rows)}\n`;
-    if (details)
-        text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
-    await summary.addRaw(text, true).write();
-}
-
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
@@ -39312,32 +39766,36 @@ function getSettings() {
 
 
 
+
 async function run() {
     await runAction('wait-ready', async () => {
         const settings = getSettings();
         const env = await loadActionEnvironment(settings.environment);
-        await withKubeClients(settings.kube, async ({ kubectl }) => {
-            try {
-                const ready = await waitReady(waitReadyOptions({
-                    kubectl,
-                    env,
-                    statefulSet: settings.statefulSet,
-                    podTimeoutMs: settings.podTimeoutMs,
-                    overallTimeoutMs: settings.overallTimeoutMs
-                }));
-                setOutput('pods', JSON.stringify(ready.map(r => r.pod)));
-                setOutput('times', JSON.stringify(Object.fromEntries(ready.map(r => [r.pod, Number((r.waitedMs / 1000).toFixed(3))]))));
-                await writeSummary(`wait-ready: ${env.name}`, ['pod', 'Ready after (s)'], ready.map(r => [r.pod, (r.waitedMs / 1000).toFixed(1)]));
-            }
-            catch (error) {
-                if (error instanceof WaitReadyError && error.diagnostics) {
-                    const d = error.diagnostics;
-                    await writeSummary(`wait-ready: ${env.name} failed at ${d.pod}`, ['pod', 'phase', 'restarts', 'conditions', 'containers'], [[d.pod, d.phase, d.restarts, d.conditions.join('\n'), d.containers.join('\n')]], formatDiagnostics(d));
-                }
-                throw error;
-            }
-        });
+        // Changes nothing, but a rollout waits here longest: joining the root action's lock keeps
+        // it renewed meanwhile. Standalone, no lock is taken.
+        await withKubeClients(settings.kube, ({ kubectl }) => joinEnvironmentLockIfHeld(env, kubectl, () => waitAndReport(env, kubectl, settings)));
     });
+}
+async function waitAndReport(env, kubectl, settings) {
+    try {
+        const ready = await waitReady(waitReadyOptions({
+            kubectl,
+            env,
+            statefulSet: settings.statefulSet,
+            podTimeoutMs: settings.podTimeoutMs,
+            overallTimeoutMs: settings.overallTimeoutMs
+        }));
+        setOutput('pods', JSON.stringify(ready.map(r => r.pod)));
+        setOutput('times', JSON.stringify(Object.fromEntries(ready.map(r => [r.pod, Number((r.waitedMs / 1000).toFixed(3))]))));
+        await writeSummary(`wait-ready: ${env.name}`, ['pod', 'Ready after (s)'], ready.map(r => [r.pod, (r.waitedMs / 1000).toFixed(1)]));
+    }
+    catch (error) {
+        if (error instanceof WaitReadyError && error.diagnostics) {
+            const d = error.diagnostics;
+            await writeSummary(`wait-ready: ${env.name} failed at ${d.pod}`, ['pod', 'phase', 'restarts', 'conditions', 'containers'], [[d.pod, d.phase, d.restarts, d.conditions.join('\n'), d.containers.join('\n')]], formatDiagnostics(d));
+        }
+        throw error;
+    }
 }
 
 

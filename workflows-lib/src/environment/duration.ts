@@ -14,6 +14,8 @@ export interface DurationRange {
 export const STEP_DURATION: DurationRange = { minMs: 1000, maxMs: 3_600_000 }
 /** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
 export const OVERALL_DURATION: DurationRange = { minMs: 1000, maxMs: 24 * 3_600_000 }
+/** How long to wait for another rollout's lock (the actions' `lock-timeout` input): 1 s to 6 h. */
+export const LOCK_WAIT_DURATION: DurationRange = { minMs: 1000, maxMs: 6 * 3_600_000 }
 
 /** "5m" -> 300000; throws a message that says the allowed range. */
 export function parseDuration(text: string, range: DurationRange = STEP_DURATION): number {

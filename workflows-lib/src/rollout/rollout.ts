@@ -1,12 +1,14 @@
 // The whole rollout of one environment, in the order the manual runbook does it: chart, pods
 // Ready in order, per-pod LoadBalancers, observers over SSH, monitoring. The GitHub actions run
-// the same steps one by one; this runs them in one process (zk-rollout rollout, the demo).
+// the same steps one by one; this runs them in one process (zk-rollout rollout, the demo), all
+// under the environment's in-cluster rollout lock, so no other rollout of it runs meanwhile.
 import * as log from '../output/log.js'
 import type { ChartRoots } from '../chart/chart-reference.js'
 import type { SecretFiles } from '../runner/secret-file.js'
 import type { Environment } from '../environment/types.js'
 import type { Helm } from '../kube/helm.js'
 import type { Kubectl } from '../kube/kubectl.js'
+import { withEnvironmentLock, type EnvironmentLockOptions } from '../lock/index.js'
 import type { DeployReport } from '../observers/index.js'
 import { deployFailureMessage, deployObservers } from '../steps/deploy-observers.js'
 import type { SshCredentials } from '../ssh/index.js'
@@ -24,6 +26,8 @@ export interface RolloutOptions {
   ssh?: { credentials: SshCredentials; secretFiles: SecretFiles }
   /** Roll the chart back to its previous revision when a later step fails. */
   rollbackOnFailure?: boolean
+  /** The rollout lock (holder, how long to wait); default: this process, 10 min. */
+  lock?: EnvironmentLockOptions
 }
 
 export interface RolloutReport {
@@ -46,8 +50,13 @@ export class RolloutError extends Error {
 }
 
 export async function rollout(opts: RolloutOptions): Promise<RolloutReport> {
-  const { env, kubectl, helm } = opts
+  const { env, kubectl } = opts
   if (env.observers && !opts.ssh) throw new Error(`environment ${env.name} has observers: an SSH key and known_hosts are needed`)
+  return withEnvironmentLock(env, kubectl, () => rolloutSteps(opts), opts.lock)
+}
+
+async function rolloutSteps(opts: RolloutOptions): Promise<RolloutReport> {
+  const { env, kubectl, helm } = opts
   const partial: Partial<RolloutReport> = {}
   let step = 'deploy-chart'
   try {
