@@ -12,20 +12,21 @@ interface ActionYaml {
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ').trim()
 
+/** The root action first (what other repositories use), then each actions/<name>. */
 export function renderActionDocs(root: string): string {
   const dirs = readdirSync(path.join(root, 'actions'))
     .filter(d => existsSync(path.join(root, 'actions', d, 'action.yml')))
     .sort()
-  return dirs
+  return ['.', ...dirs.map(d => `actions/${d}`)]
     .map(dir => {
-      const action = parse(readFileSync(path.join(root, 'actions', dir, 'action.yml'), 'utf8')) as ActionYaml
+      const action = parse(readFileSync(path.join(root, dir, 'action.yml'), 'utf8')) as ActionYaml
       const inputs = Object.entries(action.inputs ?? {}).map(
         ([name, i]) =>
           `| \`${name}\` | ${i.required ? 'yes' : 'no'} | ${i.default !== undefined ? `\`${i.default}\`` : ''} | ${cell(i.description)} |`
       )
       const outputs = Object.entries(action.outputs ?? {}).map(([name, o]) => `| \`${name}\` | ${cell(o.description)} |`)
       return [
-        `### \`actions/${dir}\``,
+        dir === '.' ? '### The root action: `uses: <owner>/zk-rollout@<ref>`' : `### \`${dir}\``,
         '',
         cell(action.description),
         '',
@@ -41,5 +42,5 @@ export function renderActionDocs(root: string): string {
     .join('\n\n')
 }
 
-export const DOCS_START = '<!-- action-docs:start (generated from actions/*/action.yml: UPDATE_DOCS=1 npm run test:unit) -->'
+export const DOCS_START = '<!-- action-docs:start (generated from action.yml and actions/*/action.yml: UPDATE_DOCS=1 npm run test:unit) -->'
 export const DOCS_END = '<!-- action-docs:end -->'
