@@ -16,7 +16,7 @@ export const addressBlocks = {
    * Sandboxes take a third-octet block: pods on 127.0.B.10-199, other LoadBalancers .200-249.
    * 61 sandbox.test.ts, 62 sandbox-process.test.ts, 64 the sandbox CLI test, 70
    * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
-   * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 100 the
+   * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 78 the workflows, 100 the
    * CLI's default (npm run sandbox -- up).
    */
   sandboxBlocks: {
@@ -30,12 +30,15 @@ export const addressBlocks = {
     endToEnd: 74,
     demo: 75,
     kubeWatchChildren: 76,
+    workflows: 78,
     leaseLock: 77,
     cliDefault: 100
   },
   /** The end-to-end test's observer VMs, and the demo's (npm run demo). */
   endToEndVms: ['127.0.0.93', '127.0.0.94'],
   demoVms: ['127.0.0.91', '127.0.0.92'],
+  /** test/integration/workflows-rollout.test.ts: rollout.yml and the root action through the local runner */
+  workflowVms: ['127.0.0.95', '127.0.0.96'],
   /** bench/deploy-observers-noop.bench.ts: 20 sshd "VMs" */
   deployObserversBench: { vms: Array.from({ length: 20 }, (_, i) => `127.0.3.${i + 1}`) }
 } as const
