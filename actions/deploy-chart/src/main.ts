@@ -1,55 +1,47 @@
 import * as core from '@actions/core'
-import { chartRoots, loadActionEnvironment, runAction, withKubeClients } from '../../../workflows-lib/src/runner/index.js'
+import { chartRoots, runAction } from '../../../workflows-lib/src/runner/index.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
-import { withEnvironmentLock } from '../../../workflows-lib/src/lock/index.js'
+import { withLockedCluster } from '../../../workflows-lib/src/runner/locked-cluster.js'
 import { deployChart, rollbackChart } from '../../../workflows-lib/src/steps/deploy-chart.js'
 import { getSettings } from './input-helper.js'
 
 export async function run(): Promise<void> {
   await runAction('deploy-chart', async () => {
     const settings = getSettings()
-    const env = await loadActionEnvironment(settings.environment)
-    await withKubeClients(settings.kube, ({ helm, kubectl }) =>
-      // Joins the root composite's lock when it holds it (same holder), else takes its own.
-      withEnvironmentLock(
-        env,
-        kubectl,
-        async () => {
-          if (settings.rollbackTo !== undefined) {
-            await rollbackChart(helm, env, settings.rollbackTo)
-            await writeSummary(
-              `deploy-chart: ${env.name} rolled back`,
-              ['release', 'namespace', 'revision'],
-              [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]]
-            )
-            return
-          }
-          const r = await deployChart({ env, helm, kubectl, roots: chartRoots(import.meta.url) })
-          core.setOutput('release', r.release)
-          core.setOutput('revision', r.revision)
-          core.setOutput('previous-revision', r.previousRevision ?? '')
-          core.setOutput('chart-version', r.chartVersion)
-          core.setOutput('statefulset', r.statefulSet)
-          core.setOutput('replicas', r.replicas)
-          core.setOutput('changed', r.changed)
-          await writeSummary(
-            `deploy-chart: ${env.name}`,
-            ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed'],
-            [
-              [
-                r.release,
-                r.namespace,
-                r.previousRevision && r.changed ? `${r.previousRevision} → ${r.revision}` : r.revision,
-                r.chartVersion,
-                r.statefulSet,
-                r.replicas,
-                r.changed ? 'yes' : 'no'
-              ]
-            ]
-          )
-        },
-        { waitTimeoutMs: settings.lockTimeoutMs }
+    // Joins the root composite's lock when it holds it (same holder), else takes its own.
+    await withLockedCluster(settings, async ({ env, helm, kubectl }) => {
+      if (settings.rollbackTo !== undefined) {
+        await rollbackChart(helm, env, settings.rollbackTo)
+        await writeSummary(
+          `deploy-chart: ${env.name} rolled back`,
+          ['release', 'namespace', 'revision'],
+          [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]]
+        )
+        return
+      }
+      const r = await deployChart({ env, helm, kubectl, roots: chartRoots(import.meta.url) })
+      core.setOutput('release', r.release)
+      core.setOutput('revision', r.revision)
+      core.setOutput('previous-revision', r.previousRevision ?? '')
+      core.setOutput('chart-version', r.chartVersion)
+      core.setOutput('statefulset', r.statefulSet)
+      core.setOutput('replicas', r.replicas)
+      core.setOutput('changed', r.changed)
+      await writeSummary(
+        `deploy-chart: ${env.name}`,
+        ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed'],
+        [
+          [
+            r.release,
+            r.namespace,
+            r.previousRevision && r.changed ? `${r.previousRevision} → ${r.revision}` : r.revision,
+            r.chartVersion,
+            r.statefulSet,
+            r.replicas,
+            r.changed ? 'yes' : 'no'
+          ]
+        ]
       )
-    )
+    })
   })
 }
