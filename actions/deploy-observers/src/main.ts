@@ -9,6 +9,7 @@ import { runAction } from '../../../workflows-lib/src/runner/run-action.js'
 import { withSecretFiles } from '../../../workflows-lib/src/runner/secret-file.js'
 import { loadActionEnvironment } from '../../../workflows-lib/src/runner/paths.js'
 import { deployFailureMessage, deployObservers } from '../../../workflows-lib/src/steps/deploy-observers.js'
+import { writeMarkdownSummary } from '../../../workflows-lib/src/github/summary.js'
 import { deploySummaryMarkdown } from '../../../workflows-lib/src/observers/summary.js'
 import { getSettings } from './input-helper.js'
 
@@ -42,7 +43,7 @@ export async function run(): Promise<void> {
     core.setOutput('results', JSON.stringify(report.results))
     core.setOutput('changed', String(report.changed))
     core.setOutput('rolled-back', JSON.stringify(report.rolledBack))
-    await core.summary.addRaw(deploySummaryMarkdown(report)).write()
+    await writeMarkdownSummary(deploySummaryMarkdown(report))
     if (!report.ok) throw new Error(deployFailureMessage(report))
     log.info(
       `${report.results.length} observer(s) of ${report.environment}: ${report.results.filter(r => r.changed).length} ${report.dryRun ? 'would change' : 'changed'}, ` +

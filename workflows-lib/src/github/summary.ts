@@ -14,10 +14,21 @@ export function markdownTable(header: string[], rows: Row[], opts: { right?: num
   ].join('\n')
 }
 
-/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
+/**
+ * The root action sets this to false for its steps: its rollout-summary step writes the one
+ * summary of the environment, failure first, and the steps' own tables would come before it.
+ */
+export const STEP_SUMMARIES_ENV = 'ZK_ROLLOUT_STEP_SUMMARIES'
+
+/** Appends Markdown to the step summary; no-op outside Actions or when the root action writes its own. */
+export async function writeMarkdownSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY || process.env[STEP_SUMMARIES_ENV] === 'false') return
+  await core.summary.addRaw(markdown, true).write()
+}
+
+/** Appends a titled table (and optional details) to the step summary. */
 export async function writeSummary(title: string, header: string[], rows: Row[], details?: string): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
   let text = `### ${title}\n\n${markdownTable(header, rows)}\n`
   if (details) text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`
-  await core.summary.addRaw(text, true).write()
+  await writeMarkdownSummary(text)
 }
