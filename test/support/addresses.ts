@@ -16,8 +16,8 @@ export const addressBlocks = {
    * Sandboxes take a third-octet block: pods on 127.0.B.10-199, other LoadBalancers .200-249.
    * 61 sandbox.test.ts, 62 sandbox-process.test.ts, 64 the sandbox CLI test, 70
    * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
-   * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 78 the workflows, 100 the
-   * CLI's default (npm run sandbox -- up).
+   * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 78 the workflows,
+   * 79 plan-live-diff, 100 the CLI's default (npm run sandbox -- up).
    */
   sandboxBlocks: {
     sandbox: 61,
@@ -32,6 +32,7 @@ export const addressBlocks = {
     kubeWatchChildren: 76,
     workflows: 78,
     leaseLock: 77,
+    planLiveDiff: 79,
     cliDefault: 100
   },
   /** The end-to-end test's observer VMs, and the demo's (npm run demo). */

@@ -13,6 +13,8 @@ import {
   planMarkdown,
   type PlannedEnvironment
 } from '../../workflows-lib/src/github/plan-markdown.js'
+import type { KubeObject } from '../../workflows-lib/src/kube/types.js'
+import { compareManifests, describeLiveDiff, liveDiffError, type LiveComparison, type LiveDiff } from '../../workflows-lib/src/plan/live-diff.js'
 import { exampleDir, repoRoot } from '../support/environments.js'
 
 const roots = { bundled: repoRoot, repository: repoRoot }
@@ -178,5 +180,117 @@ describe('planMarkdown', () => {
     const md = planMarkdown({ environments: [{ name: 'bad', status: 'invalid', problems }], unchanged: [] })
     expect(codeBlocks(md)[0].split('\n')).toHaveLength(50)
     expect(md).toContain('_and 30 more: see the annotations and the job log._')
+  })
+})
+
+describe('the live release subsection', () => {
+  const diff = (over: Partial<LiveDiff> = {}): LiveDiff => ({
+    release: 'zk',
+    namespace: 'prod',
+    live: { revision: 4, status: 'deployed', chartVersion: '0.1.0' },
+    chartVersion: '0.1.0',
+    unchanged: false,
+    objects: compareManifests(
+      [
+        {
+          kind: 'StatefulSet',
+          metadata: { name: 'zk-zookeeper' },
+          spec: { replicas: 3, template: { spec: { containers: [{ name: 'zk', image: 'zookeeper:3.9.3' }] } } }
+        } as KubeObject
+      ],
+      [
+        {
+          kind: 'StatefulSet',
+          metadata: { name: 'zk-zookeeper' },
+          spec: { replicas: 4, template: { spec: { containers: [{ name: 'zk', image: 'zookeeper:3.9.4' }] } } }
+        } as KubeObject
+      ]
+    ),
+    statefulSet: { name: 'zk-zookeeper', live: 3, desired: 4 },
+    refusals: [],
+    services: { create: ['zk-lb-3'], remove: [], keep: ['zk-lb-0', 'zk-lb-1', 'zk-lb-2'] },
+    ...over
+  })
+  const withLive = async (live: LiveComparison): Promise<string> =>
+    planMarkdown({ environments: [{ ...(await examplePlan()), live }], unchanged: [] })
+
+  it('shows the release, the differing paths, the replicas and the Services, as code', async () => {
+    const md = await withLive({ status: 'compared', diff: diff() })
+    expect(md).toContain(
+      '**Against the live release**: `release zk in namespace prod is at revision 4 (deployed, chart 0.1.0): a new revision 5, objects 1 changed, 0 added, 0 removed`'
+    )
+    const spans = codeSpans(md)
+    expect(spans).toContain('StatefulSet zk-zookeeper replicas: 3 -> 4')
+    expect(spans).toContain('changed StatefulSet/zk-zookeeper: spec.replicas 3 -> 4')
+    expect(spans).toContain('changed StatefulSet/zk-zookeeper: spec.template.spec.containers[zk].image "zookeeper:3.9.3" -> "zookeeper:3.9.4"')
+    expect(spans).toContain('LoadBalancer Services: create zk-lb-3; remove none; keep zk-lb-0, zk-lb-1, zk-lb-2')
+    // Before the files, inside the environment's section.
+    expect(md.indexOf('Against the live release')).toBeLessThan(md.indexOf('kubernetes/server-services.yaml'))
+    expect(md.indexOf('Against the live release')).toBeGreaterThan(md.indexOf('<details><summary><code>example</code>'))
+  })
+
+  it('says first install, no change, and a refusal', async () => {
+    expect(
+      await withLive({
+        status: 'compared',
+        diff: diff({ live: undefined, objects: [{ kind: 'StatefulSet', name: 'zk-zookeeper', change: 'added' }] })
+      })
+    ).toContain('`first install: release zk in namespace prod does not exist yet; helm would create 1 object (chart 0.1.0)`')
+    expect(await withLive({ status: 'compared', diff: diff({ unchanged: true, objects: [] }) })).toContain(
+      '`no change: release zk in namespace prod is at revision 4 (deployed, chart 0.1.0) and already matches; no new revision`'
+    )
+    const refused = await withLive({
+      status: 'compared',
+      diff: diff({
+        statefulSet: { name: 'zk-zookeeper', live: 3, desired: 5 },
+        refusals: ['StatefulSet zk-zookeeper has 3 servers and the environment asks for 5']
+      })
+    })
+    expect(codeSpans(refused)).toContain('StatefulSet zk-zookeeper replicas: 3 -> 5 (refused: more than one server at a time)')
+    expect(codeSpans(refused)).toContain('refused: StatefulSet zk-zookeeper has 3 servers and the environment asks for 5')
+  })
+
+  it('says in one line that the cluster could not be read', async () => {
+    const md = await withLive({
+      status: 'unreachable',
+      error: liveDiffError(new Error('Get "https://10.0.0.9:6443/version":\ndial tcp: i/o timeout'))
+    })
+    expect(md).toContain('**Against the live release**: cannot read the cluster, `"Get \\"<url>\\": / dial tcp: i/o timeout"`')
+    expect(md).not.toContain('10.0.0.9')
+  })
+
+  it('keeps hostile values in their code spans, cut, and never shows a Secret’s data', () => {
+    const hostile = '`x` </details>\u2028@org/team <img src=x onerror=alert(1)>\u0007'.repeat(3)
+    const objects = compareManifests(
+      [
+        { kind: 'ConfigMap', metadata: { name: 'c', annotations: { note: 'old' } }, data: { 'zoo.cfg': 'a=1\nb=2\n' } } as KubeObject,
+        { kind: 'Secret', metadata: { name: 's' }, data: { password: 'b2xk' } } as KubeObject
+      ],
+      [
+        { kind: 'ConfigMap', metadata: { name: 'c', annotations: { note: hostile } }, data: { 'zoo.cfg': 'a=1\nb=3\n' } } as KubeObject,
+        { kind: 'Secret', metadata: { name: 's' }, data: { password: 'bmV3' } } as KubeObject
+      ]
+    )
+    const { details } = describeLiveDiff(diff({ objects }))
+    expect(details).toContain('changed ConfigMap/c: data["zoo.cfg"] line 2 (-1 +1 lines) "b=2" -> "b=3"')
+    expect(details).toContain('changed Secret/s: data.password (hidden) -> (hidden)')
+    expect(details.join('\n')).not.toMatch(/b2xk|bmV3/)
+    const note = details.find(d => d.startsWith('changed ConfigMap/c: metadata.annotations.note'))!
+    expect(note).toContain(`(${hostile.length} characters)`)
+    // eslint-disable-next-line no-control-regex
+    expect(note).not.toMatch(/[\u0000-\u001f\u2028]/)
+    const md = details.map(d => `- ${codeSpan(d)}`).join('\n')
+    expect(codeSpans(md)).toContain(note)
+    expect(tokens(md).some(t => t.type === 'html')).toBe(false)
+  })
+
+  it('shows at most 10 paths of an object', () => {
+    const spec = (v: number): Record<string, number> => Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`k${i}`, v]))
+    const [changed] = compareManifests(
+      [{ kind: 'ConfigMap', metadata: { name: 'c' }, spec: spec(1) } as KubeObject],
+      [{ kind: 'ConfigMap', metadata: { name: 'c' }, spec: spec(2) } as KubeObject]
+    )
+    expect(changed).toMatchObject({ change: 'changed', more: 4 })
+    expect(describeLiveDiff(diff({ objects: [changed] })).details).toContain('changed ConfigMap/c: and 4 more paths')
   })
 })

@@ -1,4 +1,5 @@
 import { booleanInput, integerInput, optionalInput, secretInput, stringListInput } from '../../../workflows-lib/src/runner/inputs.js'
+import { getKubeSettings, type KubeSettings } from '../../../workflows-lib/src/runner/kube-clients.js'
 
 export interface PlanSettings {
   /** Environment directory names; undefined plans every environment under the root. */
@@ -7,6 +8,8 @@ export interface PlanSettings {
   pullRequest?: number
   token?: string
   postComment: boolean
+  /** Read-only cluster credentials for the live comparison (none: the kubeconfig input is empty and KUBECONFIG unset). */
+  kube: KubeSettings
 }
 
 export function getSettings(): PlanSettings {
@@ -15,6 +18,7 @@ export function getSettings(): PlanSettings {
     environmentsRoot: optionalInput('environments-root'),
     pullRequest: integerInput('pull-request', { min: 1, max: 2_147_483_647 }),
     token: secretInput('github-token', { required: false }),
-    postComment: booleanInput('post-comment', true)
+    postComment: booleanInput('post-comment', true),
+    kube: getKubeSettings()
   }
 }

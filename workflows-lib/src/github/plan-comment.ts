@@ -1,16 +1,21 @@
 // The plan of a pull request: every environment it touches loaded and planned (invalid ones
 // annotated on their files), rendered once, and posted as ONE sticky comment that later runs
 // edit in place. A fork's pull request gets a read-only token: the plan then stays in the job
-// summary instead of failing the check for something the author cannot fix.
+// summary instead of failing the check for something the author cannot fix. Given cluster
+// credentials (never for a fork), each environment is also compared, read-only, with its live
+// release; a cluster that cannot be read is said in the comment and never fails the check.
 import { existsSync, readdirSync } from 'node:fs'
 import * as path from 'node:path'
 import type { ChartRoots } from '../chart/chart-reference.js'
 import { ENVIRONMENT_FILE, loadEnvironment } from '../environment/load.js'
 import { ConfigError, formatProblem } from '../environment/problems.js'
+import type { Environment } from '../environment/types.js'
 import * as log from '../output/log.js'
 import { quoted } from '../output/printable.js'
+import { describeLiveDiff, liveDiff, liveDiffError, type LiveComparison, type LiveDiff } from '../plan/live-diff.js'
 import { buildPlan } from '../plan/plan.js'
 import { InputError } from '../runner/inputs.js'
+import { withKubeClients, type KubeSettings } from '../runner/kube-clients.js'
 import { annotateConfigError } from './annotate.js'
 import { currentRepository, eventPayload, githubClient, httpStatus, runUrl, type GitHubClient, type Repository } from './client.js'
 import { COMMENT_LIMIT, PLAN_MARKER, planMarkdown, type PlannedEnvironment } from './plan-markdown.js'
@@ -31,7 +36,12 @@ export interface PlanPullRequestOptions {
   postComment?: boolean
   roots: ChartRoots
   workspace: string
+  /** Compares an environment with its live release; undefined: no cluster credentials, no comparison. */
+  live?: LiveDiffer
 }
+
+/** Reads the cluster (only reads) and says what a rollout of `env` would change there. */
+export type LiveDiffer = (env: Environment) => Promise<LiveDiff>
 
 export interface PlanPullRequestResult {
   /** The comment body (within GitHub's limit). */
@@ -60,11 +70,22 @@ function environmentName(entry: string, root: string): string {
   return name
 }
 
+/** The live comparison of one environment; a failure is reported in it, never thrown. */
+async function compareLive(live: LiveDiffer, env: Environment): Promise<LiveComparison> {
+  try {
+    return { status: 'compared', diff: await live(env) }
+  } catch (error) {
+    log.warning(`${quoted(env.name)}: cannot compare with the live release (the plan is posted without it): ${(error as Error).message}`)
+    return { status: 'unreachable', error: liveDiffError(error) }
+  }
+}
+
 export async function planEnvironments(opts: {
   names?: string[]
   environmentsRoot?: string
   roots: ChartRoots
   workspace: string
+  live?: LiveDiffer
 }): Promise<{ environments: PlannedEnvironment[]; unchanged: string[]; errors: ConfigError[] }> {
   const rootInput = (opts.environmentsRoot ?? DEFAULT_ENVIRONMENTS_ROOT).replace(/\/+$/, '')
   const root = path.resolve(opts.workspace, rootInput)
@@ -81,7 +102,15 @@ export async function planEnvironments(opts: {
     try {
       const env = await loadEnvironment(directory, { repository: opts.workspace })
       const plan = buildPlan(env, { roots: opts.roots })
-      environments.push({ name, status: 'planned', plan, servers: env.ensemble.servers, observers: env.observers?.hosts.length ?? 0 })
+      const live = opts.live ? await compareLive(opts.live, env) : undefined
+      environments.push({
+        name,
+        status: 'planned',
+        plan,
+        servers: env.ensemble.servers,
+        observers: env.observers?.hosts.length ?? 0,
+        ...(live ? { live } : {})
+      })
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       errors.push(error)
@@ -135,7 +164,8 @@ export async function planPullRequest(opts: PlanPullRequestOptions): Promise<Pla
     names: opts.environments,
     environmentsRoot: opts.environmentsRoot,
     roots: opts.roots,
-    workspace: opts.workspace
+    workspace: opts.workspace,
+    live: opts.live
   })
   for (const error of planned.errors) annotateConfigError(error, opts.workspace)
   const event = pullRequestOf(eventPayload())
@@ -145,7 +175,8 @@ export async function planPullRequest(opts: PlanPullRequestOptions): Promise<Pla
   for (const e of planned.environments)
     log.info(
       e.status === 'planned'
-        ? `${quoted(e.name)}: ${e.plan.steps.length} steps, ${e.plan.files.length} files`
+        ? `${quoted(e.name)}: ${e.plan.steps.length} steps, ${e.plan.files.length} files` +
+            (e.live?.status === 'compared' ? `; against the live release: ${describeLiveDiff(e.live.diff).summary}` : '')
         : e.status === 'invalid'
           ? `${quoted(e.name)}: invalid (${e.problems.length} problem${e.problems.length === 1 ? '' : 's'})`
           : `${quoted(e.name)}: removed, nothing to roll out`
@@ -171,6 +202,25 @@ export async function planPullRequest(opts: PlanPullRequestOptions): Promise<Pla
     else throw error
   }
   return result
+}
+
+/**
+ * Runs `fn` with a LiveDiffer when cluster credentials are given (the kubeconfig input, or
+ * $KUBECONFIG), else without one. When the clients cannot even be set up (no kubectl), `fn`
+ * still runs and every environment's comparison says why: the plan is posted either way.
+ */
+export async function withLiveDiffer<T>(settings: KubeSettings, roots: ChartRoots, fn: (live?: LiveDiffer) => Promise<T>): Promise<T> {
+  if (!settings.kubeconfig && !process.env.KUBECONFIG) return fn(undefined)
+  let started = false
+  try {
+    return await withKubeClients(settings, clients => {
+      started = true
+      return fn(env => liveDiff({ env, ...clients, roots }))
+    })
+  } catch (error) {
+    if (started) throw error
+    return fn(() => Promise.reject(error instanceof Error ? error : new Error(String(error))))
+  }
 }
 
 export const planFailureMessage = (invalid: string[]): string =>

@@ -2,6 +2,7 @@
 // collapsible section with its steps and every file it would write. Whatever a user wrote
 // reaches the comment only inside code (a span or a fence), where GitHub renders no HTML,
 // Markdown or @mentions; the fence is always longer than any backtick run in the file.
+import { describeLiveDiff, type LiveComparison } from '../plan/live-diff.js'
 import type { Plan } from '../plan/plan.js'
 import { oneLine } from '../output/printable.js'
 import { markdownTable, type Row } from './summary.js'
@@ -14,7 +15,8 @@ export const COMMENT_LIMIT = 65_536
 const MAX_PROBLEMS = 50
 
 export type PlannedEnvironment =
-  | { name: string; status: 'planned'; plan: Plan; servers: number; observers: number }
+  /** `live`: against the live release, when the plan was given cluster credentials. */
+  | { name: string; status: 'planned'; plan: Plan; servers: number; observers: number; live?: LiveComparison }
   /** Problems formatted as `file:line:column: field: message`, relative to the workspace. */
   | { name: string; status: 'invalid'; problems: string[] }
   /** Named but no longer on disk: the pull request removes it. */
@@ -68,6 +70,13 @@ function fileBlock(file: { path: string; content: string }, cap: number | undefi
   return shown.length === 0 ? `${head}${note}` : `${head}${codeFence(shown, fileLanguage(file.path))}\n\n${note}`
 }
 
+/** What a rollout would change against the live release (or why that could not be read). */
+function liveSection(live: LiveComparison): string[] {
+  if (live.status === 'unreachable') return [`**Against the live release**: cannot read the cluster, ${codeSpan(live.error)}`]
+  const { summary, details } = describeLiveDiff(live.diff)
+  return [`**Against the live release**: ${codeSpan(summary)}`, '', ...details.map(d => `- ${codeSpan(d)}`)]
+}
+
 function plannedSection(e: Extract<PlannedEnvironment, { status: 'planned' }>, cap: number | undefined, showFiles: boolean): string {
   const { plan } = e
   const out: string[] = [
@@ -80,6 +89,7 @@ function plannedSection(e: Extract<PlannedEnvironment, { status: 'planned' }>, c
     out.push(`${i + 1}. **${step.action}**: ${codeSpan(step.summary)}`)
     for (const d of step.details) out.push(`   - ${codeSpan(d)}`)
   })
+  if (e.live) out.push('', ...liveSection(e.live))
   if (showFiles) for (const file of plan.files) out.push('', fileBlock(file, cap, environmentDirectory(plan.environment.file)))
   else out.push('', `_${plural(plan.files.length, 'file')} left out to fit GitHub's size limit._`)
   out.push('', '</details>')
