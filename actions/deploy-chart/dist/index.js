@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(306);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2420);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 306:
+/***/ 2420:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38870,14 +38870,23 @@ function markdownTable(header, rows, opts = {}) {
         ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
     ].join('\n');
 }
-/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
-async function writeSummary(title, header, rows, details) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+/**
+ * The root action sets this to false for its steps: its rollout-summary step writes the one
+ * summary of the environment, failure first, and the steps' own tables would come before it.
+ */
+const STEP_SUMMARIES_ENV = 'ZK_ROLLOUT_STEP_SUMMARIES';
+/** Appends Markdown to the step summary; no-op outside Actions or when the root action writes its own. */
+async function writeMarkdownSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY || process.env[STEP_SUMMARIES_ENV] === 'false')
         return;
+    await summary.addRaw(markdown, true).write();
+}
+/** Appends a titled table (and optional details) to the step summary. */
+async function writeSummary(title, header, rows, details) {
     let text = `### ${title}\n\n${markdownTable(header, rows)}\n`;
     if (details)
         text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
-    await summary.addRaw(text, true).write();
+    await writeMarkdownSummary(text);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/lock/holder.ts
@@ -39328,11 +39337,14 @@ async function joinEnvironmentLockIfHeld(env, kubectl, fn, opts = {}) {
     return withEnvironmentLock(env, kubectl, () => fn(), { ...opts, holder });
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/lock/index.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/locked-cluster.ts
 
 
 
-
+async function withLockedCluster(settings, fn) {
+    const env = await loadActionEnvironment(settings.environment);
+    return withKubeClients(settings.kube, clients => withEnvironmentLock(env, clients.kubectl, () => fn({ ...clients, env }), { waitTimeoutMs: settings.lockTimeoutMs }));
+}
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
 
@@ -39373,22 +39385,55 @@ function upgradeRequest(env, roots) {
     };
 }
 const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
+/**
+ * Whether an upgrade to `desired` (a server-side dry run) would change nothing: the deployed
+ * release renders the same manifest from the same chart version. Then no new revision is made.
+ */
+function releaseUnchanged(current, desired) {
+    return (current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest));
+}
+/** Why a release in this state cannot be upgraded now (another helm operation), or undefined. */
+function pendingReleaseError(current, req) {
+    if (!current?.status.startsWith('pending-'))
+        return undefined;
+    return (`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
+        `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
+}
+/**
+ * With a static configuration, old and new majorities must intersect: grow or shrink one
+ * server at a time (3 -> 4 -> 5). Two at once can elect two leaders. Why going from `from`
+ * (the live StatefulSet's replicas; undefined when there is none) to `to` is refused, or undefined.
+ */
+function unsafeScalingError(name, from, to) {
+    if (from === undefined || Math.abs(from - to) <= 1)
+        return undefined;
+    return (`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
+        `can split the quorum (any majority of the old and the new configuration must intersect). ` +
+        `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
+}
+/** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
+function replicaMismatchError(env, name, replicas) {
+    if (replicas === env.ensemble.servers)
+        return undefined;
+    return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
+        `set the chart's replica count in ${env.chart.valuesFile} to match`);
+}
 async function deployChart({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const major = await helm.majorVersion();
     log_info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
     const current = await helm.status(req.release, req.namespace);
-    if (current && current.status.startsWith('pending-'))
-        throw new Error(`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
-            `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
+    const pending = pendingReleaseError(current, req);
+    if (pending)
+        throw new Error(pending);
     const desired = await helm.dryRun(req);
     const sts = findStatefulSet(desired.manifest, req.release);
     const replicas = sts.spec.replicas ?? 1;
-    if (replicas !== env.ensemble.servers)
-        throw new Error(`the chart renders StatefulSet ${sts.metadata.name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
-            `set the chart's replica count in ${env.chart.valuesFile} to match`);
+    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
+    if (mismatch)
+        throw new Error(mismatch);
     await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
-    const unchanged = current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest);
+    const unchanged = releaseUnchanged(current, desired);
     let release;
     if (unchanged && current) {
         log_info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
@@ -39409,17 +39454,11 @@ async function deployChart({ env, helm, kubectl, roots }) {
         changed: !unchanged
     };
 }
-/**
- * With a static configuration, old and new majorities must intersect: grow or shrink one
- * server at a time (3 -> 4 -> 5). Two at once can elect two leaders.
- */
 async function refuseUnsafeScaling(kubectl, env, name, replicas) {
     const live = await kubectl.getOptional('statefulset', name, env.kubernetes.namespace);
-    const from = live?.spec.replicas;
-    if (from !== undefined && Math.abs(from - replicas) > 1)
-        throw new Error(`StatefulSet ${name} has ${from} servers and the environment asks for ${replicas}: changing more than one server at a time ` +
-            `can split the quorum (any majority of the old and the new configuration must intersect). ` +
-            `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(replicas - from)}), or use the scale workflow.`);
+    const refused = unsafeScalingError(name, live?.spec.replicas, replicas);
+    if (refused)
+        throw new Error(refused);
 }
 async function rollbackChart(helm, env, revision) {
     log_info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
@@ -39448,10 +39487,8 @@ function getSettings() {
 async function run() {
     await runAction('deploy-chart', async () => {
         const settings = getSettings();
-        const env = await loadActionEnvironment(settings.environment);
-        await withKubeClients(settings.kube, ({ helm, kubectl }) => 
         // Joins the root composite's lock when it holds it (same holder), else takes its own.
-        withEnvironmentLock(env, kubectl, async () => {
+        await withLockedCluster(settings, async ({ env, helm, kubectl }) => {
             if (settings.rollbackTo !== undefined) {
                 await rollbackChart(helm, env, settings.rollbackTo);
                 await writeSummary(`deploy-chart: ${env.name} rolled back`, ['release', 'namespace', 'revision'], [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]]);
@@ -39476,7 +39513,7 @@ async function run() {
                     r.changed ? 'yes' : 'no'
                 ]
             ]);
-        }, { waitTimeoutMs: settings.lockTimeoutMs }));
+        });
     });
 }
 

@@ -40591,14 +40591,23 @@ function markdownTable(header, rows, opts = {}) {
         ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
     ].join('\n');
 }
-/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
-async function writeSummary(title, header, rows, details) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+/**
+ * The root action sets this to false for its steps: its rollout-summary step writes the one
+ * summary of the environment, failure first, and the steps' own tables would come before it.
+ */
+const STEP_SUMMARIES_ENV = 'ZK_ROLLOUT_STEP_SUMMARIES';
+/** Appends Markdown to the step summary; no-op outside Actions or when the root action writes its own. */
+async function writeMarkdownSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY || process.env[STEP_SUMMARIES_ENV] === 'false')
         return;
+    await summary.addRaw(markdown, true).write();
+}
+/** Appends a titled table (and optional details) to the step summary. */
+async function writeSummary(title, header, rows, details) {
     let text = `### ${title}\n\n${markdownTable(header, rows)}\n`;
     if (details)
         text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
-    await core.summary.addRaw(text, true).write();
+    await writeMarkdownSummary(text);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/summary.ts
@@ -40713,6 +40722,7 @@ function parseJumpHost(value) {
 
 
 
+
 async function main_run() {
     await runAction('deploy-observers', async () => {
         const settings = getSettings();
@@ -40739,7 +40749,7 @@ async function main_run() {
         setOutput('results', JSON.stringify(report.results));
         setOutput('changed', String(report.changed));
         setOutput('rolled-back', JSON.stringify(report.rolledBack));
-        await summary.addRaw(deploySummaryMarkdown(report)).write();
+        await writeMarkdownSummary(deploySummaryMarkdown(report));
         if (!report.ok)
             throw new Error(deployFailureMessage(report));
         log_info(`${report.results.length} observer(s) of ${report.environment}: ${report.results.filter(r => r.changed).length} ${report.dryRun ? 'would change' : 'changed'}, ` +

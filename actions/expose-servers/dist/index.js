@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8995);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2817);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8995:
+/***/ 2817:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38870,14 +38870,23 @@ function markdownTable(header, rows, opts = {}) {
         ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
     ].join('\n');
 }
-/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
-async function writeSummary(title, header, rows, details) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+/**
+ * The root action sets this to false for its steps: its rollout-summary step writes the one
+ * summary of the environment, failure first, and the steps' own tables would come before it.
+ */
+const STEP_SUMMARIES_ENV = 'ZK_ROLLOUT_STEP_SUMMARIES';
+/** Appends Markdown to the step summary; no-op outside Actions or when the root action writes its own. */
+async function writeMarkdownSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY || process.env[STEP_SUMMARIES_ENV] === 'false')
         return;
+    await summary.addRaw(markdown, true).write();
+}
+/** Appends a titled table (and optional details) to the step summary. */
+async function writeSummary(title, header, rows, details) {
     let text = `### ${title}\n\n${markdownTable(header, rows)}\n`;
     if (details)
         text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
-    await summary.addRaw(text, true).write();
+    await writeMarkdownSummary(text);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/lock/holder.ts
@@ -39328,11 +39337,14 @@ async function joinEnvironmentLockIfHeld(env, kubectl, fn, opts = {}) {
     return withEnvironmentLock(env, kubectl, () => fn(), { ...opts, holder });
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/lock/index.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/locked-cluster.ts
 
 
 
-
+async function withLockedCluster(settings, fn) {
+    const env = await loadActionEnvironment(settings.environment);
+    return withKubeClients(settings.kube, clients => withEnvironmentLock(env, clients.kubectl, () => fn({ ...clients, env }), { waitTimeoutMs: settings.lockTimeoutMs }));
+}
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
@@ -39807,17 +39819,15 @@ function getSettings() {
 async function run() {
     await runAction('expose-servers', async () => {
         const settings = getSettings();
-        const env = await loadActionEnvironment(settings.environment);
-        await withKubeClients(settings.kube, ({ kubectl }) => 
         // Joins the root composite's lock when it holds it (same holder), else takes its own.
-        withEnvironmentLock(env, kubectl, async () => {
+        await withLockedCluster(settings, async ({ env, kubectl }) => {
             const r = await exposeServers({ kubectl, env, statefulSet: settings.statefulSet, timeoutMs: settings.timeoutMs });
             setOutput('addresses', JSON.stringify(r.addresses));
             setOutput('servers', r.serverLines.join('\n'));
             setOutput('services', JSON.stringify(r.services.map(s => s.name)));
             setOutput('changed', r.outcome.changed.length + r.outcome.deleted.length > 0);
             await writeSummary(`expose-servers: ${env.name}`, ['ordinal', 'Service', env.expose.addressKind === 'ip' ? 'IP' : 'hostname', 'zoo.cfg line'], r.services.map((s, i) => [s.ordinal, s.name, s.address, r.serverLines[i]]));
-        }, { waitTimeoutMs: settings.lockTimeoutMs }));
+        });
     });
 }
 

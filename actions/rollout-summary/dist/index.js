@@ -37153,14 +37153,23 @@ function markdownTable(header, rows, opts = {}) {
         ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
     ].join('\n');
 }
-/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
-async function writeSummary(title, header, rows, details) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+/**
+ * The root action sets this to false for its steps: its rollout-summary step writes the one
+ * summary of the environment, failure first, and the steps' own tables would come before it.
+ */
+const STEP_SUMMARIES_ENV = 'ZK_ROLLOUT_STEP_SUMMARIES';
+/** Appends Markdown to the step summary; no-op outside Actions or when the root action writes its own. */
+async function writeMarkdownSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY || process.env[STEP_SUMMARIES_ENV] === 'false')
         return;
+    await core.summary.addRaw(markdown, true).write();
+}
+/** Appends a titled table (and optional details) to the step summary. */
+async function writeSummary(title, header, rows, details) {
     let text = `### ${title}\n\n${markdownTable(header, rows)}\n`;
     if (details)
         text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
-    await core.summary.addRaw(text, true).write();
+    await writeMarkdownSummary(text);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/github/rollout-summary.ts

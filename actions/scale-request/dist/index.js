@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6865);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5270);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -35026,7 +35026,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6865:
+/***/ 5270:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44420,23 +44420,164 @@ function client_httpStatus(error) {
     return typeof status === 'number' ? status : undefined;
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
+// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
+// number of times with backoff; anything else fails at once.
 
-/** The bundled chart, relative to the repository (or action) root. */
-const BUNDLED_CHART_DIR = 'charts/zookeeper';
-/** Helm's chart argument and the flags that pin it, for `helm upgrade --install <release> ...`. */
-function chart_reference_chartReference(env, roots) {
-    const source = env.chart.source;
-    switch (source.kind) {
-        case 'bundled':
-            return { chart: path.join(roots.bundled, BUNDLED_CHART_DIR), flags: [] };
-        case 'path':
-            return { chart: path.resolve(roots.repository, source.path), flags: [] };
-        case 'repo':
-            return { chart: source.name, flags: ['--repo', source.url, '--version', source.version] };
-        case 'oci':
-            return { chart: source.url, flags: ['--version', source.version] };
+
+
+const transientPatterns = (/* unused pure expression or super */ null && ([
+    /the server is currently unable to handle the request/i,
+    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
+    /Internal error occurred/i,
+    /too many requests/i,
+    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
+    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
+    /etcdserver: (request timed out|leader changed)/i,
+    /the object has been modified; please apply your changes/i
+]));
+function isTransient(error) {
+    if (!(error instanceof CommandError))
+        return false;
+    const text = `${error.result.stderr}\n${error.result.stdout}`;
+    return transientPatterns.some(p => p.test(text));
+}
+async function transient_retryTransient(fn, opts) {
+    const attempts = opts.attempts ?? 6;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            if (!isTransient(error) || attempt >= attempts)
+                throw error;
+            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
+            const first = error.message.split('\n').slice(-1)[0];
+            log.info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
+            await sleep(delay, `${opts.what}: retry`);
+        }
     }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/helm.ts
+// helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
+// recreate objects (--force / --force-replace) or uninstall on failure.
+
+
+
+/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
+function fromReleaseJson(text) {
+    const r = JSON.parse(text);
+    return {
+        name: r.name,
+        namespace: r.namespace,
+        revision: r.version,
+        status: r.info.status,
+        chartVersion: r.chart.metadata.version,
+        manifest: r.manifest
+    };
+}
+class helm_Helm {
+    binary;
+    kubeconfig;
+    major;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    exec(args, opts = {}) {
+        return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts);
+    }
+    /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
+    read(args, opts = {}) {
+        return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` });
+    }
+    /**
+     * upgrade and rollback run once, never through retryTransient: helm marks the release
+     * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
+     * so a retry of a partly applied operation fails with "another operation
+     * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
+     * to try again is the caller's decision, after reading the release's status.
+     */
+    change(args, opts = {}) {
+        return this.exec(args, opts);
+    }
+    /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
+    async majorVersion() {
+        if (this.major !== undefined)
+            return this.major;
+        const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
+            what: 'helm version'
+        });
+        const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
+        if (!match)
+            throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
+        const [major, minor] = [Number(match[1]), Number(match[2])];
+        if (major < 3 || (major === 3 && minor < 13))
+            throw new Error(`helm ${stdout.trim()} is too old: zk-rollout needs helm 3.13+ or helm 4`);
+        this.major = major;
+        return major;
+    }
+    /** The deployed release, or undefined when it was never installed. */
+    async status(release, namespace) {
+        // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
+        // (and so retried) rather than read as an answer.
+        let result;
+        try {
+            result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json']);
+        }
+        catch (error) {
+            if (!(error instanceof CommandError))
+                throw error;
+            if (/not found/i.test(error.result.stderr))
+                return undefined;
+            throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error });
+        }
+        const meta = JSON.parse(result.stdout);
+        const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace]);
+        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
+    }
+    upgradeArgs(req) {
+        return [
+            'upgrade',
+            '--install',
+            req.release,
+            req.chart,
+            ...req.chartFlags,
+            '--namespace',
+            req.namespace,
+            '--create-namespace',
+            '--values',
+            req.valuesFile,
+            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+            '-o',
+            'json'
+        ];
+    }
+    /** What an upgrade would produce, rendered against the live cluster's capabilities. */
+    async dryRun(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+    }
+    async upgrade(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
+    }
+    async rollback(release, namespace, revision) {
+        await this.change(['rollback', release, String(revision), '-n', namespace]);
+    }
+}
+function helm_manifestObjects(manifest) {
+    return parseAllDocuments(manifest)
+        .map(doc => doc.toJS())
+        .filter((o) => Boolean(o?.kind && o.metadata?.name));
+}
+/** The release's one StatefulSet, read from its manifest so any chart works. */
+function helm_findStatefulSet(manifest, release) {
+    const sets = helm_manifestObjects(manifest).filter(o => o.kind === 'StatefulSet');
+    if (sets.length !== 1)
+        throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
+    return sets[0];
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/render/server-addresses.ts
@@ -44496,7 +44637,7 @@ const observer_files_OBSERVER_FILE_NAMES = (/* unused pure expression or super *
 /** One zoo.cfg line, key=value, the value escaped so that it stays on this line. */
 const property = (key, value) => `${key}=${propertyValue(String(value))}`;
 /** A server line's address part: host:2888:3888, IPv6 in brackets (ZooKeeper's own syntax). */
-const serverAddress = (host) => `${hostForAddress(host)}:${observer_files_QUORUM_PORT}:${observer_files_ELECTION_PORT}`;
+const observer_files_serverAddress = (host) => `${hostForAddress(host)}:${observer_files_QUORUM_PORT}:${observer_files_ELECTION_PORT}`;
 function renderObserverZooCfg(input) {
     checkServerAddresses(input.servers, { placeholders: input.placeholders });
     const { observers: o, host } = input;
@@ -44526,8 +44667,8 @@ function renderObserverZooCfg(input) {
         ...(o.metrics === 'native'
             ? [property('metricsProvider.className', PROMETHEUS_PROVIDER), property('metricsProvider.httpPort', o.metricsPort)]
             : []),
-        ...input.servers.map((address, i) => property(`server.${i + 1}`, serverAddress(address))),
-        property(`server.${host.id}`, `${serverAddress(host.host)}:observer`)
+        ...input.servers.map((address, i) => property(`server.${i + 1}`, observer_files_serverAddress(address))),
+        property(`server.${host.id}`, `${observer_files_serverAddress(host.host)}:observer`)
     ];
     return `${lines.join('\n')}\n`;
 }
@@ -44575,7 +44716,7 @@ function observer_files_renderObserverFiles(input) {
 
 
 
-const SERVER_ROLE = 'server-lb';
+const server_services_SERVER_ROLE = 'server-lb';
 const ORDINAL_LABEL = 'zk-rollout/ordinal';
 function renderServerService(env, ordinal, statefulSet = env.kubernetes.statefulSet) {
     return {
@@ -44584,7 +44725,7 @@ function renderServerService(env, ordinal, statefulSet = env.kubernetes.stateful
         metadata: {
             name: serverServiceName(env, ordinal),
             namespace: env.kubernetes.namespace,
-            labels: { ...managedLabels(env, SERVER_ROLE), [ORDINAL_LABEL]: String(ordinal) },
+            labels: { ...managedLabels(env, server_services_SERVER_ROLE), [ORDINAL_LABEL]: String(ordinal) },
             ...(Object.keys(env.expose.annotations).length > 0 ? { annotations: { ...env.expose.annotations } } : {})
         },
         spec: {
@@ -44601,6 +44742,601 @@ function renderServerService(env, ordinal, statefulSet = env.kubernetes.stateful
 }
 function server_services_renderServerServices(env, statefulSet) {
     return Array.from({ length: env.ensemble.servers }, (_, i) => renderServerService(env, i, statefulSet));
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
+
+/** The bundled chart, relative to the repository (or action) root. */
+const BUNDLED_CHART_DIR = 'charts/zookeeper';
+/** Helm's chart argument and the flags that pin it, for `helm upgrade --install <release> ...`. */
+function chart_reference_chartReference(env, roots) {
+    const source = env.chart.source;
+    switch (source.kind) {
+        case 'bundled':
+            return { chart: path.join(roots.bundled, BUNDLED_CHART_DIR), flags: [] };
+        case 'path':
+            return { chart: path.resolve(roots.repository, source.path), flags: [] };
+        case 'repo':
+            return { chart: source.name, flags: ['--repo', source.url, '--version', source.version] };
+        case 'oci':
+            return { chart: source.url, flags: ['--version', source.version] };
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-chart.ts
+// Step 1: helm upgrade --install of the environment's chart, only when it would change
+// something (a server-side dry run is compared with the deployed release), and never a jump
+// of more than one server at a time.
+
+
+
+function deploy_chart_upgradeRequest(env, roots) {
+    const { chart, flags } = chartReference(env, roots);
+    return {
+        release: env.kubernetes.release,
+        namespace: env.kubernetes.namespace,
+        chart,
+        chartFlags: flags,
+        valuesFile: env.chart.valuesFile,
+        // The bundled chart takes its size from ensemble.servers; other charts from their values.
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(env.ensemble.servers) } : {}
+    };
+}
+const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
+/**
+ * Whether an upgrade to `desired` (a server-side dry run) would change nothing: the deployed
+ * release renders the same manifest from the same chart version. Then no new revision is made.
+ */
+function deploy_chart_releaseUnchanged(current, desired) {
+    return (current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest));
+}
+/** Why a release in this state cannot be upgraded now (another helm operation), or undefined. */
+function deploy_chart_pendingReleaseError(current, req) {
+    if (!current?.status.startsWith('pending-'))
+        return undefined;
+    return (`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
+        `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
+}
+/**
+ * With a static configuration, old and new majorities must intersect: grow or shrink one
+ * server at a time (3 -> 4 -> 5). Two at once can elect two leaders. Why going from `from`
+ * (the live StatefulSet's replicas; undefined when there is none) to `to` is refused, or undefined.
+ */
+function deploy_chart_unsafeScalingError(name, from, to) {
+    if (from === undefined || Math.abs(from - to) <= 1)
+        return undefined;
+    return (`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
+        `can split the quorum (any majority of the old and the new configuration must intersect). ` +
+        `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
+}
+/** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
+function deploy_chart_replicaMismatchError(env, name, replicas) {
+    if (replicas === env.ensemble.servers)
+        return undefined;
+    return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
+        `set the chart's replica count in ${env.chart.valuesFile} to match`);
+}
+async function deployChart({ env, helm, kubectl, roots }) {
+    const req = deploy_chart_upgradeRequest(env, roots);
+    const major = await helm.majorVersion();
+    log.info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
+    const current = await helm.status(req.release, req.namespace);
+    const pending = deploy_chart_pendingReleaseError(current, req);
+    if (pending)
+        throw new Error(pending);
+    const desired = await helm.dryRun(req);
+    const sts = findStatefulSet(desired.manifest, req.release);
+    const replicas = sts.spec.replicas ?? 1;
+    const mismatch = deploy_chart_replicaMismatchError(env, sts.metadata.name, replicas);
+    if (mismatch)
+        throw new Error(mismatch);
+    await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
+    const unchanged = deploy_chart_releaseUnchanged(current, desired);
+    let release;
+    if (unchanged && current) {
+        log.info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
+        release = current;
+    }
+    else {
+        release = await helm.upgrade(req);
+        log.info(`release ${req.release}: revision ${release.revision} (${release.status})`);
+    }
+    return {
+        release: req.release,
+        namespace: req.namespace,
+        revision: release.revision,
+        ...(current ? { previousRevision: current.revision } : {}),
+        chartVersion: release.chartVersion,
+        statefulSet: sts.metadata.name,
+        replicas,
+        changed: !unchanged
+    };
+}
+async function refuseUnsafeScaling(kubectl, env, name, replicas) {
+    const live = await kubectl.getOptional('statefulset', name, env.kubernetes.namespace);
+    const refused = deploy_chart_unsafeScalingError(name, live?.spec.replicas, replicas);
+    if (refused)
+        throw new Error(refused);
+}
+async function rollbackChart(helm, env, revision) {
+    log.info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
+    await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
+// List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
+// streams events, so a change is seen within milliseconds and no client starts per check.
+// A dropped stream resumes from the last resourceVersion; 410 Gone relists.
+
+
+
+function query(params) {
+    const entries = Object.entries(params).filter((e) => e[1] !== undefined);
+    return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
+}
+async function watch_listAndWatch(kubectl, opts) {
+    const objects = new Map();
+    let resourceVersion = '';
+    // Aborted when listAndWatch settles (done, timeout, abort or error). From then on work()
+    // starts no kubectl, calls no onChange and leaves its backoff sleep at once, and the live
+    // watch child is killed. A list in flight (kubectl.raw, bounded by --request-timeout) runs
+    // to its end and its answer is dropped.
+    const stop = new AbortController();
+    const finished = () => stop.signal.aborted;
+    let child;
+    stop.signal.addEventListener('abort', () => child?.kill(), { once: true });
+    /** Resolves after ms, or as soon as listAndWatch settles. */
+    const pause = (ms) => new Promise(resolve => {
+        const done = () => {
+            clearTimeout(timer);
+            stop.signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setSafeTimeout(done, ms, `${opts.what}: backoff`);
+        stop.signal.addEventListener('abort', done, { once: true });
+    });
+    /** True when done, or when listAndWatch settled while the list was in flight. */
+    const relist = async () => {
+        const list = await kubectl.raw(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`);
+        if (finished())
+            return true;
+        objects.clear();
+        for (const item of list.items)
+            objects.set(item.metadata.name, item);
+        resourceVersion = list.metadata.resourceVersion;
+        return (await opts.onChange(objects)) === true;
+    };
+    // One watch stream; resolves 'done', 'gone' (410: relist), or 'dropped' (resume).
+    const watchOnce = () => new Promise((resolve, reject) => {
+        const path = `${opts.path}${query({
+            watch: 'true',
+            allowWatchBookmarks: 'true',
+            resourceVersion,
+            labelSelector: opts.labelSelector,
+            fieldSelector: opts.fieldSelector
+        })}`;
+        // Checked in the same synchronous run as the spawn: either listAndWatch settled before
+        // and nothing starts, or the child is `child` by the time it does and is killed then.
+        if (finished())
+            return resolve('done');
+        const proc = spawn(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child = proc;
+        let stderr = '';
+        let outcome;
+        let chain = Promise.resolve();
+        proc.stderr.on('data', chunk => (stderr += String(chunk)));
+        // Events are newline-framed. A stream cut mid-event leaves a fragment without its
+        // newline: it is dropped, and the watch resumes from the last complete event.
+        let pending = '';
+        proc.stdout.setEncoding('utf8');
+        proc.stdout.on('data', (chunk) => {
+            pending += chunk;
+            let newline;
+            while ((newline = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, newline);
+                pending = pending.slice(newline + 1);
+                if (line.trim())
+                    handleLine(line);
+            }
+        });
+        const handleLine = (line) => {
+            if (outcome)
+                return;
+            chain = chain
+                .then(async () => {
+                if (outcome || finished())
+                    return;
+                const event = JSON.parse(line);
+                if (event.type === 'ERROR') {
+                    const status = event.object;
+                    if (status.code === 410)
+                        outcome = 'gone';
+                    else
+                        log.info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
+                    proc.kill();
+                    return;
+                }
+                if (event.object?.metadata?.resourceVersion)
+                    resourceVersion = event.object.metadata.resourceVersion;
+                if (event.type === 'BOOKMARK')
+                    return;
+                if (event.type === 'DELETED')
+                    objects.delete(event.object.metadata.name);
+                else
+                    objects.set(event.object.metadata.name, event.object);
+                if ((await opts.onChange(objects, event)) === true) {
+                    outcome = 'done';
+                    proc.kill();
+                }
+            })
+                .catch(error => {
+                proc.kill();
+                reject(error);
+            });
+        };
+        proc.on('close', code => {
+            void chain.then(() => {
+                if (outcome)
+                    return resolve(outcome);
+                if (!finished())
+                    log.info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
+                resolve('dropped');
+            });
+        });
+        proc.on('error', reject);
+    });
+    const work = async () => {
+        let needList = true;
+        let backoff = 100;
+        for (;;) {
+            if (needList) {
+                if (await relist())
+                    return;
+                needList = false;
+            }
+            const started = Date.now();
+            const outcome = await watchOnce();
+            if (outcome === 'done' || finished())
+                return;
+            if (outcome === 'gone')
+                needList = true;
+            // A stream that died at once is the server refusing; back off. A long-lived one that
+            // ended (server-side watch timeout) resumes immediately.
+            backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100;
+            if (backoff > 100)
+                await pause(backoff);
+            if (finished())
+                return;
+        }
+    };
+    // A deadline a timer cannot hold is refused before any kubectl starts, as is an aborted signal.
+    checkDelay(opts.timeoutMs, `${opts.what}: timeout`);
+    opts.signal?.throwIfAborted();
+    let timer;
+    let onAbort;
+    const timeout = new Promise((_, reject) => {
+        timer = setSafeTimeout(() => reject(opts.timeoutError()), opts.timeoutMs, `${opts.what}: timeout`);
+        onAbort = () => reject(opts.signal?.reason);
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+        await Promise.race([work(), timeout]);
+    }
+    finally {
+        clearTimeout(timer);
+        if (onAbort)
+            opts.signal?.removeEventListener('abort', onAbort);
+        stop.abort();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/expose-servers.ts
+// Step 3: one LoadBalancer Service per server pod, Services of pods beyond the current size
+// removed, and every address (IP, or hostname on AWS) waited for and returned in ordinal order.
+
+
+
+
+
+
+
+
+function expose_servers_selectorFor(labels) {
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+}
+async function exposeServers({ kubectl, env, statefulSet, ...opts }) {
+    const timeoutMs = opts.timeoutMs ?? env.timeouts.loadBalancerMs;
+    const namespace = env.kubernetes.namespace;
+    const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i));
+    const selector = expose_servers_selectorFor(managedLabels(env, SERVER_ROLE));
+    const outcome = await applyManaged(kubectl, namespace, ['services'], selector, renderServerServices(env, statefulSet));
+    log.info(`Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
+        (outcome.deleted.length ? `, removed ${outcome.deleted.join(', ')} (pods beyond the current size)` : ''));
+    const kind = env.expose.addressKind;
+    const addresses = new Map();
+    const started = Date.now();
+    let lastLogged = 0;
+    await listAndWatch(kubectl, {
+        path: `/api/v1/namespaces/${namespace}/services`,
+        labelSelector: selector,
+        what: 'LoadBalancer addresses',
+        timeoutMs,
+        timeoutError: () => new Error('pending'),
+        onChange: objects => {
+            for (const name of names) {
+                const ingress = objects.get(name)?.status?.loadBalancer?.ingress?.[0];
+                const address = kind === 'ip' ? ingress?.ip : ingress?.hostname;
+                if (address && !addresses.has(name)) {
+                    addresses.set(name, address);
+                    log.info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                }
+                else if (ingress && !address) {
+                    const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`;
+                    throw new Error(`Service ${name} got a LoadBalancer ${other}, but expose.addressKind is ${kind}: set addressKind to ${kind === 'ip' ? 'hostname' : 'ip'}`);
+                }
+            }
+            if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
+                lastLogged = Date.now();
+                log.info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`);
+            }
+            return addresses.size === names.length;
+        }
+    }).catch(async (error) => {
+        if (error.message !== 'pending')
+            throw error;
+        const pending = names.filter(n => !addresses.has(n));
+        const details = await Promise.all(pending.map(name => serviceEvents(kubectl, namespace, name)));
+        throw new Error(`no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
+            `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
+            details
+                .filter(Boolean)
+                .map(d => `\n${d}`)
+                .join(''));
+    });
+    const ordered = names.map(name => addresses.get(name));
+    // The cloud's answer goes into zoo.cfg lines and job outputs: it must be a plain host, too.
+    checkServerAddresses(ordered);
+    return {
+        services: names.map((name, ordinal) => ({ name, ordinal, address: ordered[ordinal] })),
+        addresses: ordered,
+        serverLines: ordered.map((address, i) => `server.${i + 1}=${serverAddress(address)}`),
+        outcome
+    };
+}
+async function serviceEvents(kubectl, namespace, name) {
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.kind=Service`)}`);
+        const lines = events.items.slice(-5).map(e => `  ${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`);
+        return lines.length ? `Service ${name} events:\n${lines.join('\n')}` : `Service ${name}: no events (no load-balancer controller acted on it)`;
+    }
+    catch {
+        return '';
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/plan/live-diff.ts
+
+
+
+
+
+
+/** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
+const MAX_PATHS = 10;
+const MAX_VALUE = 60;
+async function live_diff_liveDiff({ env, helm, kubectl, roots }) {
+    const req = upgradeRequest(env, roots);
+    const { namespace } = req;
+    const current = await helm.status(req.release, namespace);
+    const diff = {
+        release: req.release,
+        namespace,
+        ...(current ? { live: { revision: current.revision, status: current.status, chartVersion: current.chartVersion } } : {}),
+        unchanged: false,
+        objects: [],
+        refusals: [],
+        services: { create: [], remove: [], keep: [] }
+    };
+    const pending = pendingReleaseError(current, req);
+    let statefulSet;
+    if (pending) {
+        // helm refuses even a dry run of a pending release: nothing to compare.
+        diff.refusals.push(pending);
+    }
+    else {
+        const desired = await helm.dryRun(req);
+        diff.chartVersion = desired.chartVersion;
+        diff.unchanged = releaseUnchanged(current, desired);
+        diff.objects = compareManifests(current ? manifestObjects(current.manifest) : [], manifestObjects(desired.manifest));
+        try {
+            const sts = findStatefulSet(desired.manifest, req.release);
+            statefulSet = sts.metadata.name;
+            const replicas = sts.spec.replicas ?? 1;
+            const live = await kubectl.getOptional('statefulset', sts.metadata.name, namespace);
+            diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas };
+            for (const refused of [
+                replicaMismatchError(env, sts.metadata.name, replicas),
+                unsafeScalingError(sts.metadata.name, live?.spec.replicas, replicas)
+            ])
+                if (refused)
+                    diff.refusals.push(refused);
+        }
+        catch (error) {
+            diff.refusals.push(error.message);
+        }
+    }
+    const wanted = renderServerServices(env, statefulSet).map(s => s.metadata.name);
+    const existing = (await kubectl.list('services', namespace, selectorFor(managedLabels(env, SERVER_ROLE)))).map(s => s.metadata.name);
+    diff.services = {
+        create: wanted.filter(n => !existing.includes(n)),
+        remove: existing.filter(n => !wanted.includes(n)),
+        keep: wanted.filter(n => existing.includes(n))
+    };
+    return diff;
+}
+// --- comparing objects ------------------------------------------------------------------
+const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+function deepEqual(a, b) {
+    if (a === b)
+        return true;
+    if (Array.isArray(a) && Array.isArray(b))
+        return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+    if (isRecord(a) && isRecord(b)) {
+        const keys = Object.keys(a);
+        return keys.length === Object.keys(b).length && keys.every(k => k in b && deepEqual(a[k], b[k]));
+    }
+    return false;
+}
+const objectKey = (o) => `${o.kind ?? ''}/${o.metadata.name}`;
+/** added, removed and changed objects (by kind/name) between the live and the desired manifest. */
+function compareManifests(live, desired) {
+    const before = new Map(live.map(o => [objectKey(o), o]));
+    const after = new Set(desired.map(objectKey));
+    const out = [];
+    for (const o of desired) {
+        const kind = o.kind ?? '';
+        const old = before.get(objectKey(o));
+        if (!old)
+            out.push({ kind, name: o.metadata.name, change: 'added' });
+        else if (!deepEqual(old, o)) {
+            const paths = differingPaths(old, o, kind === 'Secret');
+            out.push({ kind, name: o.metadata.name, change: 'changed', paths: paths.slice(0, MAX_PATHS), more: Math.max(0, paths.length - MAX_PATHS) });
+        }
+    }
+    for (const o of live)
+        if (!after.has(objectKey(o)))
+            out.push({ kind: o.kind ?? '', name: o.metadata.name, change: 'removed' });
+    return out;
+}
+const segment = (key) => (/^[A-Za-z_$][\w$-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+/** A value as shown: strings quoted, everything else as JSON, cut to MAX_VALUE characters. */
+function shownValue(value) {
+    if (value === undefined)
+        return '(none)';
+    if (typeof value === 'string')
+        return quoted(value, MAX_VALUE);
+    const text = JSON.stringify(value);
+    return oneLine(text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE)}…` : text);
+}
+/** Arrays of uniquely named items (containers, ports, env) are compared by name, not position. */
+function namedItems(items) {
+    const names = items.map(i => (isRecord(i) && typeof i.name === 'string' ? i.name : undefined));
+    if (names.some(n => n === undefined) || new Set(names).size !== names.length)
+        return undefined;
+    return new Map(items.map((item, i) => [names[i], item]));
+}
+/** Every differing leaf of two objects, in document order; a Secret's data is never shown. */
+function differingPaths(from, to, secret = false) {
+    const out = [];
+    const leaf = (path, a, b) => {
+        const name = path.replace(/^\./, '');
+        if (secret && /^\.(data|stringData)\b/.test(path))
+            out.push({ path: name, from: a === undefined ? '(none)' : '(hidden)', to: b === undefined ? '(none)' : '(hidden)' });
+        else if (typeof a === 'string' && typeof b === 'string' && (a.includes('\n') || b.includes('\n'))) {
+            // A file in a ConfigMap: where it starts to differ, how many lines go and come, the first of each.
+            const [x, y] = [a.split('\n'), b.split('\n')];
+            let start = 0;
+            while (start < x.length && start < y.length && x[start] === y[start])
+                start++;
+            let end = 0;
+            while (end < x.length - start && end < y.length - start && x[x.length - 1 - end] === y[y.length - 1 - end])
+                end++;
+            const [removed, added] = [x.slice(start, x.length - end), y.slice(start, y.length - end)];
+            out.push({
+                path: `${name} line ${start + 1} (-${removed.length} +${added.length} lines)`,
+                from: shownValue(removed[0]),
+                to: shownValue(added[0])
+            });
+        }
+        else
+            out.push({ path: name, from: shownValue(a), to: shownValue(b) });
+    };
+    const walk = (path, a, b) => {
+        if (deepEqual(a, b))
+            return;
+        if (isRecord(a) && isRecord(b)) {
+            for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])])
+                walk(`${path}${segment(key)}`, a[key], b[key]);
+            return;
+        }
+        if (Array.isArray(a) && Array.isArray(b)) {
+            const [x, y] = [namedItems(a), namedItems(b)];
+            if (x && y) {
+                for (const key of [...new Set([...x.keys(), ...y.keys()])])
+                    walk(`${path}[${key}]`, x.get(key), y.get(key));
+                return;
+            }
+            if (a.length === b.length) {
+                a.forEach((item, i) => walk(`${path}[${i}]`, item, b[i]));
+                return;
+            }
+        }
+        leaf(path, a, b);
+    };
+    walk('', from, to);
+    return out;
+}
+// --- text ---------------------------------------------------------------------------------
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const names = (list) => (list.length ? list.map(oneLine).join(', ') : 'none');
+/** The comparison as one summary line and detail lines, every one a single line. */
+function live_diff_describeLiveDiff(diff) {
+    const release = `release ${oneLine(diff.release)} in namespace ${oneLine(diff.namespace)}`;
+    const chart = diff.chartVersion ? `chart ${oneLine(diff.chartVersion)}` : '';
+    const counts = ['changed', 'added', 'removed'].map(c => `${diff.objects.filter(o => o.change === c).length} ${c}`).join(', ');
+    const refused = diff.refusals.length > 0 ? '; deploy-chart would refuse it (below) and change nothing' : '';
+    let summary;
+    if (!diff.live)
+        summary = `first install: ${release} does not exist yet; helm would create ${plural(diff.objects.length, 'object')}${chart ? ` (${chart})` : ''}${refused}`;
+    else {
+        const now = `${release} is at revision ${diff.live.revision} (${oneLine(diff.live.status)}, chart ${oneLine(diff.live.chartVersion)})`;
+        if (diff.unchanged)
+            summary = `no change: ${now} and already matches; no new revision${refused}`;
+        else if (!diff.chartVersion)
+            summary = `${now}${refused}`;
+        else
+            summary =
+                `${now}: a new revision ${diff.live.revision + 1}${diff.chartVersion !== diff.live.chartVersion ? ` (${chart})` : ''}, objects ${counts}` +
+                    `${diff.objects.length === 0 ? ` (the manifest differs only in layout${diff.live.status !== 'deployed' ? ' or the release is not deployed' : ''})` : ''}${refused}`;
+    }
+    const details = diff.refusals.map(r => `refused: ${oneLine(r)}`);
+    const s = diff.statefulSet;
+    if (s) {
+        const scaling = unsafeScalingError(s.name, s.live, s.desired) ? ' (refused: more than one server at a time)' : '';
+        details.push(s.live === undefined
+            ? `StatefulSet ${oneLine(s.name)} replicas: (none) -> ${s.desired}`
+            : s.live === s.desired
+                ? `StatefulSet ${oneLine(s.name)} replicas: ${s.live} (unchanged)`
+                : `StatefulSet ${oneLine(s.name)} replicas: ${s.live} -> ${s.desired}${scaling}`);
+    }
+    for (const o of diff.objects) {
+        const id = `${oneLine(o.kind)}/${oneLine(o.name)}`;
+        if (o.change !== 'changed')
+            details.push(`${o.change} ${id}`);
+        else {
+            for (const p of o.paths)
+                details.push(`changed ${id}: ${oneLine(p.path)} ${p.from} -> ${p.to}`);
+            if (o.more > 0)
+                details.push(`changed ${id}: and ${plural(o.more, 'more path')}`);
+        }
+    }
+    const { create, remove, keep } = diff.services;
+    details.push(create.length === 0 && remove.length === 0
+        ? `LoadBalancer Services: ${names(keep)} already exist (none created or removed)`
+        : `LoadBalancer Services: create ${names(create)}; remove ${names(remove)}${keep.length ? `; keep ${names(keep)}` : ''}`);
+    return { summary, details };
+}
+/**
+ * A failure to compare, for a comment anyone who can read the pull request sees: one line,
+ * quoted, the API server's address left out (the job log, which masks secrets, has it whole).
+ */
+function live_diff_liveDiffError(error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return quoted(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '<url>').replace(/\s*\n\s*/g, ' / '), 300);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/plan/plan.ts
@@ -44720,6 +45456,133 @@ function formatPlanText(plan) {
     return `${out.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
+// kubectl as the one Kubernetes client: it owns authentication (token, client certs, exec
+// plugins for EKS/GKE/AKS), so zk-rollout never parses a kubeconfig.
+
+
+const FIELD_MANAGER = 'zk-rollout';
+class kubectl_Kubectl {
+    binary;
+    kubeconfig;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    /** Arguments every kubectl call carries (the kubeconfig is never shown in logs). */
+    baseArgs() {
+        return ['--kubeconfig', this.kubeconfig];
+    }
+    async run(args, opts = {}) {
+        const shown = `kubectl ${args.join(' ')}`;
+        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+    }
+    async json(args) {
+        const { stdout } = await this.run([...args, '-o', 'json']);
+        return JSON.parse(stdout);
+    }
+    /** GET of a raw API path, e.g. /api/v1/namespaces/x/pods?labelSelector=... */
+    async raw(path) {
+        const { stdout } = await this.run(['get', '--raw', path]);
+        return JSON.parse(stdout);
+    }
+    /** The object, or undefined when it does not exist. */
+    async getOptional(resource, name, namespace) {
+        const { stdout } = await this.run(['get', resource, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found', '-o', 'json']);
+        return stdout.trim() ? JSON.parse(stdout) : undefined;
+    }
+    async list(resource, namespace, labelSelector) {
+        const list = await this.json(['get', resource, '-n', namespace, ...(labelSelector ? ['-l', labelSelector] : [])]);
+        return list.items;
+    }
+    /**
+     * Server-side apply; returns the objects as stored. An unchanged object keeps its
+     * resourceVersion, which is how callers tell "changed" from "unchanged".
+     */
+    async apply(manifests) {
+        if (manifests.length === 0)
+            return [];
+        const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
+        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
+            input
+        });
+        const result = JSON.parse(stdout);
+        return 'items' in result ? result.items : [result];
+    }
+    async delete(resource, name, namespace) {
+        await this.run(['delete', resource, name, '-n', namespace, '--ignore-not-found', '--wait=false']);
+    }
+    /** Whether the API serves a resource type, e.g. servicemonitors.monitoring.coreos.com. */
+    async serves(group, resource) {
+        const { stdout } = await this.run(['api-resources', `--api-group=${group}`, '-o', 'name']);
+        return stdout.split('\n').some(line => line.trim() === `${resource}.${group}` || line.trim() === resource);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
+// Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
+// 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
+
+
+
+class SecretFiles {
+    dir;
+    constructor(prefix = 'zk-rollout-') {
+        this.dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), prefix));
+    }
+    write(name, content) {
+        const file = path.join(this.dir, name);
+        writeFileSync(file, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
+        return file;
+    }
+    /** The private directory itself (mode 0700), e.g. for an ssh ControlPath socket. */
+    get directory() {
+        return this.dir;
+    }
+    remove() {
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+/** Runs `fn` with a SecretFiles that is removed afterwards, whatever happens. */
+async function secret_file_withSecretFiles(fn) {
+    const files = new SecretFiles();
+    try {
+        return await fn(files);
+    }
+    finally {
+        files.remove();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/kube-clients.ts
+// The Kubernetes side of every action's settings: which kubeconfig, kubectl and helm to use.
+
+
+
+
+
+
+
+function getKubeSettings() {
+    const kubeconfig = secretInput('kubeconfig', { required: false, parts: kubeconfigSecrets });
+    return {
+        ...(kubeconfig ? { kubeconfig } : {}),
+        kubectlPath: optionalInput('kubectl') ?? 'kubectl',
+        helmPath: optionalInput('helm') ?? 'helm'
+    };
+}
+/** Clients for the duration of `fn`; a kubeconfig given as input lives in a 0600 temp file. */
+async function kube_clients_withKubeClients(settings, fn) {
+    const [kubectl, helm] = await Promise.all([io.which(settings.kubectlPath, true), io.which(settings.helmPath, false)]);
+    return withSecretFiles(async (files) => {
+        const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG;
+        if (!kubeconfig)
+            throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step');
+        log.debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`);
+        return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) });
+    });
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/github/annotate.ts
 
 
@@ -44747,17 +45610,31 @@ function summary_markdownTable(header, rows, opts = {}) {
         ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
     ].join('\n');
 }
-/** Appends a titled table (and optional details) to the step summary; no-op outside Actions. */
-async function writeSummary(title, header, rows, details) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+/**
+ * The root action sets this to false for its steps: its rollout-summary step writes the one
+ * summary of the environment, failure first, and the steps' own tables would come before it.
+ */
+const STEP_SUMMARIES_ENV = 'ZK_ROLLOUT_STEP_SUMMARIES';
+/** Appends Markdown to the step summary; no-op outside Actions or when the root action writes its own. */
+async function writeMarkdownSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY || process.env[STEP_SUMMARIES_ENV] === 'false')
         return;
+    await summary.addRaw(markdown, true).write();
+}
+/** Appends a titled table (and optional details) to the step summary. */
+async function writeSummary(title, header, rows, details) {
     let text = `### ${title}\n\n${summary_markdownTable(header, rows)}\n`;
     if (details)
         text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
-    await summary.addRaw(text, true).write();
+    await writeMarkdownSummary(text);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/github/plan-markdown.ts
+// The pull-request plan as Markdown: one table of environments, then per environment a
+// collapsible section with its steps and every file it would write. Whatever a user wrote
+// reaches the comment only inside code (a span or a fence), where GitHub renders no HTML,
+// Markdown or @mentions; the fence is always longer than any backtick run in the file.
+
 
 
 /** Hidden first line of the sticky comment: how the next run finds it. */
@@ -44783,7 +45660,7 @@ function codeSpan(text) {
 }
 /** Text inside an HTML element such as <summary>: no tag, no entity, no line break. */
 const html = (text) => oneLine(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plan_markdown_plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const fileLanguage = (file) => (file.endsWith('.yaml') ? 'yaml' : file.endsWith('.cfg') ? 'properties' : '');
 /** The environment directory of its environment.yaml, for the `zk-rollout plan` hint. */
 const environmentDirectory = (file) => file.replace(/\/?environment\.ya?ml$/, '') || '.';
@@ -44798,10 +45675,17 @@ function fileBlock(file, cap, environment) {
         `to fit GitHub's size limit; ${codeSpan(`zk-rollout plan ${environment}`)} prints it whole._`;
     return shown.length === 0 ? `${head}${note}` : `${head}${codeFence(shown, fileLanguage(file.path))}\n\n${note}`;
 }
+/** What a rollout would change against the live release (or why that could not be read). */
+function liveSection(live) {
+    if (live.status === 'unreachable')
+        return [`**Against the live release**: cannot read the cluster, ${codeSpan(live.error)}`];
+    const { summary, details } = describeLiveDiff(live.diff);
+    return [`**Against the live release**: ${codeSpan(summary)}`, '', ...details.map(d => `- ${codeSpan(d)}`)];
+}
 function plannedSection(e, cap, showFiles) {
     const { plan } = e;
     const out = [
-        `<details><summary><code>${html(e.name)}</code>: ${plural(plan.steps.length, 'step')}, ${plural(plan.files.length, 'file')}</summary>`,
+        `<details><summary><code>${html(e.name)}</code>: ${plan_markdown_plural(plan.steps.length, 'step')}, ${plan_markdown_plural(plan.files.length, 'file')}</summary>`,
         '',
         `From ${codeSpan(plan.environment.file)}:`,
         ''
@@ -44811,11 +45695,13 @@ function plannedSection(e, cap, showFiles) {
         for (const d of step.details)
             out.push(`   - ${codeSpan(d)}`);
     });
+    if (e.live)
+        out.push('', ...liveSection(e.live));
     if (showFiles)
         for (const file of plan.files)
             out.push('', fileBlock(file, cap, environmentDirectory(plan.environment.file)));
     else
-        out.push('', `_${plural(plan.files.length, 'file')} left out to fit GitHub's size limit._`);
+        out.push('', `_${plan_markdown_plural(plan.files.length, 'file')} left out to fit GitHub's size limit._`);
     out.push('', '</details>');
     return out.join('\n');
 }
@@ -44823,7 +45709,7 @@ function invalidSection(e) {
     const shown = e.problems.slice(0, MAX_PROBLEMS);
     const more = e.problems.length - shown.length;
     return [
-        `<details open><summary><code>${html(e.name)}</code>: invalid, ${plural(e.problems.length, 'problem')}</summary>`,
+        `<details open><summary><code>${html(e.name)}</code>: invalid, ${plan_markdown_plural(e.problems.length, 'problem')}</summary>`,
         '',
         'Nothing is rolled out until these are fixed (they are also annotated on the files):',
         '',
@@ -44837,7 +45723,7 @@ function render(input, shape) {
     const rows = input.environments.map(e => e.status === 'planned'
         ? [codeSpan(e.name), 'plan below', e.servers, e.observers]
         : e.status === 'invalid'
-            ? [codeSpan(e.name), `**invalid**: ${plural(e.problems.length, 'problem')}`, '', '']
+            ? [codeSpan(e.name), `**invalid**: ${plan_markdown_plural(e.problems.length, 'problem')}`, '', '']
             : [codeSpan(e.name), 'removed: nothing is rolled out (the release stays until removed by hand)', '', '']);
     const invalid = input.environments.filter(e => e.status === 'invalid').length;
     const out = [
@@ -44846,7 +45732,7 @@ function render(input, shape) {
         '',
         `What merging this pull request would roll out${input.sha ? ` (commit ${codeSpan(input.sha.slice(0, 12))})` : ''}. ` +
             `Nothing has been deployed${input.runUrl ? `; [the run](${encodeURI(input.runUrl)}) has the log` : ''}.` +
-            (invalid > 0 ? ` **${plural(invalid, 'environment')} invalid**: the check fails until fixed.` : ''),
+            (invalid > 0 ? ` **${plan_markdown_plural(invalid, 'environment')} invalid**: the check fails until fixed.` : ''),
         ''
     ];
     if (rows.length > 0)
@@ -44865,7 +45751,7 @@ function render(input, shape) {
     }
     const left = sections.length - Math.min(shape.sections, sections.length);
     if (left > 0)
-        out.push('', `_${plural(left, 'more environment')} left out to fit GitHub's size limit: the job summary has them._`);
+        out.push('', `_${plan_markdown_plural(left, 'more environment')} left out to fit GitHub's size limit: the job summary has them._`);
     return `${out.join('\n')}\n`;
 }
 /** The largest whole number in [low, high] for which `fits` holds, given it holds for `low` and only gets harder. */
@@ -44907,7 +45793,11 @@ function plan_markdown_planMarkdown(input, limit = plan_markdown_COMMENT_LIMIT) 
 // The plan of a pull request: every environment it touches loaded and planned (invalid ones
 // annotated on their files), rendered once, and posted as ONE sticky comment that later runs
 // edit in place. A fork's pull request gets a read-only token: the plan then stays in the job
-// summary instead of failing the check for something the author cannot fix.
+// summary instead of failing the check for something the author cannot fix. Given cluster
+// credentials (never for a fork), each environment is also compared, read-only, with its live
+// release; a cluster that cannot be read is said in the comment and never fails the check.
+
+
 
 
 
@@ -44938,6 +45828,16 @@ function environmentName(entry, root) {
         throw new InputError('environments', `${quoted(entry)} is not an environment directory name under ${quoted(root)}`);
     return name;
 }
+/** The live comparison of one environment; a failure is reported in it, never thrown. */
+async function compareLive(live, env) {
+    try {
+        return { status: 'compared', diff: await live(env) };
+    }
+    catch (error) {
+        log.warning(`${quoted(env.name)}: cannot compare with the live release (the plan is posted without it): ${error.message}`);
+        return { status: 'unreachable', error: liveDiffError(error) };
+    }
+}
 async function planEnvironments(opts) {
     const rootInput = (opts.environmentsRoot ?? DEFAULT_ENVIRONMENTS_ROOT).replace(/\/+$/, '');
     const root = path.resolve(opts.workspace, rootInput);
@@ -44954,7 +45854,15 @@ async function planEnvironments(opts) {
         try {
             const env = await loadEnvironment(directory, { repository: opts.workspace });
             const plan = buildPlan(env, { roots: opts.roots });
-            environments.push({ name, status: 'planned', plan, servers: env.ensemble.servers, observers: env.observers?.hosts.length ?? 0 });
+            const live = opts.live ? await compareLive(opts.live, env) : undefined;
+            environments.push({
+                name,
+                status: 'planned',
+                plan,
+                servers: env.ensemble.servers,
+                observers: env.observers?.hosts.length ?? 0,
+                ...(live ? { live } : {})
+            });
         }
         catch (error) {
             if (!(error instanceof ConfigError))
@@ -44999,7 +45907,8 @@ async function planPullRequest(opts) {
         names: opts.environments,
         environmentsRoot: opts.environmentsRoot,
         roots: opts.roots,
-        workspace: opts.workspace
+        workspace: opts.workspace,
+        live: opts.live
     });
     for (const error of planned.errors)
         annotateConfigError(error, opts.workspace);
@@ -45009,7 +45918,8 @@ async function planPullRequest(opts) {
     const invalid = planned.environments.filter(e => e.status === 'invalid').map(e => e.name);
     for (const e of planned.environments)
         log.info(e.status === 'planned'
-            ? `${quoted(e.name)}: ${e.plan.steps.length} steps, ${e.plan.files.length} files`
+            ? `${quoted(e.name)}: ${e.plan.steps.length} steps, ${e.plan.files.length} files` +
+                (e.live?.status === 'compared' ? `; against the live release: ${describeLiveDiff(e.live.diff).summary}` : '')
             : e.status === 'invalid'
                 ? `${quoted(e.name)}: invalid (${e.problems.length} problem${e.problems.length === 1 ? '' : 's'})`
                 : `${quoted(e.name)}: removed, nothing to roll out`);
@@ -45038,6 +45948,27 @@ async function planPullRequest(opts) {
             throw error;
     }
     return result;
+}
+/**
+ * Runs `fn` with a LiveDiffer when cluster credentials are given (the kubeconfig input, or
+ * $KUBECONFIG), else without one. When the clients cannot even be set up (no kubectl), `fn`
+ * still runs and every environment's comparison says why: the plan is posted either way.
+ */
+async function withLiveDiffer(settings, roots, fn) {
+    if (!settings.kubeconfig && !process.env.KUBECONFIG)
+        return fn(undefined);
+    let started = false;
+    try {
+        return await withKubeClients(settings, clients => {
+            started = true;
+            return fn(env => liveDiff({ env, ...clients, roots }));
+        });
+    }
+    catch (error) {
+        if (started)
+            throw error;
+        return fn(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
+    }
 }
 const planFailureMessage = (invalid) => `${invalid.length === 1 ? 'environment' : 'environments'} ${invalid.map(n => quoted(n)).join(', ')} ${invalid.length === 1 ? 'is' : 'are'} invalid: see the annotations and the plan`;
 
@@ -45225,41 +46156,6 @@ async function requestScale(opts) {
     }
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
-// Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
-// 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
-
-
-
-class SecretFiles {
-    dir;
-    constructor(prefix = 'zk-rollout-') {
-        this.dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), prefix));
-    }
-    write(name, content) {
-        const file = path.join(this.dir, name);
-        writeFileSync(file, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
-        return file;
-    }
-    /** The private directory itself (mode 0700), e.g. for an ssh ControlPath socket. */
-    get directory() {
-        return this.dir;
-    }
-    remove() {
-        rmSync(this.dir, { recursive: true, force: true });
-    }
-}
-/** Runs `fn` with a SecretFiles that is removed afterwards, whatever happens. */
-async function secret_file_withSecretFiles(fn) {
-    const files = new SecretFiles();
-    try {
-        return await fn(files);
-    }
-    finally {
-        files.remove();
-    }
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/run-action.ts
 // The shape every action entry point shares: build settings, do the work, report failure with
 // GitHub annotations for configuration problems. A failure also sets the `error` output (one
@@ -45281,258 +46177,6 @@ async function runAction(name, body) {
         setOutput('error', printable_oneLine(message.replace(/\s*\n\s*/g, ' ')).slice(0, MAX_ERROR_OUTPUT));
         setFailed(`${name}: ${message}`);
     }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
-// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
-// number of times with backoff; anything else fails at once.
-
-
-
-const transientPatterns = (/* unused pure expression or super */ null && ([
-    /the server is currently unable to handle the request/i,
-    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
-    /Internal error occurred/i,
-    /too many requests/i,
-    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
-    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
-    /etcdserver: (request timed out|leader changed)/i,
-    /the object has been modified; please apply your changes/i
-]));
-function isTransient(error) {
-    if (!(error instanceof CommandError))
-        return false;
-    const text = `${error.result.stderr}\n${error.result.stdout}`;
-    return transientPatterns.some(p => p.test(text));
-}
-async function transient_retryTransient(fn, opts) {
-    const attempts = opts.attempts ?? 6;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await fn();
-        }
-        catch (error) {
-            if (!isTransient(error) || attempt >= attempts)
-                throw error;
-            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
-            const first = error.message.split('\n').slice(-1)[0];
-            log.info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
-            await sleep(delay, `${opts.what}: retry`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/helm.ts
-// helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
-// recreate objects (--force / --force-replace) or uninstall on failure.
-
-
-
-/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
-function fromReleaseJson(text) {
-    const r = JSON.parse(text);
-    return {
-        name: r.name,
-        namespace: r.namespace,
-        revision: r.version,
-        status: r.info.status,
-        chartVersion: r.chart.metadata.version,
-        manifest: r.manifest
-    };
-}
-class helm_Helm {
-    binary;
-    kubeconfig;
-    major;
-    constructor(binary, kubeconfig) {
-        this.binary = binary;
-        this.kubeconfig = kubeconfig;
-    }
-    exec(args, opts = {}) {
-        return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts);
-    }
-    /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
-    read(args, opts = {}) {
-        return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` });
-    }
-    /**
-     * upgrade and rollback run once, never through retryTransient: helm marks the release
-     * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
-     * so a retry of a partly applied operation fails with "another operation
-     * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
-     * to try again is the caller's decision, after reading the release's status.
-     */
-    change(args, opts = {}) {
-        return this.exec(args, opts);
-    }
-    /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
-    async majorVersion() {
-        if (this.major !== undefined)
-            return this.major;
-        const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
-            what: 'helm version'
-        });
-        const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
-        if (!match)
-            throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
-        const [major, minor] = [Number(match[1]), Number(match[2])];
-        if (major < 3 || (major === 3 && minor < 13))
-            throw new Error(`helm ${stdout.trim()} is too old: zk-rollout needs helm 3.13+ or helm 4`);
-        this.major = major;
-        return major;
-    }
-    /** The deployed release, or undefined when it was never installed. */
-    async status(release, namespace) {
-        // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
-        // (and so retried) rather than read as an answer.
-        let result;
-        try {
-            result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json']);
-        }
-        catch (error) {
-            if (!(error instanceof CommandError))
-                throw error;
-            if (/not found/i.test(error.result.stderr))
-                return undefined;
-            throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error });
-        }
-        const meta = JSON.parse(result.stdout);
-        const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace]);
-        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
-    }
-    upgradeArgs(req) {
-        return [
-            'upgrade',
-            '--install',
-            req.release,
-            req.chart,
-            ...req.chartFlags,
-            '--namespace',
-            req.namespace,
-            '--create-namespace',
-            '--values',
-            req.valuesFile,
-            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
-            '-o',
-            'json'
-        ];
-    }
-    /** What an upgrade would produce, rendered against the live cluster's capabilities. */
-    async dryRun(req) {
-        await this.majorVersion();
-        return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
-    }
-    async upgrade(req) {
-        await this.majorVersion();
-        return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
-    }
-    async rollback(release, namespace, revision) {
-        await this.change(['rollback', release, String(revision), '-n', namespace]);
-    }
-}
-function manifestObjects(manifest) {
-    return parseAllDocuments(manifest)
-        .map(doc => doc.toJS())
-        .filter((o) => Boolean(o?.kind && o.metadata?.name));
-}
-/** The release's one StatefulSet, read from its manifest so any chart works. */
-function findStatefulSet(manifest, release) {
-    const sets = manifestObjects(manifest).filter(o => o.kind === 'StatefulSet');
-    if (sets.length !== 1)
-        throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
-    return sets[0];
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
-// kubectl as the one Kubernetes client: it owns authentication (token, client certs, exec
-// plugins for EKS/GKE/AKS), so zk-rollout never parses a kubeconfig.
-
-
-const FIELD_MANAGER = 'zk-rollout';
-class kubectl_Kubectl {
-    binary;
-    kubeconfig;
-    constructor(binary, kubeconfig) {
-        this.binary = binary;
-        this.kubeconfig = kubeconfig;
-    }
-    /** Arguments every kubectl call carries (the kubeconfig is never shown in logs). */
-    baseArgs() {
-        return ['--kubeconfig', this.kubeconfig];
-    }
-    async run(args, opts = {}) {
-        const shown = `kubectl ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
-    }
-    async json(args) {
-        const { stdout } = await this.run([...args, '-o', 'json']);
-        return JSON.parse(stdout);
-    }
-    /** GET of a raw API path, e.g. /api/v1/namespaces/x/pods?labelSelector=... */
-    async raw(path) {
-        const { stdout } = await this.run(['get', '--raw', path]);
-        return JSON.parse(stdout);
-    }
-    /** The object, or undefined when it does not exist. */
-    async getOptional(resource, name, namespace) {
-        const { stdout } = await this.run(['get', resource, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found', '-o', 'json']);
-        return stdout.trim() ? JSON.parse(stdout) : undefined;
-    }
-    async list(resource, namespace, labelSelector) {
-        const list = await this.json(['get', resource, '-n', namespace, ...(labelSelector ? ['-l', labelSelector] : [])]);
-        return list.items;
-    }
-    /**
-     * Server-side apply; returns the objects as stored. An unchanged object keeps its
-     * resourceVersion, which is how callers tell "changed" from "unchanged".
-     */
-    async apply(manifests) {
-        if (manifests.length === 0)
-            return [];
-        const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
-        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
-            input
-        });
-        const result = JSON.parse(stdout);
-        return 'items' in result ? result.items : [result];
-    }
-    async delete(resource, name, namespace) {
-        await this.run(['delete', resource, name, '-n', namespace, '--ignore-not-found', '--wait=false']);
-    }
-    /** Whether the API serves a resource type, e.g. servicemonitors.monitoring.coreos.com. */
-    async serves(group, resource) {
-        const { stdout } = await this.run(['api-resources', `--api-group=${group}`, '-o', 'name']);
-        return stdout.split('\n').some(line => line.trim() === `${resource}.${group}` || line.trim() === resource);
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/kube-clients.ts
-// The Kubernetes side of every action's settings: which kubeconfig, kubectl and helm to use.
-
-
-
-
-
-
-
-function getKubeSettings() {
-    const kubeconfig = secretInput('kubeconfig', { required: false, parts: kubeconfigSecrets });
-    return {
-        ...(kubeconfig ? { kubeconfig } : {}),
-        kubectlPath: optionalInput('kubectl') ?? 'kubectl',
-        helmPath: optionalInput('helm') ?? 'helm'
-    };
-}
-/** Clients for the duration of `fn`; a kubeconfig given as input lives in a 0600 temp file. */
-async function withKubeClients(settings, fn) {
-    const [kubectl, helm] = await Promise.all([io.which(settings.kubectlPath, true), io.which(settings.helmPath, false)]);
-    return withSecretFiles(async (files) => {
-        const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG;
-        if (!kubeconfig)
-            throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step');
-        log.debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`);
-        return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) });
-    });
 }
 
 // EXTERNAL MODULE: external "node:url"

@@ -40128,22 +40128,55 @@ function upgradeRequest(env, roots) {
     };
 }
 const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
+/**
+ * Whether an upgrade to `desired` (a server-side dry run) would change nothing: the deployed
+ * release renders the same manifest from the same chart version. Then no new revision is made.
+ */
+function releaseUnchanged(current, desired) {
+    return (current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest));
+}
+/** Why a release in this state cannot be upgraded now (another helm operation), or undefined. */
+function pendingReleaseError(current, req) {
+    if (!current?.status.startsWith('pending-'))
+        return undefined;
+    return (`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
+        `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
+}
+/**
+ * With a static configuration, old and new majorities must intersect: grow or shrink one
+ * server at a time (3 -> 4 -> 5). Two at once can elect two leaders. Why going from `from`
+ * (the live StatefulSet's replicas; undefined when there is none) to `to` is refused, or undefined.
+ */
+function unsafeScalingError(name, from, to) {
+    if (from === undefined || Math.abs(from - to) <= 1)
+        return undefined;
+    return (`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
+        `can split the quorum (any majority of the old and the new configuration must intersect). ` +
+        `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
+}
+/** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
+function replicaMismatchError(env, name, replicas) {
+    if (replicas === env.ensemble.servers)
+        return undefined;
+    return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
+        `set the chart's replica count in ${env.chart.valuesFile} to match`);
+}
 async function deployChart({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const major = await helm.majorVersion();
     log_info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
     const current = await helm.status(req.release, req.namespace);
-    if (current && current.status.startsWith('pending-'))
-        throw new Error(`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
-            `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
+    const pending = pendingReleaseError(current, req);
+    if (pending)
+        throw new Error(pending);
     const desired = await helm.dryRun(req);
     const sts = findStatefulSet(desired.manifest, req.release);
     const replicas = sts.spec.replicas ?? 1;
-    if (replicas !== env.ensemble.servers)
-        throw new Error(`the chart renders StatefulSet ${sts.metadata.name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
-            `set the chart's replica count in ${env.chart.valuesFile} to match`);
+    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
+    if (mismatch)
+        throw new Error(mismatch);
     await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
-    const unchanged = current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest);
+    const unchanged = releaseUnchanged(current, desired);
     let release;
     if (unchanged && current) {
         log_info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
@@ -40164,17 +40197,11 @@ async function deployChart({ env, helm, kubectl, roots }) {
         changed: !unchanged
     };
 }
-/**
- * With a static configuration, old and new majorities must intersect: grow or shrink one
- * server at a time (3 -> 4 -> 5). Two at once can elect two leaders.
- */
 async function refuseUnsafeScaling(kubectl, env, name, replicas) {
     const live = await kubectl.getOptional('statefulset', name, env.kubernetes.namespace);
-    const from = live?.spec.replicas;
-    if (from !== undefined && Math.abs(from - replicas) > 1)
-        throw new Error(`StatefulSet ${name} has ${from} servers and the environment asks for ${replicas}: changing more than one server at a time ` +
-            `can split the quorum (any majority of the old and the new configuration must intersect). ` +
-            `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(replicas - from)}), or use the scale workflow.`);
+    const refused = unsafeScalingError(name, live?.spec.replicas, replicas);
+    if (refused)
+        throw new Error(refused);
 }
 async function rollbackChart(helm, env, revision) {
     log_info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
