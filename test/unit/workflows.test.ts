@@ -116,6 +116,9 @@ describe('action metadata', () => {
       for (const [name, input] of Object.entries<any>(target.inputs ?? {}))
         if (input.required === true)
           expect({ step: step.id, name, given: `INPUT_${name.toUpperCase()}` in (step.env ?? {}) }).toEqual({ step: step.id, name, given: true })
+      // Every step after the lock that talks to the cluster joins it as the same holder.
+      if (ids.size > 0 && step.env?.INPUT_KUBECONFIG !== undefined)
+        expect({ step: step.id, holder: step.env.ZK_ROLLOUT_LOCK_HOLDER }).toEqual({ step: step.id, holder: '${{ steps.lock.outputs.holder }}' })
       ids.add(step.id)
     }
     for (const [name, output] of Object.entries<any>(root.outputs)) {

@@ -40675,8 +40675,6 @@ function deploySummaryMarkdown(report) {
 function getSettings() {
     const privateKey = secretInput('ssh-private-key', { required: false });
     const knownHosts = optionalInput('known-hosts');
-    if ((privateKey === undefined) !== (knownHosts === undefined))
-        throw new InputError(privateKey === undefined ? 'ssh-private-key' : 'known-hosts', 'is required with the other: host keys are always verified');
     const servers = stringListInput('servers');
     if (!servers || servers.length === 0)
         throw new InputError('servers', 'is required: the server addresses in ordinal order');
@@ -40684,6 +40682,7 @@ function getSettings() {
         environment: requiredInput('environment'),
         servers,
         credentials: privateKey !== undefined && knownHosts !== undefined ? { privateKey, knownHosts } : undefined,
+        sshInputs: { key: privateKey !== undefined, knownHosts: knownHosts !== undefined },
         jumpHost: parseJumpHost(optionalInput('jump-host')),
         concurrency: integerInput('concurrency', { min: 1, max: 64 }),
         maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),
@@ -40727,8 +40726,11 @@ async function main_run() {
     await runAction('deploy-observers', async () => {
         const settings = getSettings();
         const environment = await loadActionEnvironment(settings.environment);
-        if (environment.observers && !settings.credentials)
-            throw new InputError('ssh-private-key', `is required: environment ${environment.name} has observers (pass known-hosts too)`);
+        // The pair is needed only when there are observers (host keys are always verified).
+        if (environment.observers && !settings.credentials) {
+            const missing = settings.sshInputs.key ? 'known-hosts' : 'ssh-private-key';
+            throw new InputError(missing, `is required: environment ${environment.name} has observers (pass ssh-private-key and known-hosts)`);
+        }
         const deploy = () => withSecretFiles(secretFiles => deployObservers({
             environment,
             servers: settings.servers,

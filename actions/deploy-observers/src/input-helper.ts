@@ -19,8 +19,10 @@ export interface DeployObserversSettings {
   /** The environment directory as given, relative to the workspace. */
   environment: string
   servers: string[]
-  /** Undefined when neither key nor known_hosts is given: enough for an environment without observers. */
+  /** Undefined unless both key and known_hosts are given; only an environment with observers needs them. */
   credentials?: SshCredentials
+  /** Which of the two was given, to say which is missing. */
+  sshInputs: { key: boolean; knownHosts: boolean }
   jumpHost?: JumpHostOverride
   /** Undefined: the library's default (4). */
   concurrency?: number
@@ -36,14 +38,13 @@ export interface DeployObserversSettings {
 export function getSettings(): DeployObserversSettings {
   const privateKey = secretInput('ssh-private-key', { required: false })
   const knownHosts = optionalInput('known-hosts')
-  if ((privateKey === undefined) !== (knownHosts === undefined))
-    throw new InputError(privateKey === undefined ? 'ssh-private-key' : 'known-hosts', 'is required with the other: host keys are always verified')
   const servers = stringListInput('servers')
   if (!servers || servers.length === 0) throw new InputError('servers', 'is required: the server addresses in ordinal order')
   return {
     environment: requiredInput('environment'),
     servers,
     credentials: privateKey !== undefined && knownHosts !== undefined ? { privateKey, knownHosts } : undefined,
+    sshInputs: { key: privateKey !== undefined, knownHosts: knownHosts !== undefined },
     jumpHost: parseJumpHost(optionalInput('jump-host')),
     concurrency: integerInput('concurrency', { min: 1, max: 64 }),
     maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),

@@ -17,8 +17,11 @@ export async function run(): Promise<void> {
   await runAction('deploy-observers', async () => {
     const settings = getSettings()
     const environment = await loadActionEnvironment(settings.environment)
-    if (environment.observers && !settings.credentials)
-      throw new InputError('ssh-private-key', `is required: environment ${environment.name} has observers (pass known-hosts too)`)
+    // The pair is needed only when there are observers (host keys are always verified).
+    if (environment.observers && !settings.credentials) {
+      const missing = settings.sshInputs.key ? 'known-hosts' : 'ssh-private-key'
+      throw new InputError(missing, `is required: environment ${environment.name} has observers (pass ssh-private-key and known-hosts)`)
+    }
     const deploy = (): Promise<DeployReport> =>
       withSecretFiles(secretFiles =>
         deployObservers({

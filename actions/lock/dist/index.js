@@ -38858,6 +38858,8 @@ function loadActionEnvironment(input) {
 
 
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./workflows-lib/src/lock/holder.ts
 // Who holds the rollout lock. In Actions one identity per run attempt and job, so every step of
 // the root composite (each its own process) is the same holder; ZK_ROLLOUT_LOCK_HOLDER overrides
@@ -39333,6 +39335,7 @@ function getSettings() {
 
 
 
+
 /**
  * The lease this step leaves held. Renewal stops when this step's process exits, so it must
  * outlast the gap until the next step joins and renews it; 60 s does, and a dead run still frees
@@ -39343,7 +39346,9 @@ async function run() {
     await runAction('lock', async () => {
         const settings = getSettings();
         const env = await loadActionEnvironment(settings.environment);
-        const holder = holder_holderIdentity();
+        // A fresh acquire gets a holder of its own: every leg of a matrix job shares run, attempt and
+        // job, and two legs must never join each other's lock. Later steps pass the `holder` output back.
+        const holder = settings.mode === 'acquire' && !process.env[HOLDER_ENV] ? `${holder_holderIdentity()} #${(0,external_node_crypto_.randomUUID)().slice(0, 8)}` : holder_holderIdentity();
         await withKubeClients(settings.kube, async ({ kubectl }) => {
             if (settings.mode === 'acquire') {
                 const lock = await acquireEnvironmentLock(env, kubectl, {

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { loadActionEnvironment, runAction, withKubeClients } from '../../../workflows-lib/src/runner/index.js'
-import { acquireEnvironmentLock, holderIdentity, leaseName, releaseLease } from '../../../workflows-lib/src/lock/index.js'
+import { randomUUID } from 'node:crypto'
+import { acquireEnvironmentLock, HOLDER_ENV, holderIdentity, leaseName, releaseLease } from '../../../workflows-lib/src/lock/index.js'
 import { getSettings } from './input-helper.js'
 
 /**
@@ -14,7 +15,9 @@ export async function run(): Promise<void> {
   await runAction('lock', async () => {
     const settings = getSettings()
     const env = await loadActionEnvironment(settings.environment)
-    const holder = holderIdentity()
+    // A fresh acquire gets a holder of its own: every leg of a matrix job shares run, attempt and
+    // job, and two legs must never join each other's lock. Later steps pass the `holder` output back.
+    const holder = settings.mode === 'acquire' && !process.env[HOLDER_ENV] ? `${holderIdentity()} #${randomUUID().slice(0, 8)}` : holderIdentity()
     await withKubeClients(settings.kube, async ({ kubectl }) => {
       if (settings.mode === 'acquire') {
         const lock = await acquireEnvironmentLock(env, kubectl, {

@@ -40082,7 +40082,11 @@ function describeLiveDiff(diff) {
  */
 function liveDiffError(error) {
     const message = error instanceof Error ? error.message : String(error);
-    return printable_quoted(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '<url>').replace(/\s*\n\s*/g, ' / '), 300);
+    // A pull request's comment is public: no URL and no host:port of the cluster in it.
+    const hidden = message
+        .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '<url>')
+        .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?\b|\[[0-9a-f:]+\](:\d{1,5})?/gi, '<address>');
+    return printable_quoted(hidden.replace(/\s*\n\s*/g, ' / '), 300);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/render/monitoring.ts
@@ -45902,7 +45906,8 @@ function pullRequestOf(payload) {
 /** Finds the comment carrying the marker (it is the body's first line), however many comments the pull request has. */
 async function findPlanComment(client, repo, issueNumber) {
     for await (const page of client.paginate.iterator(client.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 })) {
-        const found = page.data.find(c => c.body?.startsWith(PLAN_MARKER));
+        // Only a bot's comment: anyone who can comment could post the marker first.
+        const found = page.data.find(c => c.user?.type === 'Bot' && c.body?.startsWith(PLAN_MARKER));
         if (found)
             return { id: found.id, body: found.body ?? '', html_url: found.html_url };
     }

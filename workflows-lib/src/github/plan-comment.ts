@@ -136,7 +136,8 @@ export async function findPlanComment(
   issueNumber: number
 ): Promise<{ id: number; body: string; html_url: string } | undefined> {
   for await (const page of client.paginate.iterator(client.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 })) {
-    const found = page.data.find(c => c.body?.startsWith(PLAN_MARKER))
+    // Only a bot's comment: anyone who can comment could post the marker first.
+    const found = page.data.find(c => c.user?.type === 'Bot' && c.body?.startsWith(PLAN_MARKER))
     if (found) return { id: found.id, body: found.body ?? '', html_url: found.html_url }
   }
   return undefined

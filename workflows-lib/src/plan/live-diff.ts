@@ -262,5 +262,9 @@ export function describeLiveDiff(diff: LiveDiff): { summary: string; details: st
  */
 export function liveDiffError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  return quoted(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '<url>').replace(/\s*\n\s*/g, ' / '), 300)
+  // A pull request's comment is public: no URL and no host:port of the cluster in it.
+  const hidden = message
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '<url>')
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?\b|\[[0-9a-f:]+\](:\d{1,5})?/gi, '<address>')
+  return quoted(hidden.replace(/\s*\n\s*/g, ' / '), 300)
 }
