@@ -235,6 +235,39 @@ describe('sandbox (process mode)', () => {
     await waitForQuorum()
   })
 
+  it('kubectl exec runs a command whose loopback reaches the pod (WebSocket through the real apiserver)', async () => {
+    const probe = 'exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3'
+    const answers = await Promise.all(
+      pods.map(
+        async p => (await run(sandbox.kubectl, ['exec', p, '-n', ns, '-c', 'zookeeper', '--', 'bash', '-c', probe], { env: sandbox.env })).stdout
+      )
+    )
+    expect(answers.map(a => parseSrvr(a).mode).sort()).toEqual(['follower', 'follower', 'leader'])
+    // stderr and the exit code come back as kubectl reports them for a real container.
+    const failed = await run(sandbox.kubectl, ['exec', 'zk-0', '-n', ns, '--', 'bash', '-c', 'echo oops >&2; exit 7'], { env: sandbox.env }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e
+    )
+    expect(failed?.code).toBe(7)
+    expect(failed?.stderr).toContain('oops')
+    // Nothing else listens on the exec's loopback: not the host's, only the pod's ports.
+    const other = await run(sandbox.kubectl, ['exec', 'zk-0', '-n', ns, '--', 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/22'], {
+      env: sandbox.env
+    }).then(
+      () => 0,
+      (e: { code: number }) => e.code
+    )
+    expect(other).not.toBe(0)
+  })
+
+  it('records container stops and starts in the order the node saw them', () => {
+    const zk1 = sandbox.kubelet.lifecycle.filter(r => r.pod === 'zk-1').map(r => r.kind)
+    // Started, stopped by the deletion above, started again as the new pod.
+    expect(zk1.slice(0, 3)).toEqual(['start', 'stop', 'start'])
+    const zk2 = sandbox.kubelet.lifecycle.filter(r => r.pod === 'zk-2').map(r => r.kind)
+    expect(zk2.slice(0, 3)).toEqual(['start', 'stop', 'start'])
+  })
+
   it("stops a pod's server when the pod is deleted for good", async () => {
     const servers = sandbox.kubelet.processes()
     expect(servers).toHaveLength(3)

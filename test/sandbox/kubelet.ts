@@ -5,14 +5,18 @@
 // mounted into it, and is Ready when `ruok` answers `imok`.
 import { createHash, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
+import type { IncomingMessage } from 'node:http'
 import * as https from 'node:https'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import type { Duplex } from 'node:stream'
 import { fourLetterWord } from '../../workflows-lib/src/zookeeper/four-letter.js'
 import { startZooKeeperServer, type ZkServer } from '../support/zookeeper.js'
 import type { AddressBook } from './addresses.js'
 import { labelMatcher, type LabelSelector } from './label-selector.js'
 import { podZooCfg } from './pod-zoo-cfg.js'
+import { startExec } from './exec-command.js'
+import { acceptExec, STDERR, STDOUT } from './exec-stream.js'
 import { selfSignedCertificate } from './self-signed.js'
 import { isProcessAlive } from '../support/processes.js'
 import {
@@ -30,6 +34,7 @@ import {
 export interface Container {
   name: string
   image?: string
+  ports?: { containerPort: number }[]
   volumeMounts?: { name: string; mountPath: string }[]
 }
 
@@ -101,6 +106,17 @@ export interface PodProcess {
   logFile: string
 }
 
+/** One container start or stop, in the order the node saw them (for asserting restart orders). */
+export interface PodLifecycleRecord {
+  at: number
+  namespace: string
+  pod: string
+  uid: string
+  kind: 'start' | 'stop'
+  /** The pod's controller-revision-hash label: which StatefulSet revision it runs. */
+  revision?: string
+}
+
 const kubeletPort = 10250
 const leaseSeconds = 40
 const leaseRenewMs = 10_000
@@ -123,6 +139,8 @@ export class SandboxKubelet {
   private readonly startedAt = kubeTime()
   private readonly machineId = randomBytes(16).toString('hex')
   private endpoint?: https.Server
+  /** Container starts and stops, oldest first. */
+  readonly lifecycle: PodLifecycleRecord[] = []
 
   constructor(readonly options: KubeletOptions) {
     this.events = new EventRecorder(options.client, { component: 'kubelet', host: options.nodeName })
@@ -267,6 +285,7 @@ export class SandboxKubelet {
       if (Number.isInteger(limit) && limit > 0) text = Buffer.from(text).subarray(0, limit).toString()
       answer(200, text)
     })
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.exec(req, socket))
     await new Promise<void>((resolve, reject) => {
       server.once('error', e =>
         reject(
@@ -278,6 +297,56 @@ export class SandboxKubelet {
       server.listen(kubeletPort, address, () => resolve())
     })
     this.endpoint = server
+  }
+
+  /**
+   * `kubectl exec` (the apiserver forwards /exec/<ns>/<pod>/<container>?command=... as a
+   * WebSocket upgrade). The command runs as a host process with the pod's ports on its loopback
+   * (exec-command.ts): real for what crosses the wire, simulated for the container.
+   */
+  private exec(req: IncomingMessage, socket: Duplex): void {
+    const url = new URL(req.url ?? '/', 'https://kubelet')
+    const m = /^\/exec\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname)
+    const refuse = (status: string, text: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${text}\n`)
+    }
+    if (!m) return refuse('404 Not Found', `${url.pathname}: not served by the sandbox kubelet`)
+    const [namespace, name, container] = m.slice(1).map(decodeURIComponent)
+    const w = [...this.workers.values()].find(x => x.pod.metadata.namespace === namespace && x.pod.metadata.name === name)
+    if (!w) return refuse('404 Not Found', `pod ${namespace}/${name} is not on node ${this.nodeName}`)
+    const spec = w.pod.spec.containers.find(c => c.name === container)
+    if (!spec) return refuse('400 Bad Request', `container ${container} is not valid for pod ${name}`)
+    if (!w.running) return refuse('500 Internal Server Error', `container not found ("${container}")`)
+    const command = url.searchParams.getAll('command')
+    if (command.length === 0) return refuse('400 Bad Request', 'you must specify at least 1 command')
+    const channel = acceptExec(req, socket)
+    if (!channel) return
+    const process = w.process
+    startExec(
+      {
+        address: process?.address,
+        ports: (spec.ports ?? []).map(p => p.containerPort),
+        dir: path.join(this.options.dir, 'pods', namespace, name),
+        hostname: name
+      },
+      command
+    )
+      .then(({ child, exited }) => {
+        child.stdout?.on('data', (d: Buffer) => channel.send(STDOUT, d))
+        child.stderr?.on('data', (d: Buffer) => channel.send(STDERR, d))
+        if (url.searchParams.get('input') === '1') channel.onStdin(d => child.stdin?.write(d))
+        else child.stdin?.end()
+        channel.onClosed(() => child.kill('SIGKILL'))
+        return exited.then(code => channel.finish(code, command))
+      })
+      .catch((e: Error) => {
+        channel.send(STDERR, `sandbox exec failed: ${e.message}\n`)
+        channel.finish(126, command)
+      })
+  }
+
+  record(entry: Omit<PodLifecycleRecord, 'at'>): void {
+    this.lifecycle.push({ at: Date.now(), ...entry })
   }
 
   private async bind(pod: Pod): Promise<void> {
@@ -493,6 +562,15 @@ class PodWorker {
 
   private get name(): string {
     return this.pod.metadata.name
+  }
+
+  get running(): boolean {
+    return this.state.kind === 'running'
+  }
+
+  private recordLifecycle(kind: 'start' | 'stop'): void {
+    const revision = this.pod.metadata.labels?.['controller-revision-hash']
+    this.kubelet.record({ namespace: this.namespace, pod: this.name, uid: this.uid, kind, ...(revision ? { revision } : {}) })
   }
 
   matches(ref: string): boolean {
@@ -755,6 +833,7 @@ class PodWorker {
         logFile: server.logFile
       }
       this.kubelet.log(`${podRef(this.pod)}: ZooKeeper myid ${myid} pid ${server.pid} on ${address}:${server.clientPort}`)
+      this.recordLifecycle('start')
       if (this.stopped) await this.stopServer()
       return true
     } catch (e) {
@@ -769,7 +848,10 @@ class PodWorker {
     const server = this.server
     this.server = undefined
     this.process = undefined
-    if (server) await server.stop(this.stopped ? this.stopSignal : 'SIGTERM')
+    if (server) {
+      await server.stop(this.stopped ? this.stopSignal : 'SIGTERM')
+      this.recordLifecycle('stop')
+    }
   }
 
   /** One readiness probe period: ruok must answer imok; a dead process is a container exit. */
@@ -780,6 +862,7 @@ class PodWorker {
       this.server = undefined
       this.process = undefined
       this.kubelet.log(`${podRef(this.pod)}: ZooKeeper pid ${server.pid} exited; restarting it`)
+      this.recordLifecycle('stop')
       this.terminate(1, 'Error', `ZooKeeper exited; log ${server.logFile}`)
       await this.pause(this.options.crashLoopIntervalMs ?? 1000)
       return
