@@ -7,6 +7,8 @@ import { loadEnvironment, type Environment } from '../../workflows-lib/src/envir
 import type { Helm } from '../../workflows-lib/src/kube/helm.js'
 import type { Kubectl } from '../../workflows-lib/src/kube/kubectl.js'
 import type { Pod, Service } from '../../workflows-lib/src/kube/types.js'
+import { converge } from '../../workflows-lib/src/ensemble/converge.js'
+import { quorumProblem } from '../../workflows-lib/src/ensemble/state.js'
 import { deployChart } from '../../workflows-lib/src/steps/deploy-chart.js'
 import { exposeServers } from '../../workflows-lib/src/steps/expose-servers.js'
 import { waitReady } from '../../workflows-lib/src/steps/wait-ready.js'
@@ -108,20 +110,39 @@ describe.each([['helm 3'], ['helm 4']])('bundled chart with %s', which => {
     expect(after.map(s => s.metadata.resourceVersion)).toEqual(before.map(s => s.metadata.resourceVersion))
   })
 
-  it('a values change makes exactly one new revision', async () => {
+  it('a values change makes one new revision and restarts the servers followers first, the leader last', async () => {
     const changed = await loadEnvironment(
       writeEnvironment(kubeEnvironmentYaml({ namespace, release: 'zk' }), {
         name: namespace,
         values: `${sandboxValues}podAnnotations: { team: platform }\n`
       })
     )
-    const deployed = await deployChart({ env: changed, helm, kubectl, roots })
-    expect(deployed).toMatchObject({ revision: 2, previousRevision: 1, changed: true })
-    // A rolling update replaces pods N-1..0; wait-ready follows the controller's order.
-    const ready = await waitReady({ kubectl, namespace, statefulSet: deployed.statefulSet, podTimeoutMs: 90_000, overallTimeoutMs: 240_000 })
-    expect(ready.map(r => r.pod)).toEqual(['zk-zookeeper-2', 'zk-zookeeper-1', 'zk-zookeeper-0'])
+    const seen: { pod: string; mode: string | undefined; quorum: boolean }[] = []
+    const since = Date.now()
+    const result = await converge({
+      env: changed,
+      helm,
+      kubectl,
+      roots,
+      // The state that chose each restart, read from srvr/mntr through kubectl exec.
+      onRestart: (pod, state) => seen.push({ pod, mode: state.servers.find(s => s.pod === pod)?.mode, quorum: !quorumProblem(state, 3) })
+    })
+    expect(result.chart).toMatchObject({ revision: 2, previousRevision: 1, changed: true })
+    expect(result.restarted).toHaveLength(3)
+    expect(seen.map(s => s.mode)).toEqual(['follower', 'follower', 'leader'])
+    expect(seen.every(s => s.quorum)).toBe(true)
+    // The node's own record: each server stopped only after the previous one was back, in that order.
+    const record = sandbox.kubelet.lifecycle.filter(r => r.namespace === namespace && r.at >= since)
+    expect(record.filter(r => r.kind === 'stop').map(r => r.pod)).toEqual(result.restarted)
+    for (const pod of result.restarted) {
+      const stop = record.findIndex(r => r.pod === pod && r.kind === 'stop')
+      expect(record[stop + 1]).toMatchObject({ pod, kind: 'start' })
+    }
     const pods = await kubectl.list<Pod>('pods', namespace, 'app.kubernetes.io/instance=zk')
     expect(pods.map(p => p.metadata.annotations?.team)).toEqual(['platform', 'platform', 'platform'])
+    // Nothing left for the controller or wait-ready: every pod runs the new revision.
+    const ready = await waitReady({ kubectl, namespace, statefulSet: result.chart.statefulSet, podTimeoutMs: 30_000, overallTimeoutMs: 60_000 })
+    expect(ready).toHaveLength(3)
   })
 })
 

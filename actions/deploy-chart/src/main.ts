@@ -2,7 +2,8 @@ import * as core from '@actions/core'
 import { chartRoots, runAction } from '../../../workflows-lib/src/runner/index.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
 import { withLockedCluster } from '../../../workflows-lib/src/runner/locked-cluster.js'
-import { deployChart, rollbackChart } from '../../../workflows-lib/src/steps/deploy-chart.js'
+import { converge } from '../../../workflows-lib/src/ensemble/converge.js'
+import { rollbackChart } from '../../../workflows-lib/src/steps/deploy-chart.js'
 import { getSettings } from './input-helper.js'
 
 export async function run(): Promise<void> {
@@ -19,7 +20,9 @@ export async function run(): Promise<void> {
         )
         return
       }
-      const r = await deployChart({ env, helm, kubectl, roots: chartRoots(import.meta.url) })
+      // One size step at most here (the root action and zk-rollout rollout take several); changed
+      // servers restart in ZooKeeper order when the StatefulSet is OnDelete, as the bundled chart's is.
+      const { chart: r, restarted } = await converge({ env, helm, kubectl, roots: chartRoots(import.meta.url) })
       core.setOutput('release', r.release)
       core.setOutput('revision', r.revision)
       core.setOutput('previous-revision', r.previousRevision ?? '')
@@ -29,7 +32,7 @@ export async function run(): Promise<void> {
       core.setOutput('changed', r.changed)
       await writeSummary(
         `deploy-chart: ${env.name}`,
-        ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed'],
+        ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed', 'restarted'],
         [
           [
             r.release,
@@ -38,7 +41,8 @@ export async function run(): Promise<void> {
             r.chartVersion,
             r.statefulSet,
             r.replicas,
-            r.changed ? 'yes' : 'no'
+            r.changed ? 'yes' : 'no',
+            restarted.join(', ') || 'none'
           ]
         ]
       )

@@ -12,7 +12,10 @@ import { withEnvironmentLock, type EnvironmentLockOptions } from '../lock/index.
 import type { DeployReport } from '../observers/index.js'
 import { deployFailureMessage, deployObservers } from '../steps/deploy-observers.js'
 import type { SshCredentials } from '../ssh/index.js'
-import { deployChart, rollbackChart, type DeployChartResult } from '../steps/deploy-chart.js'
+import { rollbackChart, type DeployChartResult } from '../steps/deploy-chart.js'
+import { converge } from '../ensemble/converge.js'
+import type { RollContext } from '../ensemble/roll.js'
+import { formatSizes, type ScalingPlan, type VotingStep } from '../scaling/plan.js'
 import { exposeServers, type ExposeServersResult } from '../steps/expose-servers.js'
 import { registerMonitoring, type RegisterMonitoringResult } from '../steps/register-monitoring.js'
 import { waitReady, waitReadyOptions, type PodReadyTime } from '../steps/wait-ready.js'
@@ -28,10 +31,16 @@ export interface RolloutOptions {
   rollbackOnFailure?: boolean
   /** The rollout lock (holder, how long to wait); default: this process, 10 min. */
   lock?: EnvironmentLockOptions
+  /** Told before each ZooKeeper-aware pod restart (tests record the order). */
+  onRestart?: RollContext['onRestart']
 }
 
 export interface RolloutReport {
   chart: DeployChartResult
+  /** Set when the size changed: the steps taken. */
+  scaling?: ScalingPlan
+  /** Pods restarted in ZooKeeper order (followers first, the leader last). */
+  restarted: string[]
   ready: PodReadyTime[]
   exposed: ExposeServersResult
   observers?: DeployReport
@@ -61,7 +70,28 @@ async function rolloutSteps(opts: RolloutOptions): Promise<RolloutReport> {
   let step = 'deploy-chart'
   try {
     log.info(`== deploy-chart`)
-    const chart = (partial.chart = await deployChart({ env, helm, kubectl, roots: opts.roots }))
+    // Between size steps the LoadBalancers and observers follow each intermediate size.
+    const afterStep = async (s: VotingStep): Promise<void> => {
+      const sized = { ...env, ensemble: { ...env.ensemble, servers: s.to } }
+      step = `expose-servers at ${s.to} servers`
+      const exposed = await exposeServers({ kubectl, env: sized, statefulSet: env.kubernetes.statefulSet })
+      if (env.observers && opts.ssh) {
+        step = `deploy-observers at ${s.to} servers`
+        const report = await deployObservers({
+          environment: sized,
+          servers: exposed.addresses,
+          credentials: opts.ssh.credentials,
+          secretFiles: opts.ssh.secretFiles,
+          log: line => log.info(line)
+        })
+        if (!report.ok) throw new Error(deployFailureMessage(report))
+      }
+      step = 'deploy-chart'
+    }
+    const converged = await converge({ env, helm, kubectl, roots: opts.roots, afterStep, ...(opts.onRestart ? { onRestart: opts.onRestart } : {}) })
+    const chart = (partial.chart = converged.chart)
+    partial.restarted = converged.restarted
+    if (converged.scaling) partial.scaling = converged.scaling
     step = 'wait-ready'
     log.info(`== wait-ready`)
     partial.ready = await waitReady(waitReadyOptions({ kubectl, env, statefulSet: chart.statefulSet }))
@@ -86,7 +116,8 @@ async function rolloutSteps(opts: RolloutOptions): Promise<RolloutReport> {
     return partial as RolloutReport
   } catch (error) {
     const chart = partial.chart
-    if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined) {
+    // Never after a scale: the previous revision is another size, and helm would jump there at once.
+    if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined && !partial.scaling) {
       await rollbackChart(helm, env, chart.previousRevision)
       log.info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`)
     }
@@ -99,6 +130,8 @@ export function formatRolloutReport(env: Environment, r: RolloutReport): string 
   const lines = [
     `Rollout of environment "${env.name}"`,
     `  chart:     release ${r.chart.release} revision ${r.chart.revision} (${r.chart.changed ? 'upgraded' : 'unchanged'}), chart ${r.chart.chartVersion}`,
+    ...(r.scaling ? [`  scaled:    ${formatSizes(r.scaling)}`] : []),
+    ...(r.restarted.length ? [`  restarted: ${r.restarted.join(', ')} (in this order)`] : []),
     `  pods:      ${r.ready.map(p => `${p.pod} ${(p.waitedMs / 1000).toFixed(1)}s`).join(', ')}`,
     `  servers:   ${r.exposed.services.map(s => `${s.name}=${s.address}`).join(', ')}`
   ]

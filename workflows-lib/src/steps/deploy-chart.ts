@@ -25,10 +25,21 @@ export interface DeployChartOptions {
   helm: Helm
   kubectl: Kubectl
   roots: ChartRoots
+  /** One step of a scale (bundled chart only): render this many pods, listing `servers` voters. */
+  size?: ChartSize
 }
 
-export function upgradeRequest(env: Environment, roots: ChartRoots): UpgradeRequest {
+export interface ChartSize {
+  replicas: number
+  servers: number
+}
+
+export function upgradeRequest(env: Environment, roots: ChartRoots, size?: ChartSize): UpgradeRequest {
   const { chart, flags } = chartReference(env, roots)
+  const replicas = size?.replicas ?? env.ensemble.servers
+  // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
+  // the rendered release equals what a plain `helm upgrade` of the same values gives.
+  const servers: Record<string, string> = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {}
   return {
     release: env.kubernetes.release,
     namespace: env.kubernetes.namespace,
@@ -36,7 +47,7 @@ export function upgradeRequest(env: Environment, roots: ChartRoots): UpgradeRequ
     chartFlags: flags,
     valuesFile: env.chart.valuesFile,
     // The bundled chart takes its size from ensemble.servers; other charts from their values.
-    set: env.chart.source.kind === 'bundled' ? { replicas: String(env.ensemble.servers) } : {}
+    set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
   }
 }
 
@@ -76,16 +87,16 @@ export function unsafeScalingError(name: string, from: number | undefined, to: n
 }
 
 /** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
-export function replicaMismatchError(env: Environment, name: string, replicas: number): string | undefined {
-  if (replicas === env.ensemble.servers) return undefined
+export function replicaMismatchError(env: Environment, name: string, replicas: number, expected = env.ensemble.servers): string | undefined {
+  if (replicas === expected) return undefined
   return (
     `the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
     `set the chart's replica count in ${env.chart.valuesFile} to match`
   )
 }
 
-export async function deployChart({ env, helm, kubectl, roots }: DeployChartOptions): Promise<DeployChartResult> {
-  const req = upgradeRequest(env, roots)
+export async function deployChart({ env, helm, kubectl, roots, size }: DeployChartOptions): Promise<DeployChartResult> {
+  const req = upgradeRequest(env, roots, size)
   const major = await helm.majorVersion()
   log.info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`)
   const current = await helm.status(req.release, req.namespace)
@@ -95,9 +106,10 @@ export async function deployChart({ env, helm, kubectl, roots }: DeployChartOpti
   const desired = await helm.dryRun(req)
   const sts = findStatefulSet(desired.manifest, req.release)
   const replicas = sts.spec.replicas ?? 1
-  const mismatch = replicaMismatchError(env, sts.metadata.name, replicas)
+  const mismatch = replicaMismatchError(env, sts.metadata.name, replicas, size?.replicas)
   if (mismatch) throw new Error(mismatch)
-  await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas)
+  // A sized step comes from the scaling planner, which already changes one voter at a time.
+  if (!size) await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas)
 
   const unchanged = releaseUnchanged(current, desired)
   let release: HelmRelease

@@ -1,0 +1,41 @@
+// Asking a server pod its state from a runner outside the cluster: `kubectl exec` into the
+// ZooKeeper container, where a four-letter word goes to 127.0.0.1:<clientPort> over bash's
+// /dev/tcp (the official image has bash and coreutils). It needs RBAC `create` on pods/exec in
+// the namespace, and nothing reachable from the runner but the API server. The word and the port
+// are positional arguments, never spliced into the script.
+import type { Kubectl } from '../kube/kubectl.js'
+import type { FourLetterWord } from '../zookeeper/four-letter.js'
+
+/** Sends a four-letter word to one server pod and returns its answer. */
+export type PodQuery = (pod: string, word: FourLetterWord) => Promise<string>
+
+const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3'
+
+export interface ExecQueryOptions {
+  namespace: string
+  container: string
+  clientPort?: number
+}
+
+export function execPodQuery(kubectl: Kubectl, opts: ExecQueryOptions): PodQuery {
+  return async (pod, word) => {
+    const { stdout } = await kubectl.run([
+      'exec',
+      pod,
+      '-n',
+      opts.namespace,
+      '-c',
+      opts.container,
+      '--',
+      'bash',
+      '-c',
+      SCRIPT,
+      'zk-rollout',
+      String(opts.clientPort ?? 2181),
+      word
+    ])
+    if (stdout.trim() === '')
+      throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`)
+    return stdout
+  }
+}
