@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import { run } from '../../workflows-lib/src/cli/main.js'
 import { environmentSchema } from '../../workflows-lib/src/environment/schema.js'
@@ -28,6 +30,48 @@ describe('zk-rollout CLI', () => {
     expect(plan.environment.name).toBe('example')
     expect(plan.servers).toEqual(['<zk0>', '<zk1>', '<zk2>'])
     expect(plan.files).toHaveLength(8)
+  })
+
+  it('--base plans a size change against the environment at a git revision, one voter per step', async () => {
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'zk-cli-base-'))
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' })
+    git('init', '-q')
+    mkdirSync(path.join(repo, 'environments', 'prod'), { recursive: true })
+    const file = path.join(repo, 'environments', 'prod', 'environment.yaml')
+    writeFileSync(file, minimalYaml)
+    writeFileSync(path.join(repo, 'environments', 'prod', 'values.yaml'), '{}\n')
+    git('add', '.')
+    git('commit', '-qm', 'three servers')
+    writeFileSync(file, minimalYaml.replace('servers: 3', 'servers: 5'))
+    let out = ''
+    let err = ''
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t), cwd: repo, packageRoot: repoRoot, which: async (t: string) => t }
+    const code = await run(['plan', 'environments/prod', '--base', 'HEAD'], io)
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    expect(out).toContain('1. scale-ensemble: scale 3 -> 4 -> 5')
+    expect(out).toContain('current size 3 from HEAD:environments/prod/environment.yaml')
+    expect(out).toContain(
+      'step 3 -> 4: start zk-zookeeper-3 (new, myid 4); restart zk-zookeeper-0, zk-zookeeper-1, zk-zookeeper-2: followers first, the leader last'
+    )
+    expect(out).toContain('then observers 101 get the 5-server list')
+    expect(out).toContain('2. deploy-chart:')
+    // Shrinking 5 -> 3, server.4 votes until the last step: observer id 4 is refused in the plan.
+    git('commit', '-qam', 'five servers')
+    writeFileSync(file, minimalYaml.replace('id: 101', 'id: 4'))
+    out = ''
+    expect(await run(['plan', 'environments/prod', '--base', 'HEAD'], io)).toBe(0)
+    expect(out).toContain('1. scale-ensemble: 5 -> 3 servers: refused')
+    expect(out).toContain('observer id 4 would collide with participant id 4 of the 5-server configuration')
+    // The same size: no scaling step; an unknown revision: a clear error.
+    writeFileSync(file, minimalYaml.replace('servers: 3', 'servers: 5'))
+    out = ''
+    expect(await run(['plan', 'environments/prod', '--base', 'HEAD'], io)).toBe(0)
+    expect(out).not.toContain('scale-ensemble')
+    err = ''
+    expect(await run(['plan', 'environments/prod', '--base', 'no-such-ref'], io)).toBe(1)
+    expect(err).toContain('--base no-such-ref: cannot read environments/prod/environment.yaml at that revision')
   })
 
   it('exits 1 with file:line:column on an invalid environment', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
+import { hasQuorum, quorumProblem, restartOrder, type EnsembleState, type ServerState } from '../../workflows-lib/src/ensemble/state.js'
 import { formatSizes, planScaling, ScalingRefusal, stepRestarts } from '../../workflows-lib/src/scaling/plan.js'
 
 // Brute force, independent of the planner's reasoning: is there a majority of `a` and a majority
@@ -95,5 +96,48 @@ describe('scaling planner', () => {
   it('allowUnsafeSize plans an even target and says why it is unsafe', () => {
     const plan = planScaling({ from: 3, to: 4, allowUnsafeSize: true })
     expect(plan.unsafeSize).toMatch(/4 servers tolerate 1 failure/)
+  })
+})
+
+describe('restart order and quorum checks (from a reading of the live ensemble)', () => {
+  const server = (ordinal: number, mode: string | undefined, current = false, synced?: number): ServerState => ({
+    pod: `zk-${ordinal}`,
+    ordinal,
+    myid: ordinal + 1,
+    current,
+    ready: mode !== undefined,
+    ...(mode ? { mode } : { problem: 'not serving' }),
+    ...(synced !== undefined ? { synced: { voting: synced, nonVoting: 0 } } : {})
+  })
+  const state = (servers: ServerState[]): EnsembleState => ({
+    statefulSet: 'zk',
+    replicas: servers.length,
+    updateStrategy: 'OnDelete',
+    servers,
+    leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
+  })
+
+  it('restarts servers that do not serve first, then followers by ordinal, the leader last, only old revisions', () => {
+    const s = state([server(0, 'leader', false, 3), server(1, 'follower', true), server(2, undefined), server(3, 'follower')])
+    expect(restartOrder(s, 4).map(x => x.pod)).toEqual(['zk-2', 'zk-3', 'zk-0'])
+    // A server beyond the voters being rolled (the one a scale-down removes) is never restarted.
+    expect(restartOrder(s, 3).map(x => x.pod)).toEqual(['zk-2', 'zk-0'])
+  })
+
+  it('a healthy quorum is one leader with every follower synced', () => {
+    expect(quorumProblem(state([server(0, 'leader', true, 2), server(1, 'follower'), server(2, 'follower')]), 3)).toBeUndefined()
+    expect(quorumProblem(state([server(0, 'leader', true, 1), server(1, 'follower'), server(2, 'follower')]), 3)).toBe(
+      'leader zk-0 has 1 synced follower of 2'
+    )
+    expect(quorumProblem(state([server(0, 'leader', true, 1), server(1, 'follower'), server(2, undefined)]), 3)).toMatch(/zk-2 is not serving/)
+    expect(quorumProblem(state([server(0, 'leader', true, 2), server(1, 'leader'), server(2, 'follower')]), 3)).toBe(
+      '2 servers say they lead: zk-0, zk-1'
+    )
+    expect(quorumProblem(state([server(0, 'leader', true, 1), server(1, 'follower')]), 3)).toBe('zk-2 does not exist')
+  })
+
+  it('a scale needs a serving majority with a leader to start', () => {
+    expect(hasQuorum(state([server(0, 'leader', true, 1), server(1, 'follower'), server(2, undefined)]), 3)).toBe(true)
+    expect(hasQuorum(state([server(0, undefined), server(1, 'follower'), server(2, undefined)]), 3)).toBe(false)
   })
 })

@@ -7,6 +7,7 @@ import { loadEnvironment } from '../environment/load.js'
 import { ConfigError } from '../environment/problems.js'
 import { environmentSchema } from '../environment/schema.js'
 import { annotateConfigError } from '../github/annotate.js'
+import { serversAtRevision } from '../plan/scaling-step.js'
 import { buildPlan, formatPlanText } from '../plan/plan.js'
 import { withSecretFiles } from '../runner/secret-file.js'
 import { Helm } from '../kube/helm.js'
@@ -15,7 +16,7 @@ import { formatRolloutReport, rollout } from '../rollout/rollout.js'
 import { useActionsLog, useTerminalLog } from '../output/log.js'
 import { inert } from '../output/printable.js'
 
-export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--format text|json]
+export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--base ref] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
                   [--kubectl path] [--helm path] [--rollback-on-failure] [--verbose]
        zk-rollout schema
@@ -23,6 +24,8 @@ export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c]
   plan       Validate environments/<name>/environment.yaml and print every step and file a
              rollout would write. Without --servers, LoadBalancer addresses are placeholders.
   --servers  The servers' LoadBalancer addresses (IPs or hostnames), in ordinal order.
+  --base     A git revision (e.g. origin/main): a size change against the environment file
+             there is planned one voter per step (3 -> 4 -> 5), with what each step restarts.
   --format   text (default) or json.
   rollout    Run the rollout: deploy the chart, wait for pods in order, expose each server,
              deploy the observers over SSH (host keys checked against --known-hosts), and
@@ -58,6 +61,7 @@ export async function run(argv: string[], given: Io): Promise<number> {
       options: {
         servers: { type: 'string' },
         format: { type: 'string', default: 'text' },
+        base: { type: 'string' },
         kubeconfig: { type: 'string' },
         kubectl: { type: 'string', default: 'kubectl' },
         helm: { type: 'string', default: 'helm' },
@@ -98,7 +102,8 @@ export async function run(argv: string[], given: Io): Promise<number> {
     .filter(Boolean)
   return guarded(io, async () => {
     const env = await loadEnvironment(path.resolve(io.cwd, directory), { repository: io.cwd })
-    const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } })
+    const current = values.base ? await serversAtRevision(env.file, values.base, io.cwd) : undefined
+    const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd }, ...(current ? { current } : {}) })
     io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan))
   })
 }

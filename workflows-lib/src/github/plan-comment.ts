@@ -14,6 +14,7 @@ import * as log from '../output/log.js'
 import { quoted } from '../output/printable.js'
 import { describeLiveDiff, liveDiff, liveDiffError, type LiveComparison, type LiveDiff } from '../plan/live-diff.js'
 import { buildPlan } from '../plan/plan.js'
+import { serversAtRevision } from '../plan/scaling-step.js'
 import { InputError } from '../runner/inputs.js'
 import { withKubeClients, type KubeSettings } from '../runner/kube-clients.js'
 import { annotateConfigError } from './annotate.js'
@@ -86,6 +87,8 @@ export async function planEnvironments(opts: {
   roots: ChartRoots
   workspace: string
   live?: LiveDiffer
+  /** The base branch's commit, for the size before the pull request when no cluster is asked. */
+  baseRef?: string
 }): Promise<{ environments: PlannedEnvironment[]; unchanged: string[]; errors: ConfigError[] }> {
   const rootInput = (opts.environmentsRoot ?? DEFAULT_ENVIRONMENTS_ROOT).replace(/\/+$/, '')
   const root = path.resolve(opts.workspace, rootInput)
@@ -101,8 +104,19 @@ export async function planEnvironments(opts: {
     }
     try {
       const env = await loadEnvironment(directory, { repository: opts.workspace })
-      const plan = buildPlan(env, { roots: opts.roots })
       const live = opts.live ? await compareLive(opts.live, env) : undefined
+      // The size now: the live StatefulSet's, else the base branch's environment file.
+      const liveReplicas = live?.status === 'compared' ? live.diff.statefulSet?.live : undefined
+      const current =
+        liveReplicas !== undefined
+          ? { servers: liveReplicas, source: 'the live StatefulSet' }
+          : opts.baseRef
+            ? await serversAtRevision(env.file, opts.baseRef, opts.workspace).catch((e: Error) => {
+                log.warning(`${quoted(env.name)}: the plan shows no scaling steps: ${e.message}`)
+                return undefined
+              })
+            : undefined
+      const plan = buildPlan(env, { roots: opts.roots, ...(current ? { current } : {}) })
       environments.push({
         name,
         status: 'planned',
@@ -121,12 +135,13 @@ export async function planEnvironments(opts: {
 }
 
 /** The pull request being planned: the input, else the event's. */
-function pullRequestOf(payload: Record<string, unknown>): { number?: number; sha?: string; fork: boolean } {
+function pullRequestOf(payload: Record<string, unknown>): { number?: number; sha?: string; baseSha?: string; fork: boolean } {
   const pr = payload.pull_request as
-    { number?: number; head?: { sha?: string; repo?: { full_name?: string } | null }; base?: { repo?: { full_name?: string } } } | undefined
+    | { number?: number; head?: { sha?: string; repo?: { full_name?: string } | null }; base?: { sha?: string; repo?: { full_name?: string } } }
+    | undefined
   if (!pr) return { fork: false }
   const head = pr.head?.repo?.full_name
-  return { number: pr.number, sha: pr.head?.sha, fork: head !== pr.base?.repo?.full_name }
+  return { number: pr.number, sha: pr.head?.sha, baseSha: pr.base?.sha, fork: head !== pr.base?.repo?.full_name }
 }
 
 /** Finds the comment carrying the marker (it is the body's first line), however many comments the pull request has. */
@@ -161,15 +176,17 @@ export async function upsertPlanComment(
 }
 
 export async function planPullRequest(opts: PlanPullRequestOptions): Promise<PlanPullRequestResult> {
+  const event = pullRequestOf(eventPayload())
   const planned = await planEnvironments({
     names: opts.environments,
     environmentsRoot: opts.environmentsRoot,
     roots: opts.roots,
     workspace: opts.workspace,
-    live: opts.live
+    live: opts.live,
+    // plan.yml checks out with full history, so the base commit is there to read.
+    ...(event.baseSha ? { baseRef: event.baseSha } : {})
   })
   for (const error of planned.errors) annotateConfigError(error, opts.workspace)
-  const event = pullRequestOf(eventPayload())
   const input = { environments: planned.environments, unchanged: planned.unchanged, sha: event.sha, runUrl: runUrl() }
   const markdown = planMarkdown(input, COMMENT_LIMIT)
   const invalid = planned.environments.filter(e => e.status === 'invalid').map(e => e.name)

@@ -10,9 +10,10 @@ import { renderMonitoring } from '../render/monitoring.js'
 import { OBSERVER_FILE_NAMES, renderObserverFiles } from '../render/observer-files.js'
 import { renderServerServices } from '../render/server-services.js'
 import { toYamlDocuments } from '../render/yaml-text.js'
+import { scalingStep, type CurrentSize } from './scaling-step.js'
 
 export interface PlanStep {
-  action: 'deploy-chart' | 'wait-ready' | 'expose-servers' | 'deploy-observers' | 'register-monitoring'
+  action: 'scale-ensemble' | 'deploy-chart' | 'wait-ready' | 'expose-servers' | 'deploy-observers' | 'register-monitoring'
   summary: string
   details: string[]
 }
@@ -36,6 +37,8 @@ export interface PlanOptions {
   /** Known LoadBalancer addresses, in ordinal order. */
   servers?: string[]
   roots: ChartRoots
+  /** The size now (live, or at the base revision): a different one adds the scaling steps. */
+  current?: CurrentSize
 }
 
 export function buildPlan(env: Environment, opts: PlanOptions): Plan {
@@ -50,6 +53,8 @@ export function buildPlan(env: Environment, opts: PlanOptions): Plan {
   const pods = Array.from({ length: n }, (_, i) => `${env.kubernetes.statefulSet}-${i}`)
   const steps: PlanStep[] = []
   const files: PlannedFile[] = []
+  const scaling = opts.current ? scalingStep(env, opts.current) : undefined
+  if (scaling) steps.push({ action: 'scale-ensemble', summary: scaling.summary, details: scaling.details })
 
   steps.push({
     action: 'deploy-chart',
