@@ -11,7 +11,7 @@ import * as log from '../output/log.js'
 import { formatSizes, planScaling, ScalingRefusal, type ScalingPlan, type VotingStep } from '../scaling/plan.js'
 import { deployChart, unsafeScalingError, type DeployChartResult } from '../steps/deploy-chart.js'
 import { execPodQuery, type PodQuery } from './pod-query.js'
-import { EnsembleStepError, rollOutdated, waitPodReplaced, type RollContext } from './roll.js'
+import { EnsembleStepError, restartServer, rollOutdated, waitForQuorum, waitPodReplaced, type RollContext } from './roll.js'
 import { formatEnsembleState, hasQuorum, readEnsembleState, type StatefulSetWithStrategy } from './state.js'
 
 export interface ConvergeOptions {
@@ -99,6 +99,8 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
       await waitPodReplaced(ctx, `${name}-${step.change.ordinal}`, undefined, sts?.status?.updateRevision)
       restarted.push(...(await rollOutdated(ctx, step.to)))
     } else {
+      // A server that no longer lists the leader cannot follow it: leadership moves first.
+      restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)))
       // The others stop listing the last server while it still runs; only then is it removed.
       await deploy({ replicas: step.from, servers: step.to })
       restarted.push(...(await rollOutdated(ctx, step.to)))
@@ -120,6 +122,18 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
     for (const line of formatEnsembleState(state)) log.info(`  ${line}`)
   }
   return { chart, ...(plan ? { scaling: plan } : {}), restarted }
+}
+
+/** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
+async function moveLeadershipOff(ctx: RollContext, n: number, ordinal: number): Promise<string[]> {
+  const state = await waitForQuorum(ctx, n, `before removing ${ctx.statefulSet}-${ordinal}`)
+  const leaving = state.servers.find(s => s.ordinal === ordinal)
+  if (leaving?.mode !== 'leader') return []
+  log.info(`${leaving.pod} leads and is to be removed: restarting it first, so that a server that stays takes over`)
+  await restartServer(ctx, leaving, state)
+  const after = await waitForQuorum(ctx, n, `after restarting ${leaving.pod}`)
+  if (after.leaders.includes(leaving.pod)) throw new EnsembleStepError(`${leaving.pod} was elected leader again; rerun to try once more`, after)
+  return [leaving.pod]
 }
 
 async function waitPodGone(ctx: RollContext, pod: string): Promise<void> {

@@ -7,7 +7,15 @@ import { listAndWatch } from '../kube/watch.js'
 import * as log from '../output/log.js'
 import { fastFailure, isPodReady } from '../steps/wait-ready.js'
 import type { PodQuery } from './pod-query.js'
-import { formatEnsembleState, quorumProblem, readEnsembleState, restartOrder, type EnsembleState, type StatefulSetWithStrategy } from './state.js'
+import {
+  formatEnsembleState,
+  quorumProblem,
+  readEnsembleState,
+  restartOrder,
+  type EnsembleState,
+  type ServerState,
+  type StatefulSetWithStrategy
+} from './state.js'
 
 export interface RollContext {
   kubectl: Kubectl
@@ -84,6 +92,18 @@ export async function waitPodReplaced(ctx: RollContext, name: string, oldUid: st
   })
 }
 
+/** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
+export async function restartServer(ctx: RollContext, server: ServerState, state: EnsembleState): Promise<void> {
+  ctx.onRestart?.(server.pod, state)
+  await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--wait=false'])
+  try {
+    await waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision)
+  } catch (e) {
+    const now = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet).catch(() => undefined)
+    throw new EnsembleStepError((e as Error).message.split('\nState of the ensemble:')[0], now)
+  }
+}
+
 /**
  * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order. Returns the
  * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
@@ -96,18 +116,10 @@ export async function rollOutdated(ctx: RollContext, n: number): Promise<string[
     const state = await waitForQuorum(ctx, n, restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server')
     const [next, ...rest] = restartOrder(state, n)
     if (!next) return restarted
-    const role = next.mode ?? 'not serving'
     log.info(
-      `restarting ${next.pod} (${role}) for revision ${state.updateRevision}; ${rest.length ? `then ${rest.map(s => s.pod).join(', ')}` : 'the last one'}`
+      `restarting ${next.pod} (${next.mode ?? 'not serving'}) for revision ${state.updateRevision}; ${rest.length ? `then ${rest.map(s => s.pod).join(', ')}` : 'the last one'}`
     )
-    ctx.onRestart?.(next.pod, state)
-    await ctx.kubectl.run(['delete', 'pod', next.pod, '-n', ctx.namespace, '--wait=false'])
-    try {
-      await waitPodReplaced(ctx, next.pod, next.uid, state.updateRevision)
-    } catch (e) {
-      const now = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet).catch(() => undefined)
-      throw new EnsembleStepError((e as Error).message.split('\nState of the ensemble:')[0], now)
-    }
+    await restartServer(ctx, next, state)
     restarted.push(next.pod)
   }
 }
