@@ -17,7 +17,7 @@ export const addressBlocks = {
    * 61 sandbox.test.ts, 62 sandbox-process.test.ts, 64 the sandbox CLI test, 70
    * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
    * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 78 the workflows,
-   * 79 plan-live-diff, 100 the CLI's default (npm run sandbox -- up).
+   * 79 plan-live-diff, 80 scaling under writes, 100 the CLI's default (npm run sandbox -- up).
    */
   sandboxBlocks: {
     sandbox: 61,
@@ -33,6 +33,7 @@ export const addressBlocks = {
     workflows: 78,
     leaseLock: 77,
     planLiveDiff: 79,
+    scaling: 80,
     cliDefault: 100
   },
   /** The end-to-end test's observer VMs, and the demo's (npm run demo). */
@@ -40,6 +41,8 @@ export const addressBlocks = {
   demoVms: ['127.0.0.91', '127.0.0.92'],
   /** test/integration/workflows-rollout.test.ts: rollout.yml and the root action through the local runner */
   workflowVms: ['127.0.0.95', '127.0.0.96'],
+  /** test/integration/scale.test.ts: the observer VM that follows 3 -> 5 -> 3 */
+  scalingVms: ['127.0.0.97'],
   /** bench/deploy-observers-noop.bench.ts: 20 sshd "VMs" */
   deployObserversBench: { vms: Array.from({ length: 20 }, (_, i) => `127.0.3.${i + 1}`) }
 } as const
