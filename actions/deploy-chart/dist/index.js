@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2420);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3532);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2420:
+/***/ 3532:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37579,14 +37579,14 @@ function checkDelay(ms, what) {
         throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
     return ms;
 }
-function setSafeTimeout(fn, ms, what) {
+function timer_setSafeTimeout(fn, ms, what) {
     return setTimeout(fn, checkDelay(ms, what));
 }
-function setSafeInterval(fn, ms, what) {
+function timer_setSafeInterval(fn, ms, what) {
     return setInterval(fn, Math.max(1, checkDelay(ms, what)));
 }
 function sleep(ms, what = 'sleep') {
-    return new Promise(resolve => setSafeTimeout(resolve, ms, what));
+    return new Promise(resolve => timer_setSafeTimeout(resolve, ms, what));
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
@@ -39172,7 +39172,7 @@ class HeldLease {
         // Handled here, so a lock nobody races against cannot crash the process as an unhandled rejection.
         this.lost.catch(() => undefined);
         const every = Math.max(1, Math.floor((leaseDurationSeconds * 1000) / 3));
-        this.timer = setSafeInterval(() => this.tick(), every, 'rollout lock: renew');
+        this.timer = timer_setSafeInterval(() => this.tick(), every, 'rollout lock: renew');
         // A lock forgotten by a failing caller must not keep the process alive; the lease expires.
         this.timer.unref();
     }
@@ -39346,6 +39346,80 @@ async function withLockedCluster(settings, fn) {
     return withKubeClients(settings.kube, clients => withEnvironmentLock(env, clients.kubectl, () => fn({ ...clients, env }), { waitTimeoutMs: settings.lockTimeoutMs }));
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/scaling/plan.ts
+// The scaling planner: from the live size to the environment's, the sequence of static voting
+// configurations that changes one voter per step. ZooKeeper without dynamic reconfiguration
+// learns its voters from zoo.cfg, so while a step rolls out some servers run the old list and
+// some the new one; only if every majority of the old list meets every majority of the new one
+// can the two halves never elect two leaders. Removing or adding one voter keeps that true;
+// two at once (3 -> 5: {1,2} and {3,4,5}) does not. Pure: no cluster, no I/O.
+class ScalingRefusal extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ScalingRefusal';
+    }
+}
+const majority = (n) => Math.floor(n / 2) + 1;
+/** Why a size is unsafe (no better fault tolerance than a smaller odd one), or undefined. */
+function unsafeSizeReason(n) {
+    if (n % 2 === 1 && n >= 3)
+        return undefined;
+    const tolerated = Math.floor((n - 1) / 2);
+    return (`${n} server${n === 1 ? '' : 's'} tolerate${n === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} (a quorum is ${majority(n)} of ${n})` +
+        (n % 2 === 0 ? `, no more than ${n - 1} would, and every write waits for one server more` : ''));
+}
+function planScaling(req) {
+    const { from, to } = req;
+    for (const [name, n] of [
+        ['current size', from],
+        ['target size', to]
+    ])
+        if (!Number.isInteger(n) || n < 1 || n > 99)
+            throw new ScalingRefusal(`${name} ${n} is not a server count (1..99)`);
+    if (from === to)
+        throw new ScalingRefusal(`the ensemble already has ${to} server${to === 1 ? '' : 's'}: nothing to scale`);
+    const unsafe = unsafeSizeReason(to);
+    if (unsafe && !req.allowUnsafeSize)
+        throw new ScalingRefusal(`target ${to} refused: ${unsafe}. Choose an odd size of 3 or more, or set ensemble.allowUnsafeSize: true`);
+    // Scaling down, servers up to `from` still vote until the last step: ids there collide too.
+    const highest = Math.max(from, to);
+    const colliding = (req.observerIds ?? []).filter(id => id <= highest).sort((a, b) => a - b);
+    if (colliding.length > 0)
+        throw new ScalingRefusal(`observer id${colliding.length === 1 ? '' : 's'} ${colliding.join(', ')} would collide with participant id${colliding.length === 1 ? '' : 's'} ` +
+            `${colliding.join(', ')} of the ${highest}-server configuration: observer ids must stay above every participant; renumber them (101 and up)`);
+    const dir = Math.sign(to - from);
+    const sizes = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * dir);
+    const steps = sizes.slice(1).map((size, i) => {
+        const prev = sizes[i];
+        const ordinal = Math.max(prev, size) - 1;
+        return {
+            from: prev,
+            to: size,
+            change: { kind: size > prev ? 'add' : 'remove', myid: ordinal + 1, ordinal },
+            voters: Array.from({ length: size }, (_, v) => v + 1)
+        };
+    });
+    return { from, to, sizes, steps, ...(unsafe ? { unsafeSize: unsafe } : {}) };
+}
+/** `3 -> 4 -> 5` */
+function formatSizes(plan) {
+    return plan.sizes.join(' -> ');
+}
+/**
+ * What one step restarts, in order, as a plan can know it before the cluster is asked who leads:
+ * the new server first (scale-up), then every other server, followers first and the leader last.
+ */
+function stepRestarts(step, statefulSet) {
+    const pod = (ordinal) => `${statefulSet}-${ordinal}`;
+    const staying = Array.from({ length: Math.min(step.from, step.to) }, (_, i) => pod(i));
+    return step.change.kind === 'add'
+        ? [`start ${pod(step.change.ordinal)} (new, myid ${step.change.myid})`, `restart ${staying.join(', ')}: followers first, the leader last`]
+        : [
+            `restart ${staying.join(', ')} without server.${step.change.myid}: followers first, the leader last`,
+            `then remove ${pod(step.change.ordinal)} (its PersistentVolumeClaim is kept)`
+        ];
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
 
 /** The bundled chart, relative to the repository (or action) root. */
@@ -39372,8 +39446,12 @@ function chartReference(env, roots) {
 
 
 
-function upgradeRequest(env, roots) {
+function upgradeRequest(env, roots, size) {
     const { chart, flags } = chartReference(env, roots);
+    const replicas = size?.replicas ?? env.ensemble.servers;
+    // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
+    // the rendered release equals what a plain `helm upgrade` of the same values gives.
+    const servers = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {};
     return {
         release: env.kubernetes.release,
         namespace: env.kubernetes.namespace,
@@ -39381,7 +39459,7 @@ function upgradeRequest(env, roots) {
         chartFlags: flags,
         valuesFile: env.chart.valuesFile,
         // The bundled chart takes its size from ensemble.servers; other charts from their values.
-        set: env.chart.source.kind === 'bundled' ? { replicas: String(env.ensemble.servers) } : {}
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
     };
 }
 const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
@@ -39412,14 +39490,14 @@ function unsafeScalingError(name, from, to) {
         `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
 }
 /** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
-function replicaMismatchError(env, name, replicas) {
-    if (replicas === env.ensemble.servers)
+function replicaMismatchError(env, name, replicas, expected = env.ensemble.servers) {
+    if (replicas === expected)
         return undefined;
     return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
         `set the chart's replica count in ${env.chart.valuesFile} to match`);
 }
-async function deployChart({ env, helm, kubectl, roots }) {
-    const req = upgradeRequest(env, roots);
+async function deployChart({ env, helm, kubectl, roots, size }) {
+    const req = upgradeRequest(env, roots, size);
     const major = await helm.majorVersion();
     log_info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
     const current = await helm.status(req.release, req.namespace);
@@ -39429,10 +39507,12 @@ async function deployChart({ env, helm, kubectl, roots }) {
     const desired = await helm.dryRun(req);
     const sts = findStatefulSet(desired.manifest, req.release);
     const replicas = sts.spec.replicas ?? 1;
-    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
+    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas, size?.replicas);
     if (mismatch)
         throw new Error(mismatch);
-    await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
+    // A sized step comes from the scaling planner, which already changes one voter at a time.
+    if (!size)
+        await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
     const unchanged = releaseUnchanged(current, desired);
     let release;
     if (unchanged && current) {
@@ -39465,6 +39545,830 @@ async function rollbackChart(helm, env, revision) {
     await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/pod-query.ts
+const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
+function execPodQuery(kubectl, opts) {
+    return async (pod, word) => {
+        const { stdout } = await kubectl.run([
+            'exec',
+            pod,
+            '-n',
+            opts.namespace,
+            '-c',
+            opts.container,
+            '--',
+            'bash',
+            '-c',
+            SCRIPT,
+            'zk-rollout',
+            String(opts.clientPort ?? 2181),
+            word
+        ]);
+        if (stdout.trim() === '')
+            throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`);
+        return stdout;
+    };
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
+// List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
+// streams events, so a change is seen within milliseconds and no client starts per check.
+// A dropped stream resumes from the last resourceVersion; 410 Gone relists.
+
+
+
+function query(params) {
+    const entries = Object.entries(params).filter((e) => e[1] !== undefined);
+    return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
+}
+async function watch_listAndWatch(kubectl, opts) {
+    const objects = new Map();
+    let resourceVersion = '';
+    // Aborted when listAndWatch settles (done, timeout, abort or error). From then on work()
+    // starts no kubectl, calls no onChange and leaves its backoff sleep at once, and the live
+    // watch child is killed. A list in flight (kubectl.raw, bounded by --request-timeout) runs
+    // to its end and its answer is dropped.
+    const stop = new AbortController();
+    const finished = () => stop.signal.aborted;
+    let child;
+    stop.signal.addEventListener('abort', () => child?.kill(), { once: true });
+    /** Resolves after ms, or as soon as listAndWatch settles. */
+    const pause = (ms) => new Promise(resolve => {
+        const done = () => {
+            clearTimeout(timer);
+            stop.signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = timer_setSafeTimeout(done, ms, `${opts.what}: backoff`);
+        stop.signal.addEventListener('abort', done, { once: true });
+    });
+    /** True when done, or when listAndWatch settled while the list was in flight. */
+    const relist = async () => {
+        const list = await kubectl.raw(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`);
+        if (finished())
+            return true;
+        objects.clear();
+        for (const item of list.items)
+            objects.set(item.metadata.name, item);
+        resourceVersion = list.metadata.resourceVersion;
+        return (await opts.onChange(objects)) === true;
+    };
+    // One watch stream; resolves 'done', 'gone' (410: relist), or 'dropped' (resume).
+    const watchOnce = () => new Promise((resolve, reject) => {
+        const path = `${opts.path}${query({
+            watch: 'true',
+            allowWatchBookmarks: 'true',
+            resourceVersion,
+            labelSelector: opts.labelSelector,
+            fieldSelector: opts.fieldSelector
+        })}`;
+        // Checked in the same synchronous run as the spawn: either listAndWatch settled before
+        // and nothing starts, or the child is `child` by the time it does and is killed then.
+        if (finished())
+            return resolve('done');
+        const proc = (0,external_node_child_process_namespaceObject.spawn)(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child = proc;
+        let stderr = '';
+        let outcome;
+        let chain = Promise.resolve();
+        proc.stderr.on('data', chunk => (stderr += String(chunk)));
+        // Events are newline-framed. A stream cut mid-event leaves a fragment without its
+        // newline: it is dropped, and the watch resumes from the last complete event.
+        let pending = '';
+        proc.stdout.setEncoding('utf8');
+        proc.stdout.on('data', (chunk) => {
+            pending += chunk;
+            let newline;
+            while ((newline = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, newline);
+                pending = pending.slice(newline + 1);
+                if (line.trim())
+                    handleLine(line);
+            }
+        });
+        const handleLine = (line) => {
+            if (outcome)
+                return;
+            chain = chain
+                .then(async () => {
+                if (outcome || finished())
+                    return;
+                const event = JSON.parse(line);
+                if (event.type === 'ERROR') {
+                    const status = event.object;
+                    if (status.code === 410)
+                        outcome = 'gone';
+                    else
+                        log_info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
+                    proc.kill();
+                    return;
+                }
+                if (event.object?.metadata?.resourceVersion)
+                    resourceVersion = event.object.metadata.resourceVersion;
+                if (event.type === 'BOOKMARK')
+                    return;
+                if (event.type === 'DELETED')
+                    objects.delete(event.object.metadata.name);
+                else
+                    objects.set(event.object.metadata.name, event.object);
+                if ((await opts.onChange(objects, event)) === true) {
+                    outcome = 'done';
+                    proc.kill();
+                }
+            })
+                .catch(error => {
+                proc.kill();
+                reject(error);
+            });
+        };
+        proc.on('close', code => {
+            void chain.then(() => {
+                if (outcome)
+                    return resolve(outcome);
+                if (!finished())
+                    log_info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
+                resolve('dropped');
+            });
+        });
+        proc.on('error', reject);
+    });
+    const work = async () => {
+        let needList = true;
+        let backoff = 100;
+        for (;;) {
+            if (needList) {
+                if (await relist())
+                    return;
+                needList = false;
+            }
+            const started = Date.now();
+            const outcome = await watchOnce();
+            if (outcome === 'done' || finished())
+                return;
+            if (outcome === 'gone')
+                needList = true;
+            // A stream that died at once is the server refusing; back off. A long-lived one that
+            // ended (server-side watch timeout) resumes immediately.
+            backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100;
+            if (backoff > 100)
+                await pause(backoff);
+            if (finished())
+                return;
+        }
+    };
+    // A deadline a timer cannot hold is refused before any kubectl starts, as is an aborted signal.
+    checkDelay(opts.timeoutMs, `${opts.what}: timeout`);
+    opts.signal?.throwIfAborted();
+    let timer;
+    let onAbort;
+    const timeout = new Promise((_, reject) => {
+        timer = timer_setSafeTimeout(() => reject(opts.timeoutError()), opts.timeoutMs, `${opts.what}: timeout`);
+        onAbort = () => reject(opts.signal?.reason);
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+        await Promise.race([work(), timeout]);
+    }
+    finally {
+        clearTimeout(timer);
+        if (onAbort)
+            opts.signal?.removeEventListener('abort', onAbort);
+        stop.abort();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
+function describeState(state) {
+    if (state?.waiting)
+        return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`;
+    if (state?.terminated)
+        return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')');
+    if (state?.running)
+        return `running since ${state.running.startedAt ?? '?'}`;
+    return 'no state yet';
+}
+function podRestarts(pod) {
+    return (pod?.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+}
+/** A short status line for progress logs. */
+function diagnostics_podSummary(pod) {
+    if (!pod)
+        return 'not created yet';
+    const conditions = (pod.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    const restarts = podRestarts(pod);
+    return [pod.status?.phase ?? 'Pending', ...conditions, ...(restarts ? [`restarts=${restarts}`] : [])].join(', ');
+}
+async function diagnostics_diagnosePod(kubectl, namespace, name, pod) {
+    const containers = pod?.status?.containerStatuses ?? [];
+    const diag = {
+        pod: name,
+        phase: pod ? (pod.status?.phase ?? 'Pending') : 'not created',
+        conditions: (pod?.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`),
+        containers: containers.map(c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`),
+        restarts: podRestarts(pod),
+        events: [],
+        logs: ''
+    };
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`);
+        const when = (e) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '';
+        diag.events = events.items
+            .sort((a, b) => when(a).localeCompare(when(b)))
+            .slice(-10)
+            .map(e => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${e.count && e.count > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`.trim());
+    }
+    catch (error) {
+        diag.events = [`(events unavailable: ${error.message.split('\n')[0]})`];
+    }
+    if (pod) {
+        const previous = diag.restarts > 0 ? ['--previous'] : [];
+        try {
+            diag.logs = (await kubectl.run(['logs', name, '-n', namespace, '--all-containers', '--tail=20', ...previous])).stdout.trimEnd();
+        }
+        catch (error) {
+            diag.logs = `(logs unavailable: ${error.message.split('\n').slice(-1)[0]})`;
+        }
+    }
+    return diag;
+}
+function formatDiagnostics(d) {
+    return [
+        `pod ${d.pod}: phase ${d.phase}, restarts ${d.restarts}`,
+        ...(d.conditions.length ? ['  conditions:', ...d.conditions.map(c => `    ${c}`)] : []),
+        ...(d.containers.length ? ['  containers:', ...d.containers.map(c => `    ${c}`)] : []),
+        '  recent events:',
+        ...(d.events.length ? d.events.map(e => `    ${e}`) : ['    (none)']),
+        ...(d.logs ? ['  last log lines:', ...d.logs.split('\n').map(l => `    ${l}`)] : [])
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/wait-ready.ts
+// Step 2: pods 0..N-1 of the StatefulSet Ready, in order, driven by one watch. Fails fast on a
+// crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
+// per-pod or overall deadline. Every failure carries the pod's diagnostics.
+
+
+
+
+function waitReadyOptions(req) {
+    const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
+    return {
+        kubectl: req.kubectl,
+        namespace: req.env.kubernetes.namespace,
+        statefulSet: req.statefulSet ?? req.env.kubernetes.statefulSet,
+        podTimeoutMs,
+        overallTimeoutMs: req.overallTimeoutMs ?? podTimeoutMs * req.env.ensemble.servers
+    };
+}
+class WaitReadyError extends Error {
+    diagnostics;
+    constructor(message, diagnostics) {
+        super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message);
+        this.diagnostics = diagnostics;
+        this.name = 'WaitReadyError';
+    }
+}
+/**
+ * Why the wait for one pod stops: a fast failure or its per-pod timeout. The abort reason of the
+ * pod watch, so the error names the pod that failed, which need not be the one waited for.
+ */
+class PodFailure extends Error {
+    ordinal;
+    reason;
+    constructor(ordinal, reason) {
+        super(reason);
+        this.ordinal = ordinal;
+        this.reason = reason;
+        this.name = 'PodFailure';
+    }
+}
+const fatalWaitingReasons = new Set([
+    'CrashLoopBackOff',
+    'ErrImagePull',
+    'ImagePullBackOff',
+    'InvalidImageName',
+    'CreateContainerConfigError',
+    'CreateContainerError'
+]);
+function isPodReady(pod, updateRevision) {
+    if (!pod || pod.metadata.deletionTimestamp)
+        return false;
+    if (updateRevision && pod.metadata.labels?.['controller-revision-hash'] !== updateRevision)
+        return false;
+    return (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
+}
+/** A reason to stop waiting now, or undefined while the pod may still become Ready. */
+function fastFailure(pod, crashLoopRestarts) {
+    if (!pod)
+        return undefined;
+    const scheduled = pod.status?.conditions?.find(c => c.type === 'PodScheduled');
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
+        return `cannot be scheduled: ${scheduled.message ?? 'no node fits'}`;
+    for (const c of pod.status?.containerStatuses ?? []) {
+        const reason = c.state?.waiting?.reason;
+        if (reason && fatalWaitingReasons.has(reason))
+            return `container ${c.name} is ${reason} (restarts: ${c.restartCount})${c.state?.waiting?.message ? `: ${c.state.waiting.message}` : ''}`;
+        if (!c.ready && c.restartCount >= crashLoopRestarts)
+            return `container ${c.name} keeps restarting (restarts: ${c.restartCount})`;
+    }
+    return undefined;
+}
+async function settledStatefulSet(opts, deadline) {
+    let found;
+    // The controller must have seen the latest spec before its updateRevision means anything.
+    await listAndWatch(opts.kubectl, {
+        path: `/apis/apps/v1/namespaces/${opts.namespace}/statefulsets`,
+        fieldSelector: `metadata.name=${opts.statefulSet}`,
+        what: `statefulset ${opts.statefulSet}`,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        timeoutError: () => new WaitReadyError(found
+            ? `StatefulSet ${opts.statefulSet} was not observed by its controller in time (generation ${found.metadata.generation}, observed ${found.status?.observedGeneration ?? 'none'}): is kube-controller-manager running?`
+            : `StatefulSet ${opts.statefulSet} does not exist in namespace ${opts.namespace}: did deploy-chart run?`, undefined),
+        onChange: objects => {
+            found = objects.get(opts.statefulSet);
+            const generation = found?.metadata?.generation ?? 0;
+            return found !== undefined && (found.status?.observedGeneration ?? 0) >= generation;
+        }
+    });
+    return found;
+}
+async function waitReady(opts) {
+    const started = Date.now();
+    const deadline = started + opts.overallTimeoutMs;
+    const sts = await settledStatefulSet(opts, deadline);
+    const replicas = sts.spec.replicas ?? 1;
+    const updateRevision = sts.status?.updateRevision;
+    const rolling = Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
+    // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
+    const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
+    const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    log.info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
+    const ready = [];
+    let index = 0;
+    let currentSince = Date.now();
+    let pods = new Map();
+    const abort = new AbortController();
+    const crashLoopRestarts = opts.crashLoopRestarts ?? 3;
+    const failWith = async (ordinal, why) => {
+        const name = podName(ordinal);
+        throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)));
+    };
+    // The overall deadline is the pod watch's own timeout. The per-pod deadline is one timer,
+    // re-armed whenever the next pod becomes the one waited for; the ticker only prints progress.
+    let podDeadline;
+    const armPodDeadline = () => {
+        clearTimeout(podDeadline);
+        if (index >= order.length)
+            return;
+        const ordinal = order[index];
+        podDeadline = setSafeTimeout(() => abort.abort(new PodFailure(ordinal, `not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`)), opts.podTimeoutMs, 'per-pod timeout');
+    };
+    const ticker = setSafeInterval(() => {
+        if (index >= order.length)
+            return;
+        const name = podName(order[index]);
+        log.info(`  ${name}: waiting ${Math.round((Date.now() - currentSince) / 1000)} s: ${podSummary(pods.get(name))}`);
+    }, opts.progressIntervalMs ?? 10_000, 'progress');
+    armPodDeadline();
+    try {
+        await listAndWatch(opts.kubectl, {
+            path: `/api/v1/namespaces/${opts.namespace}/pods`,
+            labelSelector: selector || undefined,
+            what: `pods of ${opts.statefulSet}`,
+            signal: abort.signal,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            timeoutError: () => new Error(`not Ready within the overall timeout of ${Math.round(opts.overallTimeoutMs / 1000)} s`),
+            onChange: objects => {
+                pods = objects;
+                while (index < order.length && isPodReady(objects.get(podName(order[index])), updateRevision)) {
+                    const now = Date.now();
+                    ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince });
+                    log.info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
+                    index++;
+                    currentSince = now;
+                    armPodDeadline();
+                }
+                if (index >= order.length)
+                    return true;
+                for (const ordinal of order.slice(index)) {
+                    const why = fastFailure(objects.get(podName(ordinal)), crashLoopRestarts);
+                    if (why) {
+                        abort.abort(new PodFailure(ordinal, why));
+                        return false;
+                    }
+                }
+                return false;
+            }
+        });
+    }
+    catch (error) {
+        if (error instanceof WaitReadyError)
+            throw error;
+        if (error instanceof PodFailure)
+            await failWith(error.ordinal, error.reason);
+        // The overall timeout, or kubectl failing: about the pod being waited for.
+        await failWith(order[index], error.message);
+    }
+    finally {
+        clearInterval(ticker);
+        clearTimeout(podDeadline);
+    }
+    log.info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return ready;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/mntr.ts
+/** The answer to `mntr`: one `key<TAB>value` per line (numbers stay text; callers pick what they read). */
+function parseMntr(text) {
+    const fields = new Map();
+    for (const line of text.split('\n')) {
+        const tab = line.indexOf('\t');
+        if (tab > 0)
+            fields.set(line.slice(0, tab).trim(), line.slice(tab + 1).trim());
+    }
+    if (!fields.has('zk_version') && !fields.has('zk_server_state'))
+        throw new Error(`Not a ZooKeeper mntr answer (no zk_version line): ${JSON.stringify(text.slice(0, 200))}`);
+    return fields;
+}
+/** An integer field of a mntr answer, or undefined when the server does not report it. */
+function mntrNumber(fields, key) {
+    const v = fields.get(key);
+    return v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/srvr.ts
+/** The answer of a server that runs but has no quorum (yet), instead of its status. */
+class ZooKeeperNotServingError extends Error {
+    constructor() {
+        super('ZooKeeper is not currently serving requests: it has no quorum yet (still electing a leader or syncing), or lost it');
+        this.name = 'ZooKeeperNotServingError';
+    }
+}
+const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+/** Parses the answer to `srvr` (or `stat`, whose extra client lines are ignored). */
+function parseSrvr(text) {
+    if (text.trim() === NOT_SERVING)
+        throw new ZooKeeperNotServingError();
+    const fields = new Map();
+    for (const line of text.split('\n')) {
+        // Client lines of `stat` start with a space or '/', so only "Key: value" lines match.
+        const m = /^([A-Za-z][A-Za-z/ ]*):\s*(.*?)\s*$/.exec(line);
+        if (m)
+            fields.set(m[1], m[2]);
+    }
+    const build = fields.get('Zookeeper version');
+    if (build === undefined) {
+        throw new Error(`Not a ZooKeeper srvr answer (no "Zookeeper version:" line): ${JSON.stringify(text.slice(0, 200))}`);
+    }
+    const field = (name) => {
+        const value = fields.get(name);
+        if (value === undefined) {
+            throw new Error(`ZooKeeper srvr answer has no "${name}:" line: ${JSON.stringify(text.slice(0, 400))}`);
+        }
+        return value;
+    };
+    const integer = (name) => {
+        const value = field(name);
+        if (!/^-?\d+$/.test(value))
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${value}" is not an integer`);
+        return Number(value);
+    };
+    const triple = (name) => {
+        const parts = field(name).split('/').map(Number);
+        if (parts.length !== 3 || parts.some(Number.isNaN)) {
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${field(name)}" is not three numbers a/b/c`);
+        }
+        return [parts[0], parts[1], parts[2]];
+    };
+    const zxidText = field('Zxid');
+    if (!/^0x[0-9a-fA-F]+$/.test(zxidText))
+        throw new Error(`ZooKeeper srvr answer: "Zxid: ${zxidText}" is not hexadecimal`);
+    const [min, avg, max] = triple('Latency min/avg/max');
+    const status = {
+        version: /^\d+\.\d+\.\d+/.exec(build)?.[0] ?? build,
+        build,
+        mode: field('Mode'),
+        zxid: BigInt(zxidText),
+        nodeCount: integer('Node count'),
+        latency: { min, avg, max },
+        received: integer('Received'),
+        sent: integer('Sent'),
+        connections: integer('Connections'),
+        outstanding: integer('Outstanding')
+    };
+    if (fields.has('Proposal sizes last/min/max')) {
+        const [last, pmin, pmax] = triple('Proposal sizes last/min/max');
+        status.proposalSizes = { last, min: pmin, max: pmax };
+    }
+    return status;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
+
+
+const ordinalOf = (sts, pod) => {
+    const m = new RegExp(`^${sts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(pod);
+    return m ? Number(m[1]) : undefined;
+};
+async function readEnsembleState(kubectl, query, namespace, statefulSet) {
+    const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
+    if (!sts)
+        throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    const pods = (await kubectl.list('pods', namespace, selector || undefined))
+        .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
+        .filter((p) => p.ordinal !== undefined)
+        .sort((a, b) => a.ordinal - b.ordinal);
+    const updateRevision = sts.status?.updateRevision;
+    const servers = await Promise.all(pods.map(({ pod, ordinal }) => serverState(query, pod, ordinal, updateRevision)));
+    return {
+        statefulSet,
+        replicas: sts.spec.replicas ?? 1,
+        updateRevision,
+        updateStrategy: sts.spec.updateStrategy?.type,
+        servers,
+        leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
+    };
+}
+async function serverState(query, pod, ordinal, updateRevision) {
+    const revision = pod.metadata.labels?.['controller-revision-hash'];
+    const state = {
+        pod: pod.metadata.name,
+        ordinal,
+        myid: ordinal + 1,
+        uid: pod.metadata.uid,
+        revision,
+        current: revision !== undefined && revision === updateRevision,
+        ready: !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')
+    };
+    if (pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') {
+        state.problem = pod.metadata.deletionTimestamp ? 'being deleted' : `pod ${pod.status?.phase ?? 'Pending'}`;
+        return state;
+    }
+    try {
+        const srvr = parseSrvr(await query(state.pod, 'srvr'));
+        state.mode = srvr.mode;
+        state.zxid = srvr.zxid;
+        if (srvr.mode === 'leader') {
+            const mntr = parseMntr(await query(state.pod, 'mntr'));
+            state.synced = { voting: mntrNumber(mntr, 'zk_synced_followers') ?? 0, nonVoting: mntrNumber(mntr, 'zk_synced_non_voting_followers') ?? 0 };
+        }
+    }
+    catch (e) {
+        state.problem = e.message.split('\n')[0];
+    }
+    return state;
+}
+/** Why the servers 0..n-1 are not one healthy quorum (one leader, every other one synced with it), or undefined. */
+function quorumProblem(state, n) {
+    const voters = state.servers.filter(s => s.ordinal < n);
+    const missing = Array.from({ length: n }, (_, i) => i).filter(i => !voters.some(s => s.ordinal === i));
+    if (missing.length)
+        return `${missing.map(i => `${state.statefulSet}-${i}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`;
+    const down = voters.filter(s => s.mode !== 'leader' && s.mode !== 'follower');
+    if (down.length)
+        return down.map(s => `${s.pod} is not serving (${s.mode ? `Mode: ${s.mode}` : s.problem})`).join('; ');
+    if (state.leaders.length !== 1)
+        return `${state.leaders.length} servers say they lead: ${state.leaders.join(', ')}`;
+    const leader = state.servers.find(s => s.mode === 'leader');
+    const followers = state.servers.filter(s => s.mode === 'follower').length;
+    const synced = (leader.synced?.voting ?? 0) + (leader.synced?.nonVoting ?? 0);
+    if (synced < followers)
+        return `leader ${leader.pod} has ${synced} synced follower${synced === 1 ? '' : 's'} of ${followers}`;
+    return undefined;
+}
+/** Whether a majority of 0..n-1 serve with one leader: the minimum to start changing anything. */
+function hasQuorum(state, n) {
+    const serving = state.servers.filter(s => s.ordinal < n && (s.mode === 'leader' || s.mode === 'follower')).length;
+    return state.leaders.length === 1 && serving >= Math.floor(n / 2) + 1;
+}
+/**
+ * Which of the servers 0..n-1 still run an old revision, in the order to restart them: those
+ * not serving first (restarting them cannot cost the quorum anything), then followers by
+ * ordinal, the leader last, so the ensemble elects a new leader once, not once per restart.
+ */
+function restartOrder(state, n) {
+    const rank = (s) => (s.mode === 'leader' ? 2 : s.mode === 'follower' ? 1 : 0);
+    return state.servers.filter(s => s.ordinal < n && !s.current).sort((a, b) => rank(a) - rank(b) || a.ordinal - b.ordinal);
+}
+/** A few lines for a failure report or a log: who runs which revision, in which mode. */
+function formatEnsembleState(state) {
+    const lines = state.servers.map(s => {
+        const mode = s.mode ? `Mode: ${s.mode}` : `not serving: ${s.problem ?? 'unknown'}`;
+        const synced = s.synced ? `, synced followers ${s.synced.voting} voting + ${s.synced.nonVoting} non-voting` : '';
+        return `${s.pod} (myid ${s.myid}): revision ${s.revision ?? 'none'} (${s.current ? 'new' : 'old'}), ${s.ready ? 'Ready' : 'not Ready'}, ${mode}${s.zxid !== undefined ? ` zxid 0x${s.zxid.toString(16)}` : ''}${synced}`;
+    });
+    lines.push(state.leaders.length === 1 ? `leader: ${state.leaders[0]}` : `leaders: ${state.leaders.join(', ') || 'none'}`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
+
+
+
+
+/** A check failed: nothing more was restarted. `state` is the last reading, for the report. */
+class EnsembleStepError extends Error {
+    state;
+    constructor(message, state) {
+        super(state
+            ? `${message}\nState of the ensemble:\n${formatEnsembleState(state)
+                .map(l => `  ${l}`)
+                .join('\n')}`
+            : message);
+        this.state = state;
+        this.name = 'EnsembleStepError';
+    }
+}
+const roll_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+async function needsRestarts(ctx, n) {
+    const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
+    if (sts?.spec.updateStrategy?.type !== 'OnDelete')
+        return false;
+    const revision = sts.status?.updateRevision;
+    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
+    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+}
+/** Until servers 0..n-1 form one healthy quorum; the last state, or EnsembleStepError at the deadline. */
+async function waitForQuorum(ctx, n, why) {
+    const deadline = Date.now() + ctx.quorumTimeoutMs;
+    for (;;) {
+        const state = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet);
+        const problem = quorumProblem(state, n);
+        if (!problem)
+            return state;
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`${why}: servers 0..${n - 1} were not one quorum within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${problem}`, state);
+        await roll_sleep(ctx.pollMs ?? 500);
+    }
+}
+/** Until the pod named `name` is a new incarnation (not `oldUid`) at `revision` and Ready. */
+async function waitPodReplaced(ctx, name, oldUid, revision) {
+    let last;
+    await watch_listAndWatch(ctx.kubectl, {
+        path: `/api/v1/namespaces/${ctx.namespace}/pods`,
+        fieldSelector: `metadata.name=${name}`,
+        what: `pod ${name}`,
+        timeoutMs: ctx.podTimeoutMs,
+        timeoutError: () => new EnsembleStepError(`pod ${name} was not Ready again within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined),
+        onChange: objects => {
+            last = objects.get(name);
+            if (!last || last.metadata.uid === oldUid)
+                return false;
+            const failed = fastFailure(last, 3);
+            if (failed)
+                throw new EnsembleStepError(`pod ${name} ${failed}`, undefined);
+            return isPodReady(last, revision);
+        }
+    });
+}
+/** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
+async function restartServer(ctx, server, state) {
+    ctx.onRestart?.(server.pod, state);
+    await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--wait=false']);
+    try {
+        await waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision);
+    }
+    catch (e) {
+        const now = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet).catch(() => undefined);
+        throw new EnsembleStepError(e.message.split('\nState of the ensemble:')[0], now);
+    }
+}
+/**
+ * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order. Returns the
+ * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
+ */
+async function rollOutdated(ctx, n) {
+    const restarted = [];
+    // From the API alone first: a release with nothing to restart costs no exec into any pod.
+    if (!(await needsRestarts(ctx, n)))
+        return restarted;
+    for (;;) {
+        const state = await waitForQuorum(ctx, n, restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server');
+        const [next, ...rest] = restartOrder(state, n);
+        if (!next)
+            return restarted;
+        log_info(`restarting ${next.pod} (${next.mode ?? 'not serving'}) for revision ${state.updateRevision}; ${rest.length ? `then ${rest.map(s => s.pod).join(', ')}` : 'the last one'}`);
+        await restartServer(ctx, next, state);
+        restarted.push(next.pod);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/converge.ts
+
+
+
+
+
+
+async function converge(opts) {
+    const { env, kubectl } = opts;
+    const namespace = env.kubernetes.namespace;
+    const name = env.kubernetes.statefulSet;
+    const deploy = (size) => deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) });
+    const live = await kubectl.getOptional('statefulset', name, namespace);
+    // First install: pods start 0..N-1, each with the full server list; nothing to restart.
+    if (!live)
+        return { chart: await deploy(), restarted: [] };
+    const ctx = {
+        kubectl,
+        query: opts.query ?? execPodQuery(kubectl, { namespace, container: 'zookeeper' }),
+        namespace,
+        statefulSet: name,
+        podTimeoutMs: env.timeouts.podReadyMs,
+        quorumTimeoutMs: env.timeouts.podReadyMs,
+        ...(opts.onRestart ? { onRestart: opts.onRestart } : {})
+    };
+    const from = live.spec.replicas ?? 1;
+    const to = env.ensemble.servers;
+    const restarted = [];
+    if (from !== to && env.chart.source.kind !== 'bundled') {
+        // A third-party chart takes its size from its own values: one step, rolled by whatever
+        // strategy the chart sets (zk-rollout orders the restarts only under OnDelete).
+        const refused = unsafeScalingError(name, from, to);
+        if (refused)
+            throw new Error(refused);
+    }
+    const plan = from !== to && env.chart.source.kind === 'bundled'
+        ? planScaling({ from, to, allowUnsafeSize: env.ensemble.allowUnsafeSize, observerIds: env.observers?.hosts.map(h => h.id) ?? [] })
+        : undefined;
+    if (plan && plan.steps.length > 1 && !opts.afterStep)
+        throw new ScalingRefusal(`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
+            `each followed by the LoadBalancers and observers; run them with zk-rollout rollout or the root action, not deploy-chart alone`);
+    if (plan) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        if (!hasQuorum(state, from))
+            throw new EnsembleStepError(`scale ${formatSizes(plan)} refused: the ensemble has no quorum now; fix that first (a scale restarts servers)`, state);
+        log_info(`scaling StatefulSet ${name}: ${formatSizes(plan)}, one voter per step`);
+        if (plan.unsafeSize)
+            log_warning(`target size ${to}: ${plan.unsafeSize} (allowed by ensemble.allowUnsafeSize)`);
+    }
+    // Resume: a step interrupted halfway left servers on two configurations; finish it first at
+    // the size both agree on, so the next step again differs by one voter only.
+    restarted.push(...(await rollOutdated(ctx, Math.min(from, to))));
+    let chart;
+    for (const step of plan?.steps ?? []) {
+        log_info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${name}-${step.change.ordinal})`);
+        if (step.change.kind === 'add') {
+            chart = await deploy({ replicas: step.to, servers: step.to });
+            const sts = await kubectl.getOptional('statefulset', name, namespace);
+            await waitPodReplaced(ctx, `${name}-${step.change.ordinal}`, undefined, sts?.status?.updateRevision);
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+        }
+        else {
+            // A server that no longer lists the leader cannot follow it: leadership moves first.
+            restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
+            // The others stop listing the last server while it still runs; only then is it removed.
+            await deploy({ replicas: step.from, servers: step.to });
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+            chart = await deploy({ replicas: step.to, servers: step.to });
+            await waitPodGone(ctx, `${name}-${step.change.ordinal}`);
+            log_info(`${name}-${step.change.ordinal} removed; its PersistentVolumeClaims are kept. To delete them by hand: ` +
+                `kubectl delete pvc -n ${namespace} data-${name}-${step.change.ordinal} datalog-${name}-${step.change.ordinal}`);
+        }
+        if (step.to !== to)
+            await opts.afterStep?.(step);
+    }
+    if (!chart) {
+        chart = await deploy();
+        restarted.push(...(await rollOutdated(ctx, to)));
+    }
+    if (restarted.length) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        for (const line of formatEnsembleState(state))
+            log_info(`  ${line}`);
+    }
+    return { chart, ...(plan ? { scaling: plan } : {}), restarted };
+}
+/** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
+async function moveLeadershipOff(ctx, n, ordinal) {
+    const state = await waitForQuorum(ctx, n, `before removing ${ctx.statefulSet}-${ordinal}`);
+    const leaving = state.servers.find(s => s.ordinal === ordinal);
+    if (leaving?.mode !== 'leader')
+        return [];
+    log_info(`${leaving.pod} leads and is to be removed: restarting it first, so that a server that stays takes over`);
+    await restartServer(ctx, leaving, state);
+    const after = await waitForQuorum(ctx, n, `after restarting ${leaving.pod}`);
+    if (after.leaders.includes(leaving.pod))
+        throw new EnsembleStepError(`${leaving.pod} was elected leader again; rerun to try once more`, after);
+    return [leaving.pod];
+}
+async function waitPodGone(ctx, pod) {
+    const deadline = Date.now() + ctx.podTimeoutMs;
+    while (await ctx.kubectl.getOptional('pod', pod, ctx.namespace)) {
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`pod ${pod} was not removed within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined);
+        await new Promise(resolve => setTimeout(resolve, 500));
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy-chart/src/input-helper.ts
 
 
@@ -39484,6 +40388,7 @@ function getSettings() {
 
 
 
+
 async function run() {
     await runAction('deploy-chart', async () => {
         const settings = getSettings();
@@ -39494,7 +40399,9 @@ async function run() {
                 await writeSummary(`deploy-chart: ${env.name} rolled back`, ['release', 'namespace', 'revision'], [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]]);
                 return;
             }
-            const r = await deployChart({ env, helm, kubectl, roots: chartRoots(import.meta.url) });
+            // One size step at most here (the root action and zk-rollout rollout take several); changed
+            // servers restart in ZooKeeper order when the StatefulSet is OnDelete, as the bundled chart's is.
+            const { chart: r, restarted } = await converge({ env, helm, kubectl, roots: chartRoots(import.meta.url) });
             setOutput('release', r.release);
             setOutput('revision', r.revision);
             setOutput('previous-revision', r.previousRevision ?? '');
@@ -39502,7 +40409,7 @@ async function run() {
             setOutput('statefulset', r.statefulSet);
             setOutput('replicas', r.replicas);
             setOutput('changed', r.changed);
-            await writeSummary(`deploy-chart: ${env.name}`, ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed'], [
+            await writeSummary(`deploy-chart: ${env.name}`, ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed', 'restarted'], [
                 [
                     r.release,
                     r.namespace,
@@ -39510,7 +40417,8 @@ async function run() {
                     r.chartVersion,
                     r.statefulSet,
                     r.replicas,
-                    r.changed ? 'yes' : 'no'
+                    r.changed ? 'yes' : 'no',
+                    restarted.join(', ') || 'none'
                 ]
             ]);
         });

@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(292);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9030);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -35026,13 +35026,13 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 292:
+/***/ 9030:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  e: () => (/* binding */ main_run)
 });
 
 ;// CONCATENATED MODULE: external "os"
@@ -44710,8 +44710,12 @@ function chart_reference_chartReference(env, roots) {
 
 
 
-function deploy_chart_upgradeRequest(env, roots) {
+function deploy_chart_upgradeRequest(env, roots, size) {
     const { chart, flags } = chartReference(env, roots);
+    const replicas = size?.replicas ?? env.ensemble.servers;
+    // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
+    // the rendered release equals what a plain `helm upgrade` of the same values gives.
+    const servers = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {};
     return {
         release: env.kubernetes.release,
         namespace: env.kubernetes.namespace,
@@ -44719,7 +44723,7 @@ function deploy_chart_upgradeRequest(env, roots) {
         chartFlags: flags,
         valuesFile: env.chart.valuesFile,
         // The bundled chart takes its size from ensemble.servers; other charts from their values.
-        set: env.chart.source.kind === 'bundled' ? { replicas: String(env.ensemble.servers) } : {}
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
     };
 }
 const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
@@ -44750,14 +44754,14 @@ function deploy_chart_unsafeScalingError(name, from, to) {
         `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
 }
 /** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
-function deploy_chart_replicaMismatchError(env, name, replicas) {
-    if (replicas === env.ensemble.servers)
+function deploy_chart_replicaMismatchError(env, name, replicas, expected = env.ensemble.servers) {
+    if (replicas === expected)
         return undefined;
     return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
         `set the chart's replica count in ${env.chart.valuesFile} to match`);
 }
-async function deployChart({ env, helm, kubectl, roots }) {
-    const req = deploy_chart_upgradeRequest(env, roots);
+async function deployChart({ env, helm, kubectl, roots, size }) {
+    const req = deploy_chart_upgradeRequest(env, roots, size);
     const major = await helm.majorVersion();
     log.info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
     const current = await helm.status(req.release, req.namespace);
@@ -44767,10 +44771,12 @@ async function deployChart({ env, helm, kubectl, roots }) {
     const desired = await helm.dryRun(req);
     const sts = findStatefulSet(desired.manifest, req.release);
     const replicas = sts.spec.replicas ?? 1;
-    const mismatch = deploy_chart_replicaMismatchError(env, sts.metadata.name, replicas);
+    const mismatch = deploy_chart_replicaMismatchError(env, sts.metadata.name, replicas, size?.replicas);
     if (mismatch)
         throw new Error(mismatch);
-    await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
+    // A sized step comes from the scaling planner, which already changes one voter at a time.
+    if (!size)
+        await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
     const unchanged = deploy_chart_releaseUnchanged(current, desired);
     let release;
     if (unchanged && current) {
@@ -45283,9 +45289,148 @@ function live_diff_liveDiffError(error) {
     return quoted(hidden.replace(/\s*\n\s*/g, ' / '), 300);
 }
 
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./workflows-lib/src/scaling/plan.ts
+// The scaling planner: from the live size to the environment's, the sequence of static voting
+// configurations that changes one voter per step. ZooKeeper without dynamic reconfiguration
+// learns its voters from zoo.cfg, so while a step rolls out some servers run the old list and
+// some the new one; only if every majority of the old list meets every majority of the new one
+// can the two halves never elect two leaders. Removing or adding one voter keeps that true;
+// two at once (3 -> 5: {1,2} and {3,4,5}) does not. Pure: no cluster, no I/O.
+class plan_ScalingRefusal extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ScalingRefusal';
+    }
+}
+const majority = (n) => Math.floor(n / 2) + 1;
+/** Why a size is unsafe (no better fault tolerance than a smaller odd one), or undefined. */
+function unsafeSizeReason(n) {
+    if (n % 2 === 1 && n >= 3)
+        return undefined;
+    const tolerated = Math.floor((n - 1) / 2);
+    return (`${n} server${n === 1 ? '' : 's'} tolerate${n === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} (a quorum is ${majority(n)} of ${n})` +
+        (n % 2 === 0 ? `, no more than ${n - 1} would, and every write waits for one server more` : ''));
+}
+function plan_planScaling(req) {
+    const { from, to } = req;
+    for (const [name, n] of [
+        ['current size', from],
+        ['target size', to]
+    ])
+        if (!Number.isInteger(n) || n < 1 || n > 99)
+            throw new plan_ScalingRefusal(`${name} ${n} is not a server count (1..99)`);
+    if (from === to)
+        throw new plan_ScalingRefusal(`the ensemble already has ${to} server${to === 1 ? '' : 's'}: nothing to scale`);
+    const unsafe = unsafeSizeReason(to);
+    if (unsafe && !req.allowUnsafeSize)
+        throw new plan_ScalingRefusal(`target ${to} refused: ${unsafe}. Choose an odd size of 3 or more, or set ensemble.allowUnsafeSize: true`);
+    // Scaling down, servers up to `from` still vote until the last step: ids there collide too.
+    const highest = Math.max(from, to);
+    const colliding = (req.observerIds ?? []).filter(id => id <= highest).sort((a, b) => a - b);
+    if (colliding.length > 0)
+        throw new plan_ScalingRefusal(`observer id${colliding.length === 1 ? '' : 's'} ${colliding.join(', ')} would collide with participant id${colliding.length === 1 ? '' : 's'} ` +
+            `${colliding.join(', ')} of the ${highest}-server configuration: observer ids must stay above every participant; renumber them (101 and up)`);
+    const dir = Math.sign(to - from);
+    const sizes = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * dir);
+    const steps = sizes.slice(1).map((size, i) => {
+        const prev = sizes[i];
+        const ordinal = Math.max(prev, size) - 1;
+        return {
+            from: prev,
+            to: size,
+            change: { kind: size > prev ? 'add' : 'remove', myid: ordinal + 1, ordinal },
+            voters: Array.from({ length: size }, (_, v) => v + 1)
+        };
+    });
+    return { from, to, sizes, steps, ...(unsafe ? { unsafeSize: unsafe } : {}) };
+}
+/** `3 -> 4 -> 5` */
+function plan_formatSizes(plan) {
+    return plan.sizes.join(' -> ');
+}
+/**
+ * What one step restarts, in order, as a plan can know it before the cluster is asked who leads:
+ * the new server first (scale-up), then every other server, followers first and the leader last.
+ */
+function plan_stepRestarts(step, statefulSet) {
+    const pod = (ordinal) => `${statefulSet}-${ordinal}`;
+    const staying = Array.from({ length: Math.min(step.from, step.to) }, (_, i) => pod(i));
+    return step.change.kind === 'add'
+        ? [`start ${pod(step.change.ordinal)} (new, myid ${step.change.myid})`, `restart ${staying.join(', ')}: followers first, the leader last`]
+        : [
+            `restart ${staying.join(', ')} without server.${step.change.myid}: followers first, the leader last`,
+            `then remove ${pod(step.change.ordinal)} (its PersistentVolumeClaim is kept)`
+        ];
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/plan/scaling-step.ts
+// The part of a plan that a size change adds: the steps (3 -> 4 -> 5), what each restarts, and
+// the observers that get a new server list after each. The current size comes from the live
+// StatefulSet when a cluster is reachable, otherwise from the environment at a base revision.
+
+
+
+
+
+function scaling_step_scalingStep(env, current) {
+    const to = env.ensemble.servers;
+    if (current.servers === to)
+        return undefined;
+    let plan;
+    try {
+        plan = planScaling({
+            from: current.servers,
+            to,
+            allowUnsafeSize: env.ensemble.allowUnsafeSize,
+            observerIds: env.observers?.hosts.map(h => h.id) ?? []
+        });
+    }
+    catch (e) {
+        if (!(e instanceof ScalingRefusal))
+            throw e;
+        return {
+            summary: `${current.servers} -> ${to} servers: refused`,
+            details: [e.message, `current size from ${current.source}`],
+            refusal: e.message
+        };
+    }
+    const observers = env.observers?.hosts.map(h => h.id).join(', ');
+    const details = [`current size ${current.servers} from ${current.source}; one voter per step, so old and new majorities always intersect`];
+    for (const step of plan.steps) {
+        details.push(`step ${step.from} -> ${step.to}: ${stepRestarts(step, env.kubernetes.statefulSet).join('; ')}`);
+        if (observers)
+            details.push(`  then observers ${observers} get the ${step.to}-server list (rolling, each verified Mode: observer)`);
+    }
+    if (plan.unsafeSize)
+        details.push(`unsafe size allowed by ensemble.allowUnsafeSize: ${plan.unsafeSize}`);
+    return { summary: `scale ${formatSizes(plan)}`, details, plan };
+}
+const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** ensemble.servers of the environment file as committed at `ref`; undefined when it did not exist there. */
+async function scaling_step_serversAtRevision(file, ref, repository) {
+    const relative = path.relative(repository, file).split(path.sep).join('/');
+    let text;
+    try {
+        text = (await run('git', ['-C', repository, 'show', `${ref}:./${relative}`], { maxBuffer: 4 * 2 ** 20 })).stdout;
+    }
+    catch (e) {
+        const stderr = String(e.stderr ?? '');
+        if (/does not exist in|exists on disk, but not in/.test(stderr))
+            return undefined;
+        throw new Error(`--base ${ref}: cannot read ${relative} at that revision: ${stderr.trim().split('\n')[0] || e.message}`, { cause: e });
+    }
+    const servers = parse(text)?.ensemble?.servers;
+    if (!Number.isInteger(servers))
+        throw new Error(`--base ${ref}: ${relative} there has no integer ensemble.servers`);
+    return { servers: servers, source: `${ref}:${relative}` };
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/plan/plan.ts
 // What a rollout of one environment would do and every file it would write. Used by
 // `zk-rollout plan` and by the pull-request plan comment.
+
 
 
 
@@ -45307,6 +45452,9 @@ function plan_buildPlan(env, opts) {
     const pods = Array.from({ length: n }, (_, i) => `${env.kubernetes.statefulSet}-${i}`);
     const steps = [];
     const files = [];
+    const scaling = opts.current ? scalingStep(env, opts.current) : undefined;
+    if (scaling)
+        steps.push({ action: 'scale-ensemble', summary: scaling.summary, details: scaling.details });
     steps.push({
         action: 'deploy-chart',
         summary: `helm upgrade --install ${env.kubernetes.release} ${env.chart.source.kind === 'bundled' || env.chart.source.kind === 'path' ? rel(chart) : chart} into namespace ${env.kubernetes.namespace}`,
@@ -45755,6 +45903,7 @@ function plan_markdown_planMarkdown(input, limit = plan_markdown_COMMENT_LIMIT) 
 
 
 
+
 const DEFAULT_ENVIRONMENTS_ROOT = 'environments';
 /** The step summary takes 1 MiB; keep a margin for what the runner adds. */
 const SUMMARY_LIMIT = 1_000_000;
@@ -45799,8 +45948,18 @@ async function planEnvironments(opts) {
         }
         try {
             const env = await loadEnvironment(directory, { repository: opts.workspace });
-            const plan = buildPlan(env, { roots: opts.roots });
             const live = opts.live ? await compareLive(opts.live, env) : undefined;
+            // The size now: the live StatefulSet's, else the base branch's environment file.
+            const liveReplicas = live?.status === 'compared' ? live.diff.statefulSet?.live : undefined;
+            const current = liveReplicas !== undefined
+                ? { servers: liveReplicas, source: 'the live StatefulSet' }
+                : opts.baseRef
+                    ? await serversAtRevision(env.file, opts.baseRef, opts.workspace).catch((e) => {
+                        log.warning(`${quoted(env.name)}: the plan shows no scaling steps: ${e.message}`);
+                        return undefined;
+                    })
+                    : undefined;
+            const plan = buildPlan(env, { roots: opts.roots, ...(current ? { current } : {}) });
             environments.push({
                 name,
                 status: 'planned',
@@ -45825,7 +45984,7 @@ function pullRequestOf(payload) {
     if (!pr)
         return { fork: false };
     const head = pr.head?.repo?.full_name;
-    return { number: pr.number, sha: pr.head?.sha, fork: head !== pr.base?.repo?.full_name };
+    return { number: pr.number, sha: pr.head?.sha, baseSha: pr.base?.sha, fork: head !== pr.base?.repo?.full_name };
 }
 /** Finds the comment carrying the marker (it is the body's first line), however many comments the pull request has. */
 async function findPlanComment(client, repo, issueNumber) {
@@ -45850,16 +46009,18 @@ async function upsertPlanComment(client, repo, issueNumber, body) {
     return { id: data.id, url: data.html_url, action: 'created' };
 }
 async function planPullRequest(opts) {
+    const event = pullRequestOf(eventPayload());
     const planned = await planEnvironments({
         names: opts.environments,
         environmentsRoot: opts.environmentsRoot,
         roots: opts.roots,
         workspace: opts.workspace,
-        live: opts.live
+        live: opts.live,
+        // plan.yml checks out with full history, so the base commit is there to read.
+        ...(event.baseSha ? { baseRef: event.baseSha } : {})
     });
     for (const error of planned.errors)
         annotateConfigError(error, opts.workspace);
-    const event = pullRequestOf(eventPayload());
     const input = { environments: planned.environments, unchanged: planned.unchanged, sha: event.sha, runUrl: runUrl() };
     const markdown = planMarkdown(input, COMMENT_LIMIT);
     const invalid = planned.environments.filter(e => e.status === 'invalid').map(e => e.name);
@@ -46048,7 +46209,7 @@ function getSettings() {
 
 
 
-async function run() {
+async function main_run() {
     await runAction('deployment', async () => {
         const settings = getSettings();
         if (settings.mode === 'start') {

@@ -34178,7 +34178,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8701);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9465);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4302);
 
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)(process.argv.slice(2), {
@@ -34194,7 +34194,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9465:
+/***/ 4302:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37810,6 +37810,144 @@ function annotateConfigError(error, workspace = process.env.GITHUB_WORKSPACE ?? 
     }
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./workflows-lib/src/scaling/plan.ts
+// The scaling planner: from the live size to the environment's, the sequence of static voting
+// configurations that changes one voter per step. ZooKeeper without dynamic reconfiguration
+// learns its voters from zoo.cfg, so while a step rolls out some servers run the old list and
+// some the new one; only if every majority of the old list meets every majority of the new one
+// can the two halves never elect two leaders. Removing or adding one voter keeps that true;
+// two at once (3 -> 5: {1,2} and {3,4,5}) does not. Pure: no cluster, no I/O.
+class ScalingRefusal extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ScalingRefusal';
+    }
+}
+const majority = (n) => Math.floor(n / 2) + 1;
+/** Why a size is unsafe (no better fault tolerance than a smaller odd one), or undefined. */
+function unsafeSizeReason(n) {
+    if (n % 2 === 1 && n >= 3)
+        return undefined;
+    const tolerated = Math.floor((n - 1) / 2);
+    return (`${n} server${n === 1 ? '' : 's'} tolerate${n === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} (a quorum is ${majority(n)} of ${n})` +
+        (n % 2 === 0 ? `, no more than ${n - 1} would, and every write waits for one server more` : ''));
+}
+function planScaling(req) {
+    const { from, to } = req;
+    for (const [name, n] of [
+        ['current size', from],
+        ['target size', to]
+    ])
+        if (!Number.isInteger(n) || n < 1 || n > 99)
+            throw new ScalingRefusal(`${name} ${n} is not a server count (1..99)`);
+    if (from === to)
+        throw new ScalingRefusal(`the ensemble already has ${to} server${to === 1 ? '' : 's'}: nothing to scale`);
+    const unsafe = unsafeSizeReason(to);
+    if (unsafe && !req.allowUnsafeSize)
+        throw new ScalingRefusal(`target ${to} refused: ${unsafe}. Choose an odd size of 3 or more, or set ensemble.allowUnsafeSize: true`);
+    // Scaling down, servers up to `from` still vote until the last step: ids there collide too.
+    const highest = Math.max(from, to);
+    const colliding = (req.observerIds ?? []).filter(id => id <= highest).sort((a, b) => a - b);
+    if (colliding.length > 0)
+        throw new ScalingRefusal(`observer id${colliding.length === 1 ? '' : 's'} ${colliding.join(', ')} would collide with participant id${colliding.length === 1 ? '' : 's'} ` +
+            `${colliding.join(', ')} of the ${highest}-server configuration: observer ids must stay above every participant; renumber them (101 and up)`);
+    const dir = Math.sign(to - from);
+    const sizes = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * dir);
+    const steps = sizes.slice(1).map((size, i) => {
+        const prev = sizes[i];
+        const ordinal = Math.max(prev, size) - 1;
+        return {
+            from: prev,
+            to: size,
+            change: { kind: size > prev ? 'add' : 'remove', myid: ordinal + 1, ordinal },
+            voters: Array.from({ length: size }, (_, v) => v + 1)
+        };
+    });
+    return { from, to, sizes, steps, ...(unsafe ? { unsafeSize: unsafe } : {}) };
+}
+/** `3 -> 4 -> 5` */
+function formatSizes(plan) {
+    return plan.sizes.join(' -> ');
+}
+/**
+ * What one step restarts, in order, as a plan can know it before the cluster is asked who leads:
+ * the new server first (scale-up), then every other server, followers first and the leader last.
+ */
+function stepRestarts(step, statefulSet) {
+    const pod = (ordinal) => `${statefulSet}-${ordinal}`;
+    const staying = Array.from({ length: Math.min(step.from, step.to) }, (_, i) => pod(i));
+    return step.change.kind === 'add'
+        ? [`start ${pod(step.change.ordinal)} (new, myid ${step.change.myid})`, `restart ${staying.join(', ')}: followers first, the leader last`]
+        : [
+            `restart ${staying.join(', ')} without server.${step.change.myid}: followers first, the leader last`,
+            `then remove ${pod(step.change.ordinal)} (its PersistentVolumeClaim is kept)`
+        ];
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/plan/scaling-step.ts
+// The part of a plan that a size change adds: the steps (3 -> 4 -> 5), what each restarts, and
+// the observers that get a new server list after each. The current size comes from the live
+// StatefulSet when a cluster is reachable, otherwise from the environment at a base revision.
+
+
+
+
+
+function scalingStep(env, current) {
+    const to = env.ensemble.servers;
+    if (current.servers === to)
+        return undefined;
+    let plan;
+    try {
+        plan = planScaling({
+            from: current.servers,
+            to,
+            allowUnsafeSize: env.ensemble.allowUnsafeSize,
+            observerIds: env.observers?.hosts.map(h => h.id) ?? []
+        });
+    }
+    catch (e) {
+        if (!(e instanceof ScalingRefusal))
+            throw e;
+        return {
+            summary: `${current.servers} -> ${to} servers: refused`,
+            details: [e.message, `current size from ${current.source}`],
+            refusal: e.message
+        };
+    }
+    const observers = env.observers?.hosts.map(h => h.id).join(', ');
+    const details = [`current size ${current.servers} from ${current.source}; one voter per step, so old and new majorities always intersect`];
+    for (const step of plan.steps) {
+        details.push(`step ${step.from} -> ${step.to}: ${stepRestarts(step, env.kubernetes.statefulSet).join('; ')}`);
+        if (observers)
+            details.push(`  then observers ${observers} get the ${step.to}-server list (rolling, each verified Mode: observer)`);
+    }
+    if (plan.unsafeSize)
+        details.push(`unsafe size allowed by ensemble.allowUnsafeSize: ${plan.unsafeSize}`);
+    return { summary: `scale ${formatSizes(plan)}`, details, plan };
+}
+const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** ensemble.servers of the environment file as committed at `ref`; undefined when it did not exist there. */
+async function serversAtRevision(file, ref, repository) {
+    const relative = external_node_path_namespaceObject.relative(repository, file).split(external_node_path_namespaceObject.sep).join('/');
+    let text;
+    try {
+        text = (await run('git', ['-C', repository, 'show', `${ref}:./${relative}`], { maxBuffer: 4 * 2 ** 20 })).stdout;
+    }
+    catch (e) {
+        const stderr = String(e.stderr ?? '');
+        if (/does not exist in|exists on disk, but not in/.test(stderr))
+            return undefined;
+        throw new Error(`--base ${ref}: cannot read ${relative} at that revision: ${stderr.trim().split('\n')[0] || e.message}`, { cause: e });
+    }
+    const servers = (0,dist/* parse */.qg)(text)?.ensemble?.servers;
+    if (!Number.isInteger(servers))
+        throw new Error(`--base ${ref}: ${relative} there has no integer ensemble.servers`);
+    return { servers: servers, source: `${ref}:${relative}` };
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
 
 /** The bundled chart, relative to the repository (or action) root. */
@@ -38060,6 +38198,7 @@ function renderServerServices(env, statefulSet) {
 
 
 
+
 function buildPlan(env, opts) {
     const n = env.ensemble.servers;
     if (opts.servers && opts.servers.length !== n)
@@ -38072,6 +38211,9 @@ function buildPlan(env, opts) {
     const pods = Array.from({ length: n }, (_, i) => `${env.kubernetes.statefulSet}-${i}`);
     const steps = [];
     const files = [];
+    const scaling = opts.current ? scalingStep(env, opts.current) : undefined;
+    if (scaling)
+        steps.push({ action: 'scale-ensemble', summary: scaling.summary, details: scaling.details });
     steps.push({
         action: 'deploy-chart',
         summary: `helm upgrade --install ${env.kubernetes.release} ${env.chart.source.kind === 'bundled' || env.chart.source.kind === 'path' ? rel(chart) : chart} into namespace ${env.kubernetes.namespace}`,
@@ -39476,8 +39618,6 @@ function checkKnownHosts(text) {
     return `${lines.join('\n').trim()}\n`;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
 /** user@host:port, with IPv6 addresses in brackets, for messages. */
 function formatEndpoint(e) {
@@ -39539,10 +39679,10 @@ function classifySshFailure(stderr) {
 /** Fingerprints of the keys a host offers now, of one type, or [] when it cannot be asked. */
 async function scanHostKeys(host, port, type, timeoutSeconds = 5) {
     const args = ['-T', String(timeoutSeconds), '-p', String(port), ...(type ? ['-t', type.toLowerCase()] : []), '--', host];
-    const scanned = await run('ssh-keyscan', args);
+    const scanned = await failures_run('ssh-keyscan', args);
     if (!scanned.trim())
         return [];
-    const listed = await run('ssh-keygen', ['-l', '-f', '-'], scanned);
+    const listed = await failures_run('ssh-keygen', ['-l', '-f', '-'], scanned);
     // "256 SHA256:abc... 127.0.0.31 (ED25519)"
     return listed
         .split('\n')
@@ -39604,7 +39744,7 @@ function endpointNamed(where, target, jump) {
             return e;
     return undefined;
 }
-function run(cmd, args, input) {
+function failures_run(cmd, args, input) {
     return new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.execFile)(cmd, args, { timeout: 15_000 }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)));
         if (input !== undefined)
@@ -40115,8 +40255,12 @@ function describeSrvr(srvr) {
 
 
 
-function upgradeRequest(env, roots) {
+function upgradeRequest(env, roots, size) {
     const { chart, flags } = chartReference(env, roots);
+    const replicas = size?.replicas ?? env.ensemble.servers;
+    // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
+    // the rendered release equals what a plain `helm upgrade` of the same values gives.
+    const servers = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {};
     return {
         release: env.kubernetes.release,
         namespace: env.kubernetes.namespace,
@@ -40124,7 +40268,7 @@ function upgradeRequest(env, roots) {
         chartFlags: flags,
         valuesFile: env.chart.valuesFile,
         // The bundled chart takes its size from ensemble.servers; other charts from their values.
-        set: env.chart.source.kind === 'bundled' ? { replicas: String(env.ensemble.servers) } : {}
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
     };
 }
 const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
@@ -40155,14 +40299,14 @@ function unsafeScalingError(name, from, to) {
         `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
 }
 /** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
-function replicaMismatchError(env, name, replicas) {
-    if (replicas === env.ensemble.servers)
+function replicaMismatchError(env, name, replicas, expected = env.ensemble.servers) {
+    if (replicas === expected)
         return undefined;
     return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
         `set the chart's replica count in ${env.chart.valuesFile} to match`);
 }
-async function deployChart({ env, helm, kubectl, roots }) {
-    const req = upgradeRequest(env, roots);
+async function deployChart({ env, helm, kubectl, roots, size }) {
+    const req = upgradeRequest(env, roots, size);
     const major = await helm.majorVersion();
     log_info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
     const current = await helm.status(req.release, req.namespace);
@@ -40172,10 +40316,12 @@ async function deployChart({ env, helm, kubectl, roots }) {
     const desired = await helm.dryRun(req);
     const sts = findStatefulSet(desired.manifest, req.release);
     const replicas = sts.spec.replicas ?? 1;
-    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
+    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas, size?.replicas);
     if (mismatch)
         throw new Error(mismatch);
-    await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
+    // A sized step comes from the scaling planner, which already changes one voter at a time.
+    if (!size)
+        await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
     const unchanged = releaseUnchanged(current, desired);
     let release;
     if (unchanged && current) {
@@ -40206,6 +40352,31 @@ async function refuseUnsafeScaling(kubectl, env, name, replicas) {
 async function rollbackChart(helm, env, revision) {
     log_info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
     await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/pod-query.ts
+const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
+function execPodQuery(kubectl, opts) {
+    return async (pod, word) => {
+        const { stdout } = await kubectl.run([
+            'exec',
+            pod,
+            '-n',
+            opts.namespace,
+            '-c',
+            opts.container,
+            '--',
+            'bash',
+            '-c',
+            SCRIPT,
+            'zk-rollout',
+            String(opts.clientPort ?? 2181),
+            word
+        ]);
+        if (stdout.trim() === '')
+            throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`);
+        return stdout;
+    };
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
@@ -40373,147 +40544,6 @@ async function listAndWatch(kubectl, opts) {
             opts.signal?.removeEventListener('abort', onAbort);
         stop.abort();
     }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/steps/apply-managed.ts
-async function applyManaged(kubectl, namespace, resources, selector, desired) {
-    const key = (o) => `${o.kind}/${o.metadata.name}`;
-    const existing = new Map();
-    for (const resource of resources)
-        for (const o of await kubectl.list(resource, namespace, selector))
-            existing.set(key({ ...o, kind: o.kind ?? resource }), o.metadata.resourceVersion);
-    const applied = await kubectl.apply(desired);
-    const outcome = { changed: [], unchanged: [], deleted: [] };
-    for (const o of applied)
-        (existing.get(key(o)) === o.metadata.resourceVersion ? outcome.unchanged : outcome.changed).push(key(o));
-    const wanted = new Set(desired.map(key));
-    for (const stale of [...existing.keys()].filter(k => !wanted.has(k))) {
-        const [kind, name] = stale.split('/');
-        await kubectl.delete(kind, name, namespace);
-        outcome.deleted.push(stale);
-    }
-    return outcome;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/steps/expose-servers.ts
-// Step 3: one LoadBalancer Service per server pod, Services of pods beyond the current size
-// removed, and every address (IP, or hostname on AWS) waited for and returned in ordinal order.
-
-
-
-
-
-
-
-
-function selectorFor(labels) {
-    return Object.entries(labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-}
-async function exposeServers({ kubectl, env, statefulSet, ...opts }) {
-    const timeoutMs = opts.timeoutMs ?? env.timeouts.loadBalancerMs;
-    const namespace = env.kubernetes.namespace;
-    const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i));
-    const selector = selectorFor(managedLabels(env, SERVER_ROLE));
-    const outcome = await applyManaged(kubectl, namespace, ['services'], selector, renderServerServices(env, statefulSet));
-    log_info(`Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
-        (outcome.deleted.length ? `, removed ${outcome.deleted.join(', ')} (pods beyond the current size)` : ''));
-    const kind = env.expose.addressKind;
-    const addresses = new Map();
-    const started = Date.now();
-    let lastLogged = 0;
-    await listAndWatch(kubectl, {
-        path: `/api/v1/namespaces/${namespace}/services`,
-        labelSelector: selector,
-        what: 'LoadBalancer addresses',
-        timeoutMs,
-        timeoutError: () => new Error('pending'),
-        onChange: objects => {
-            for (const name of names) {
-                const ingress = objects.get(name)?.status?.loadBalancer?.ingress?.[0];
-                const address = kind === 'ip' ? ingress?.ip : ingress?.hostname;
-                if (address && !addresses.has(name)) {
-                    addresses.set(name, address);
-                    log_info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-                }
-                else if (ingress && !address) {
-                    const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`;
-                    throw new Error(`Service ${name} got a LoadBalancer ${other}, but expose.addressKind is ${kind}: set addressKind to ${kind === 'ip' ? 'hostname' : 'ip'}`);
-                }
-            }
-            if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
-                lastLogged = Date.now();
-                log_info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`);
-            }
-            return addresses.size === names.length;
-        }
-    }).catch(async (error) => {
-        if (error.message !== 'pending')
-            throw error;
-        const pending = names.filter(n => !addresses.has(n));
-        const details = await Promise.all(pending.map(name => serviceEvents(kubectl, namespace, name)));
-        throw new Error(`no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
-            `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
-            details
-                .filter(Boolean)
-                .map(d => `\n${d}`)
-                .join(''));
-    });
-    const ordered = names.map(name => addresses.get(name));
-    // The cloud's answer goes into zoo.cfg lines and job outputs: it must be a plain host, too.
-    checkServerAddresses(ordered);
-    return {
-        services: names.map((name, ordinal) => ({ name, ordinal, address: ordered[ordinal] })),
-        addresses: ordered,
-        serverLines: ordered.map((address, i) => `server.${i + 1}=${serverAddress(address)}`),
-        outcome
-    };
-}
-async function serviceEvents(kubectl, namespace, name) {
-    try {
-        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.kind=Service`)}`);
-        const lines = events.items.slice(-5).map(e => `  ${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`);
-        return lines.length ? `Service ${name} events:\n${lines.join('\n')}` : `Service ${name}: no events (no load-balancer controller acted on it)`;
-    }
-    catch {
-        return '';
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/steps/register-monitoring.ts
-// Step 5: the observers as a scrape target: selector-less Service + Endpoints (named port) and,
-// when the Prometheus operator's CRD exists, a ServiceMonitor. Observers that left the
-// environment leave the Endpoints; objects of a removed monitoring config are deleted.
-
-
-
-
-
-async function registerMonitoring(kubectl, env) {
-    const namespace = env.monitoring?.namespace ?? env.kubernetes.namespace;
-    const selector = selectorFor(managedLabels(env, METRICS_ROLE));
-    const crd = await kubectl.serves('monitoring.coreos.com', 'servicemonitors');
-    const resources = ['services', 'endpoints', ...(crd ? ['servicemonitors.monitoring.coreos.com'] : [])];
-    const desired = [];
-    let serviceMonitor = 'disabled';
-    if (env.observers && env.monitoring) {
-        const m = renderMonitoring({ ...env, observers: env.observers, monitoring: env.monitoring });
-        desired.push(m.service, m.endpoints);
-        if (m.serviceMonitor && crd) {
-            desired.push(m.serviceMonitor);
-            serviceMonitor = 'applied';
-        }
-        else if (m.serviceMonitor) {
-            serviceMonitor = 'skipped: CRD not installed';
-            log_warning(`ServiceMonitor ${m.serviceMonitor.metadata.name} skipped: the cluster has no monitoring.coreos.com/v1 ServiceMonitor CRD ` +
-                `(install the Prometheus operator, or set monitoring.serviceMonitor.enabled: false). The Service and Endpoints are in place.`);
-        }
-    }
-    const outcome = await applyManaged(kubectl, namespace, resources, selector, desired);
-    const targets = env.observers && env.monitoring ? env.observers.hosts.map(h => `${h.metricsAddress ?? h.host}:${env.observers.metricsPort}`) : [];
-    log_info(`monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`);
-    return { outcome, serviceMonitor, targets };
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
@@ -40759,11 +40789,474 @@ async function waitReady(opts) {
     return ready;
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/mntr.ts
+/** The answer to `mntr`: one `key<TAB>value` per line (numbers stay text; callers pick what they read). */
+function parseMntr(text) {
+    const fields = new Map();
+    for (const line of text.split('\n')) {
+        const tab = line.indexOf('\t');
+        if (tab > 0)
+            fields.set(line.slice(0, tab).trim(), line.slice(tab + 1).trim());
+    }
+    if (!fields.has('zk_version') && !fields.has('zk_server_state'))
+        throw new Error(`Not a ZooKeeper mntr answer (no zk_version line): ${JSON.stringify(text.slice(0, 200))}`);
+    return fields;
+}
+/** An integer field of a mntr answer, or undefined when the server does not report it. */
+function mntrNumber(fields, key) {
+    const v = fields.get(key);
+    return v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
+
+
+const ordinalOf = (sts, pod) => {
+    const m = new RegExp(`^${sts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(pod);
+    return m ? Number(m[1]) : undefined;
+};
+async function readEnsembleState(kubectl, query, namespace, statefulSet) {
+    const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
+    if (!sts)
+        throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    const pods = (await kubectl.list('pods', namespace, selector || undefined))
+        .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
+        .filter((p) => p.ordinal !== undefined)
+        .sort((a, b) => a.ordinal - b.ordinal);
+    const updateRevision = sts.status?.updateRevision;
+    const servers = await Promise.all(pods.map(({ pod, ordinal }) => serverState(query, pod, ordinal, updateRevision)));
+    return {
+        statefulSet,
+        replicas: sts.spec.replicas ?? 1,
+        updateRevision,
+        updateStrategy: sts.spec.updateStrategy?.type,
+        servers,
+        leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
+    };
+}
+async function serverState(query, pod, ordinal, updateRevision) {
+    const revision = pod.metadata.labels?.['controller-revision-hash'];
+    const state = {
+        pod: pod.metadata.name,
+        ordinal,
+        myid: ordinal + 1,
+        uid: pod.metadata.uid,
+        revision,
+        current: revision !== undefined && revision === updateRevision,
+        ready: !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')
+    };
+    if (pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') {
+        state.problem = pod.metadata.deletionTimestamp ? 'being deleted' : `pod ${pod.status?.phase ?? 'Pending'}`;
+        return state;
+    }
+    try {
+        const srvr = parseSrvr(await query(state.pod, 'srvr'));
+        state.mode = srvr.mode;
+        state.zxid = srvr.zxid;
+        if (srvr.mode === 'leader') {
+            const mntr = parseMntr(await query(state.pod, 'mntr'));
+            state.synced = { voting: mntrNumber(mntr, 'zk_synced_followers') ?? 0, nonVoting: mntrNumber(mntr, 'zk_synced_non_voting_followers') ?? 0 };
+        }
+    }
+    catch (e) {
+        state.problem = e.message.split('\n')[0];
+    }
+    return state;
+}
+/** Why the servers 0..n-1 are not one healthy quorum (one leader, every other one synced with it), or undefined. */
+function quorumProblem(state, n) {
+    const voters = state.servers.filter(s => s.ordinal < n);
+    const missing = Array.from({ length: n }, (_, i) => i).filter(i => !voters.some(s => s.ordinal === i));
+    if (missing.length)
+        return `${missing.map(i => `${state.statefulSet}-${i}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`;
+    const down = voters.filter(s => s.mode !== 'leader' && s.mode !== 'follower');
+    if (down.length)
+        return down.map(s => `${s.pod} is not serving (${s.mode ? `Mode: ${s.mode}` : s.problem})`).join('; ');
+    if (state.leaders.length !== 1)
+        return `${state.leaders.length} servers say they lead: ${state.leaders.join(', ')}`;
+    const leader = state.servers.find(s => s.mode === 'leader');
+    const followers = state.servers.filter(s => s.mode === 'follower').length;
+    const synced = (leader.synced?.voting ?? 0) + (leader.synced?.nonVoting ?? 0);
+    if (synced < followers)
+        return `leader ${leader.pod} has ${synced} synced follower${synced === 1 ? '' : 's'} of ${followers}`;
+    return undefined;
+}
+/** Whether a majority of 0..n-1 serve with one leader: the minimum to start changing anything. */
+function hasQuorum(state, n) {
+    const serving = state.servers.filter(s => s.ordinal < n && (s.mode === 'leader' || s.mode === 'follower')).length;
+    return state.leaders.length === 1 && serving >= Math.floor(n / 2) + 1;
+}
+/**
+ * Which of the servers 0..n-1 still run an old revision, in the order to restart them: those
+ * not serving first (restarting them cannot cost the quorum anything), then followers by
+ * ordinal, the leader last, so the ensemble elects a new leader once, not once per restart.
+ */
+function restartOrder(state, n) {
+    const rank = (s) => (s.mode === 'leader' ? 2 : s.mode === 'follower' ? 1 : 0);
+    return state.servers.filter(s => s.ordinal < n && !s.current).sort((a, b) => rank(a) - rank(b) || a.ordinal - b.ordinal);
+}
+/** A few lines for a failure report or a log: who runs which revision, in which mode. */
+function formatEnsembleState(state) {
+    const lines = state.servers.map(s => {
+        const mode = s.mode ? `Mode: ${s.mode}` : `not serving: ${s.problem ?? 'unknown'}`;
+        const synced = s.synced ? `, synced followers ${s.synced.voting} voting + ${s.synced.nonVoting} non-voting` : '';
+        return `${s.pod} (myid ${s.myid}): revision ${s.revision ?? 'none'} (${s.current ? 'new' : 'old'}), ${s.ready ? 'Ready' : 'not Ready'}, ${mode}${s.zxid !== undefined ? ` zxid 0x${s.zxid.toString(16)}` : ''}${synced}`;
+    });
+    lines.push(state.leaders.length === 1 ? `leader: ${state.leaders[0]}` : `leaders: ${state.leaders.join(', ') || 'none'}`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
+
+
+
+
+/** A check failed: nothing more was restarted. `state` is the last reading, for the report. */
+class EnsembleStepError extends Error {
+    state;
+    constructor(message, state) {
+        super(state
+            ? `${message}\nState of the ensemble:\n${formatEnsembleState(state)
+                .map(l => `  ${l}`)
+                .join('\n')}`
+            : message);
+        this.state = state;
+        this.name = 'EnsembleStepError';
+    }
+}
+const roll_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+async function needsRestarts(ctx, n) {
+    const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
+    if (sts?.spec.updateStrategy?.type !== 'OnDelete')
+        return false;
+    const revision = sts.status?.updateRevision;
+    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
+    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+}
+/** Until servers 0..n-1 form one healthy quorum; the last state, or EnsembleStepError at the deadline. */
+async function waitForQuorum(ctx, n, why) {
+    const deadline = Date.now() + ctx.quorumTimeoutMs;
+    for (;;) {
+        const state = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet);
+        const problem = quorumProblem(state, n);
+        if (!problem)
+            return state;
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`${why}: servers 0..${n - 1} were not one quorum within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${problem}`, state);
+        await roll_sleep(ctx.pollMs ?? 500);
+    }
+}
+/** Until the pod named `name` is a new incarnation (not `oldUid`) at `revision` and Ready. */
+async function waitPodReplaced(ctx, name, oldUid, revision) {
+    let last;
+    await listAndWatch(ctx.kubectl, {
+        path: `/api/v1/namespaces/${ctx.namespace}/pods`,
+        fieldSelector: `metadata.name=${name}`,
+        what: `pod ${name}`,
+        timeoutMs: ctx.podTimeoutMs,
+        timeoutError: () => new EnsembleStepError(`pod ${name} was not Ready again within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined),
+        onChange: objects => {
+            last = objects.get(name);
+            if (!last || last.metadata.uid === oldUid)
+                return false;
+            const failed = fastFailure(last, 3);
+            if (failed)
+                throw new EnsembleStepError(`pod ${name} ${failed}`, undefined);
+            return isPodReady(last, revision);
+        }
+    });
+}
+/** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
+async function restartServer(ctx, server, state) {
+    ctx.onRestart?.(server.pod, state);
+    await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--wait=false']);
+    try {
+        await waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision);
+    }
+    catch (e) {
+        const now = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet).catch(() => undefined);
+        throw new EnsembleStepError(e.message.split('\nState of the ensemble:')[0], now);
+    }
+}
+/**
+ * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order. Returns the
+ * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
+ */
+async function rollOutdated(ctx, n) {
+    const restarted = [];
+    // From the API alone first: a release with nothing to restart costs no exec into any pod.
+    if (!(await needsRestarts(ctx, n)))
+        return restarted;
+    for (;;) {
+        const state = await waitForQuorum(ctx, n, restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server');
+        const [next, ...rest] = restartOrder(state, n);
+        if (!next)
+            return restarted;
+        log_info(`restarting ${next.pod} (${next.mode ?? 'not serving'}) for revision ${state.updateRevision}; ${rest.length ? `then ${rest.map(s => s.pod).join(', ')}` : 'the last one'}`);
+        await restartServer(ctx, next, state);
+        restarted.push(next.pod);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/converge.ts
+
+
+
+
+
+
+async function converge(opts) {
+    const { env, kubectl } = opts;
+    const namespace = env.kubernetes.namespace;
+    const name = env.kubernetes.statefulSet;
+    const deploy = (size) => deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) });
+    const live = await kubectl.getOptional('statefulset', name, namespace);
+    // First install: pods start 0..N-1, each with the full server list; nothing to restart.
+    if (!live)
+        return { chart: await deploy(), restarted: [] };
+    const ctx = {
+        kubectl,
+        query: opts.query ?? execPodQuery(kubectl, { namespace, container: 'zookeeper' }),
+        namespace,
+        statefulSet: name,
+        podTimeoutMs: env.timeouts.podReadyMs,
+        quorumTimeoutMs: env.timeouts.podReadyMs,
+        ...(opts.onRestart ? { onRestart: opts.onRestart } : {})
+    };
+    const from = live.spec.replicas ?? 1;
+    const to = env.ensemble.servers;
+    const restarted = [];
+    if (from !== to && env.chart.source.kind !== 'bundled') {
+        // A third-party chart takes its size from its own values: one step, rolled by whatever
+        // strategy the chart sets (zk-rollout orders the restarts only under OnDelete).
+        const refused = unsafeScalingError(name, from, to);
+        if (refused)
+            throw new Error(refused);
+    }
+    const plan = from !== to && env.chart.source.kind === 'bundled'
+        ? planScaling({ from, to, allowUnsafeSize: env.ensemble.allowUnsafeSize, observerIds: env.observers?.hosts.map(h => h.id) ?? [] })
+        : undefined;
+    if (plan && plan.steps.length > 1 && !opts.afterStep)
+        throw new ScalingRefusal(`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
+            `each followed by the LoadBalancers and observers; run them with zk-rollout rollout or the root action, not deploy-chart alone`);
+    if (plan) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        if (!hasQuorum(state, from))
+            throw new EnsembleStepError(`scale ${formatSizes(plan)} refused: the ensemble has no quorum now; fix that first (a scale restarts servers)`, state);
+        log_info(`scaling StatefulSet ${name}: ${formatSizes(plan)}, one voter per step`);
+        if (plan.unsafeSize)
+            log_warning(`target size ${to}: ${plan.unsafeSize} (allowed by ensemble.allowUnsafeSize)`);
+    }
+    // Resume: a step interrupted halfway left servers on two configurations; finish it first at
+    // the size both agree on, so the next step again differs by one voter only.
+    restarted.push(...(await rollOutdated(ctx, Math.min(from, to))));
+    let chart;
+    for (const step of plan?.steps ?? []) {
+        log_info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${name}-${step.change.ordinal})`);
+        if (step.change.kind === 'add') {
+            chart = await deploy({ replicas: step.to, servers: step.to });
+            const sts = await kubectl.getOptional('statefulset', name, namespace);
+            await waitPodReplaced(ctx, `${name}-${step.change.ordinal}`, undefined, sts?.status?.updateRevision);
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+        }
+        else {
+            // A server that no longer lists the leader cannot follow it: leadership moves first.
+            restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
+            // The others stop listing the last server while it still runs; only then is it removed.
+            await deploy({ replicas: step.from, servers: step.to });
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+            chart = await deploy({ replicas: step.to, servers: step.to });
+            await waitPodGone(ctx, `${name}-${step.change.ordinal}`);
+            log_info(`${name}-${step.change.ordinal} removed; its PersistentVolumeClaims are kept. To delete them by hand: ` +
+                `kubectl delete pvc -n ${namespace} data-${name}-${step.change.ordinal} datalog-${name}-${step.change.ordinal}`);
+        }
+        if (step.to !== to)
+            await opts.afterStep?.(step);
+    }
+    if (!chart) {
+        chart = await deploy();
+        restarted.push(...(await rollOutdated(ctx, to)));
+    }
+    if (restarted.length) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        for (const line of formatEnsembleState(state))
+            log_info(`  ${line}`);
+    }
+    return { chart, ...(plan ? { scaling: plan } : {}), restarted };
+}
+/** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
+async function moveLeadershipOff(ctx, n, ordinal) {
+    const state = await waitForQuorum(ctx, n, `before removing ${ctx.statefulSet}-${ordinal}`);
+    const leaving = state.servers.find(s => s.ordinal === ordinal);
+    if (leaving?.mode !== 'leader')
+        return [];
+    log_info(`${leaving.pod} leads and is to be removed: restarting it first, so that a server that stays takes over`);
+    await restartServer(ctx, leaving, state);
+    const after = await waitForQuorum(ctx, n, `after restarting ${leaving.pod}`);
+    if (after.leaders.includes(leaving.pod))
+        throw new EnsembleStepError(`${leaving.pod} was elected leader again; rerun to try once more`, after);
+    return [leaving.pod];
+}
+async function waitPodGone(ctx, pod) {
+    const deadline = Date.now() + ctx.podTimeoutMs;
+    while (await ctx.kubectl.getOptional('pod', pod, ctx.namespace)) {
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`pod ${pod} was not removed within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined);
+        await new Promise(resolve => setTimeout(resolve, 500));
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/apply-managed.ts
+async function applyManaged(kubectl, namespace, resources, selector, desired) {
+    const key = (o) => `${o.kind}/${o.metadata.name}`;
+    const existing = new Map();
+    for (const resource of resources)
+        for (const o of await kubectl.list(resource, namespace, selector))
+            existing.set(key({ ...o, kind: o.kind ?? resource }), o.metadata.resourceVersion);
+    const applied = await kubectl.apply(desired);
+    const outcome = { changed: [], unchanged: [], deleted: [] };
+    for (const o of applied)
+        (existing.get(key(o)) === o.metadata.resourceVersion ? outcome.unchanged : outcome.changed).push(key(o));
+    const wanted = new Set(desired.map(key));
+    for (const stale of [...existing.keys()].filter(k => !wanted.has(k))) {
+        const [kind, name] = stale.split('/');
+        await kubectl.delete(kind, name, namespace);
+        outcome.deleted.push(stale);
+    }
+    return outcome;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/expose-servers.ts
+// Step 3: one LoadBalancer Service per server pod, Services of pods beyond the current size
+// removed, and every address (IP, or hostname on AWS) waited for and returned in ordinal order.
+
+
+
+
+
+
+
+
+function selectorFor(labels) {
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+}
+async function exposeServers({ kubectl, env, statefulSet, ...opts }) {
+    const timeoutMs = opts.timeoutMs ?? env.timeouts.loadBalancerMs;
+    const namespace = env.kubernetes.namespace;
+    const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i));
+    const selector = selectorFor(managedLabels(env, SERVER_ROLE));
+    const outcome = await applyManaged(kubectl, namespace, ['services'], selector, renderServerServices(env, statefulSet));
+    log_info(`Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
+        (outcome.deleted.length ? `, removed ${outcome.deleted.join(', ')} (pods beyond the current size)` : ''));
+    const kind = env.expose.addressKind;
+    const addresses = new Map();
+    const started = Date.now();
+    let lastLogged = 0;
+    await listAndWatch(kubectl, {
+        path: `/api/v1/namespaces/${namespace}/services`,
+        labelSelector: selector,
+        what: 'LoadBalancer addresses',
+        timeoutMs,
+        timeoutError: () => new Error('pending'),
+        onChange: objects => {
+            for (const name of names) {
+                const ingress = objects.get(name)?.status?.loadBalancer?.ingress?.[0];
+                const address = kind === 'ip' ? ingress?.ip : ingress?.hostname;
+                if (address && !addresses.has(name)) {
+                    addresses.set(name, address);
+                    log_info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                }
+                else if (ingress && !address) {
+                    const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`;
+                    throw new Error(`Service ${name} got a LoadBalancer ${other}, but expose.addressKind is ${kind}: set addressKind to ${kind === 'ip' ? 'hostname' : 'ip'}`);
+                }
+            }
+            if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
+                lastLogged = Date.now();
+                log_info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`);
+            }
+            return addresses.size === names.length;
+        }
+    }).catch(async (error) => {
+        if (error.message !== 'pending')
+            throw error;
+        const pending = names.filter(n => !addresses.has(n));
+        const details = await Promise.all(pending.map(name => serviceEvents(kubectl, namespace, name)));
+        throw new Error(`no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
+            `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
+            details
+                .filter(Boolean)
+                .map(d => `\n${d}`)
+                .join(''));
+    });
+    const ordered = names.map(name => addresses.get(name));
+    // The cloud's answer goes into zoo.cfg lines and job outputs: it must be a plain host, too.
+    checkServerAddresses(ordered);
+    return {
+        services: names.map((name, ordinal) => ({ name, ordinal, address: ordered[ordinal] })),
+        addresses: ordered,
+        serverLines: ordered.map((address, i) => `server.${i + 1}=${serverAddress(address)}`),
+        outcome
+    };
+}
+async function serviceEvents(kubectl, namespace, name) {
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.kind=Service`)}`);
+        const lines = events.items.slice(-5).map(e => `  ${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`);
+        return lines.length ? `Service ${name} events:\n${lines.join('\n')}` : `Service ${name}: no events (no load-balancer controller acted on it)`;
+    }
+    catch {
+        return '';
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/register-monitoring.ts
+// Step 5: the observers as a scrape target: selector-less Service + Endpoints (named port) and,
+// when the Prometheus operator's CRD exists, a ServiceMonitor. Observers that left the
+// environment leave the Endpoints; objects of a removed monitoring config are deleted.
+
+
+
+
+
+async function registerMonitoring(kubectl, env) {
+    const namespace = env.monitoring?.namespace ?? env.kubernetes.namespace;
+    const selector = selectorFor(managedLabels(env, METRICS_ROLE));
+    const crd = await kubectl.serves('monitoring.coreos.com', 'servicemonitors');
+    const resources = ['services', 'endpoints', ...(crd ? ['servicemonitors.monitoring.coreos.com'] : [])];
+    const desired = [];
+    let serviceMonitor = 'disabled';
+    if (env.observers && env.monitoring) {
+        const m = renderMonitoring({ ...env, observers: env.observers, monitoring: env.monitoring });
+        desired.push(m.service, m.endpoints);
+        if (m.serviceMonitor && crd) {
+            desired.push(m.serviceMonitor);
+            serviceMonitor = 'applied';
+        }
+        else if (m.serviceMonitor) {
+            serviceMonitor = 'skipped: CRD not installed';
+            log_warning(`ServiceMonitor ${m.serviceMonitor.metadata.name} skipped: the cluster has no monitoring.coreos.com/v1 ServiceMonitor CRD ` +
+                `(install the Prometheus operator, or set monitoring.serviceMonitor.enabled: false). The Service and Endpoints are in place.`);
+        }
+    }
+    const outcome = await applyManaged(kubectl, namespace, resources, selector, desired);
+    const targets = env.observers && env.monitoring ? env.observers.hosts.map(h => `${h.metricsAddress ?? h.host}:${env.observers.metricsPort}`) : [];
+    log_info(`monitoring: ${outcome.changed.length} changed, ${outcome.unchanged.length} unchanged, ${outcome.deleted.length} removed; targets ${targets.join(', ') || 'none'}`);
+    return { outcome, serviceMonitor, targets };
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/rollout/rollout.ts
 // The whole rollout of one environment, in the order the manual runbook does it: chart, pods
 // Ready in order, per-pod LoadBalancers, observers over SSH, monitoring. The GitHub actions run
 // the same steps one by one; this runs them in one process (zk-rollout rollout, the demo), all
 // under the environment's in-cluster rollout lock, so no other rollout of it runs meanwhile.
+
+
 
 
 
@@ -40793,7 +41286,30 @@ async function rolloutSteps(opts) {
     let step = 'deploy-chart';
     try {
         log_info(`== deploy-chart`);
-        const chart = (partial.chart = await deployChart({ env, helm, kubectl, roots: opts.roots }));
+        // Between size steps the LoadBalancers and observers follow each intermediate size.
+        const afterStep = async (s) => {
+            const sized = { ...env, ensemble: { ...env.ensemble, servers: s.to } };
+            step = `expose-servers at ${s.to} servers`;
+            const exposed = await exposeServers({ kubectl, env: sized, statefulSet: env.kubernetes.statefulSet });
+            if (env.observers && opts.ssh) {
+                step = `deploy-observers at ${s.to} servers`;
+                const report = await deployObservers({
+                    environment: sized,
+                    servers: exposed.addresses,
+                    credentials: opts.ssh.credentials,
+                    secretFiles: opts.ssh.secretFiles,
+                    log: line => log_info(line)
+                });
+                if (!report.ok)
+                    throw new Error(deployFailureMessage(report));
+            }
+            step = 'deploy-chart';
+        };
+        const converged = await converge({ env, helm, kubectl, roots: opts.roots, afterStep, ...(opts.onRestart ? { onRestart: opts.onRestart } : {}) });
+        const chart = (partial.chart = converged.chart);
+        partial.restarted = converged.restarted;
+        if (converged.scaling)
+            partial.scaling = converged.scaling;
         step = 'wait-ready';
         log_info(`== wait-ready`);
         partial.ready = await waitReady(waitReadyOptions({ kubectl, env, statefulSet: chart.statefulSet }));
@@ -40820,7 +41336,8 @@ async function rolloutSteps(opts) {
     }
     catch (error) {
         const chart = partial.chart;
-        if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined) {
+        // Never after a scale: the previous revision is another size, and helm would jump there at once.
+        if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined && !partial.scaling) {
             await rollbackChart(helm, env, chart.previousRevision);
             log_info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`);
         }
@@ -40832,6 +41349,8 @@ function formatRolloutReport(env, r) {
     const lines = [
         `Rollout of environment "${env.name}"`,
         `  chart:     release ${r.chart.release} revision ${r.chart.revision} (${r.chart.changed ? 'upgraded' : 'unchanged'}), chart ${r.chart.chartVersion}`,
+        ...(r.scaling ? [`  scaled:    ${formatSizes(r.scaling)}`] : []),
+        ...(r.restarted.length ? [`  restarted: ${r.restarted.join(', ')} (in this order)`] : []),
         `  pods:      ${r.ready.map(p => `${p.pod} ${(p.waitedMs / 1000).toFixed(1)}s`).join(', ')}`,
         `  servers:   ${r.exposed.services.map(s => `${s.name}=${s.address}`).join(', ')}`
     ];
@@ -40859,7 +41378,8 @@ function formatRolloutReport(env, r) {
 
 
 
-const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--format text|json]
+
+const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--base ref] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
                   [--kubectl path] [--helm path] [--rollback-on-failure] [--verbose]
        zk-rollout schema
@@ -40867,6 +41387,8 @@ const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--for
   plan       Validate environments/<name>/environment.yaml and print every step and file a
              rollout would write. Without --servers, LoadBalancer addresses are placeholders.
   --servers  The servers' LoadBalancer addresses (IPs or hostnames), in ordinal order.
+  --base     A git revision (e.g. origin/main): a size change against the environment file
+             there is planned one voter per step (3 -> 4 -> 5), with what each step restarts.
   --format   text (default) or json.
   rollout    Run the rollout: deploy the chart, wait for pods in order, expose each server,
              deploy the observers over SSH (host keys checked against --known-hosts), and
@@ -40890,6 +41412,7 @@ async function main_run(argv, given) {
             options: {
                 servers: { type: 'string' },
                 format: { type: 'string', default: 'text' },
+                base: { type: 'string' },
                 kubeconfig: { type: 'string' },
                 kubectl: { type: 'string', default: 'kubectl' },
                 helm: { type: 'string', default: 'helm' },
@@ -40933,7 +41456,8 @@ async function main_run(argv, given) {
         .filter(Boolean);
     return guarded(io, async () => {
         const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory), { repository: io.cwd });
-        const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd } });
+        const current = values.base ? await serversAtRevision(env.file, values.base, io.cwd) : undefined;
+        const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd }, ...(current ? { current } : {}) });
         io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan));
     });
 }
@@ -45658,7 +46182,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
