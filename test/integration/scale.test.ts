@@ -227,9 +227,8 @@ describe('scaling 3 -> 5 -> 3 under continuous writes', () => {
     expect(parseSrvr(await fourLetterWord(world.observers[0].address, 2181, 'srvr')).mode).toBe('observer')
     const zooCfg = down.observers!.results[0]
     expect(zooCfg.mode).toBe('observer')
-    const cfgFile = execFileSync('find', [path.join(dir, 'vm'), '-name', 'zoo.cfg'], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0]
+    // The VM's file, in the directory backing its private root (mounted at <dir>/vm inside it).
+    const cfgFile = path.join(world.vms[0].root, 'data', 'zookeeper', 'zoo.cfg')
     const serverLines = fs
       .readFileSync(cfgFile, 'utf8')
       .split('\n')
