@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3532);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7254);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,13 +34185,13 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3532:
+/***/ 7254:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  e: () => (/* binding */ main_run)
 });
 
 ;// CONCATENATED MODULE: external "os"
@@ -37177,333 +37177,6 @@ function propertyValue(value) {
     return oneLine(value.replaceAll('\\', '\\\\'));
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
-// Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
-// no value can overflow a timer or mean "no time at all".
-const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** The shape; at most 9 digits, so the number is always exact. */
-const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
-/** Timeouts of one step and the ServiceMonitor's scrape interval: 1 s to 1 h. */
-const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
-/** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
-const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
-/** How long to wait for another rollout's lock (the actions' `lock-timeout` input): 1 s to 6 h. */
-const LOCK_WAIT_DURATION = { minMs: 1000, maxMs: 6 * 3_600_000 };
-/** "5m" -> 300000; throws a message that says the allowed range. */
-function parseDuration(text, range = STEP_DURATION) {
-    const match = new RegExp(DURATION_PATTERN).exec(text);
-    if (!match)
-        throw new Error(`${JSON.stringify(text.slice(0, 40))} is not a duration: use a number with ms, s, m or h (e.g. 5m)`);
-    return checkDurationRange(Number(match[1]) * units[match[2]], range, text);
-}
-function checkDurationRange(ms, range, shown = formatDuration(ms)) {
-    if (ms < range.minMs || ms > range.maxMs)
-        throw new Error(`${shown} is out of range: use ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`);
-    return ms;
-}
-function formatDuration(ms) {
-    if (ms % 3_600_000 === 0)
-        return `${ms / 3_600_000}h`;
-    if (ms % 60_000 === 0)
-        return `${ms / 60_000}m`;
-    if (ms % 1000 === 0)
-        return `${ms / 1000}s`;
-    return `${ms}ms`;
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/masking.ts
-// What to mask of a secret input. The runner masks each registered string wherever it appears,
-// line by line, so a multi-line secret is useless as a whole mask: its secret parts are
-// registered one by one. For a kubeconfig those are every credential of every user, in YAML or
-// JSON form: tokens, passwords, keys, auth-provider config, and exec plugins' env values and
-// secret-looking arguments. Harmless values (server URLs, names, "kind: Config") stay readable.
-
-/** Values of kubeconfig fields that grant access, one line at a time (the fallback for unparsable text). */
-function kubeconfigSecret(line) {
-    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret|client-secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
-    return match && match[2].length >= 6 ? match[2] : undefined;
-}
-// Keys under users[].user that name things rather than hold secrets.
-const readable = new Set(['username', 'as', 'as-uid', 'as-groups', 'tokenFile', 'client-certificate', 'client-key', 'name']);
-const execReadable = new Set(['apiVersion', 'command', 'interactiveMode', 'provideClusterInfo', 'installHint']);
-const secretWord = /token|secret|password|passwd|key|credential/i;
-function leaves(node, out) {
-    if (typeof node === 'string')
-        out.push(node);
-    else if (Array.isArray(node))
-        node.forEach(n => leaves(n, out));
-    else if (node && typeof node === 'object')
-        Object.values(node).forEach(n => leaves(n, out));
-}
-function execSecrets(exec, out) {
-    for (const [key, value] of Object.entries(exec)) {
-        if (key === 'env' && Array.isArray(value)) {
-            for (const item of value)
-                if (item && typeof item === 'object' && !Array.isArray(item) && typeof item.value === 'string')
-                    out.push(item.value);
-        }
-        else if (key === 'args' && Array.isArray(value)) {
-            const args = value.filter((a) => typeof a === 'string');
-            args.forEach((arg, i) => {
-                const flag = /^--?([^=]+)=(.+)$/.exec(arg);
-                if (flag && secretWord.test(flag[1]))
-                    out.push(flag[2]);
-                else if (i > 0 && secretWord.test(args[i - 1]) && args[i - 1].startsWith('-'))
-                    out.push(arg);
-            });
-        }
-        else if (!execReadable.has(key))
-            leaves(value, out);
-    }
-}
-/** Every credential in a kubeconfig; each line of a multi-line one separately too. */
-function kubeconfigSecrets(text) {
-    let doc;
-    try {
-        doc = (0,dist/* parse */.qg)(text, { maxAliasCount: 100 });
-    }
-    catch {
-        doc = null;
-    }
-    const found = [];
-    const users = doc && typeof doc === 'object' && !Array.isArray(doc) ? doc.users : undefined;
-    if (!Array.isArray(users)) {
-        // Not a kubeconfig we can read: mask line by line what looks like a credential.
-        for (const line of text.split('\n')) {
-            const secret = kubeconfigSecret(line);
-            if (secret)
-                found.push(secret);
-        }
-        return found;
-    }
-    for (const entry of users) {
-        const user = entry && typeof entry === 'object' && !Array.isArray(entry) ? entry.user : undefined;
-        if (!user || typeof user !== 'object' || Array.isArray(user))
-            continue;
-        for (const [key, value] of Object.entries(user)) {
-            if (readable.has(key))
-                continue;
-            if (key === 'exec' && value && typeof value === 'object' && !Array.isArray(value))
-                execSecrets(value, found);
-            else if (key === 'auth-provider' && value && typeof value === 'object' && !Array.isArray(value))
-                leaves(value.config ?? null, found);
-            else
-                leaves(value, found);
-        }
-    }
-    return [...new Set(found.flatMap(s => [s, ...s.split('\n')]).map(s => s.trim()))].filter(s => s.length > 0);
-}
-/** Lines of a multi-line secret (an SSH key) worth a mask of their own: long enough to be key material. */
-function secretLines(text) {
-    return text
-        .split('\n')
-        .map(line => line.trim())
-        .filter(line => line.length >= 8);
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/inputs.ts
-// Typed action inputs. Each action's input-helper builds its one settings object from these,
-// so a bad input fails before anything changes, naming the input.
-
-
-
-
-class InputError extends Error {
-    constructor(input, message) {
-        super(`input "${input}": ${message}`);
-        this.name = 'InputError';
-    }
-}
-function requiredInput(name) {
-    const value = getInput(name).trim();
-    if (!value)
-        throw new InputError(name, 'is required');
-    return value;
-}
-function optionalInput(name) {
-    const value = getInput(name).trim();
-    return value === '' ? undefined : value;
-}
-function booleanInput(name, fallback) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return fallback;
-    if (['true', 'True', 'TRUE'].includes(value))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(value))
-        return false;
-    throw new InputError(name, `${quoted(value)} is not true or false`);
-}
-/** A whole number within `range`; undefined when empty (the library's default then applies). */
-function integerInput(name, range) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value) || n < range.min || n > range.max)
-        throw new InputError(name, `${printable_quoted(value)} is not a whole number from ${range.min} to ${range.max}`);
-    return n;
-}
-/** "90s", "5m" within `range`; undefined when empty (the library then uses the environment's). */
-function durationInput(name, range = STEP_DURATION) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    try {
-        return parseDuration(value, range);
-    }
-    catch (error) {
-        throw new InputError(name, error.message);
-    }
-}
-/**
- * A secret input, masked before anything else touches it. The runner matches masks line by
- * line, so the secret's parts are masked one by one too: `parts` picks them (a kubeconfig's
- * credentials, see masking.ts); by default every line of 8 characters or more.
- */
-function secretInput(name, opts) {
-    const value = getInput(name);
-    if (!value.trim()) {
-        if (opts.required)
-            throw new InputError(name, 'is required (pass it from a secret)');
-        return undefined;
-    }
-    core_setSecret(value);
-    for (const part of (opts.parts ?? secretLines)(value))
-        core_setSecret(part);
-    return value;
-}
-/** A JSON array of strings, e.g. expose-servers' `addresses` output. */
-function stringListInput(name) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    if (value.startsWith('[')) {
-        let parsed;
-        try {
-            parsed = JSON.parse(value);
-        }
-        catch {
-            throw new InputError(name, 'is not valid JSON');
-        }
-        if (!Array.isArray(parsed) || !parsed.every(v => typeof v === 'string'))
-            throw new InputError(name, 'must be a JSON array of strings');
-        return parsed;
-    }
-    return value.split(/[\s,]+/).filter(Boolean);
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
-// Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
-// 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
-
-
-
-class SecretFiles {
-    dir;
-    constructor(prefix = 'zk-rollout-') {
-        this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), prefix));
-    }
-    write(name, content) {
-        const file = external_node_path_namespaceObject.join(this.dir, name);
-        (0,external_node_fs_namespaceObject.writeFileSync)(file, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
-        return file;
-    }
-    /** The private directory itself (mode 0700), e.g. for an ssh ControlPath socket. */
-    get directory() {
-        return this.dir;
-    }
-    remove() {
-        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
-    }
-}
-/** Runs `fn` with a SecretFiles that is removed afterwards, whatever happens. */
-async function withSecretFiles(fn) {
-    const files = new SecretFiles();
-    try {
-        return await fn(files);
-    }
-    finally {
-        files.remove();
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/problems.ts
-// A configuration problem names the file, the field path and the line and column, so a user
-// can jump straight to it (and GitHub can annotate it).
-
-
-/** One line per problem: the path too is escaped, since a directory name can hold a line break. */
-function formatProblem(p, cwd = process.cwd()) {
-    const where = `${oneLine(external_node_path_namespaceObject.relative(cwd, p.file) || p.file)}:${p.line}:${p.column}`;
-    return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
-}
-class ConfigError extends Error {
-    problems;
-    constructor(problems) {
-        super(`${problems.length === 1 ? 'invalid configuration' : `${problems.length} configuration problems`}:\n` +
-            problems.map(p => `  ${formatProblem(p)}`).join('\n'));
-        this.problems = problems;
-        this.name = 'ConfigError';
-    }
-}
-/** observers.hosts[1].id; a key with anything but printable ASCII is shown quoted: expose.annotations["a\nb"]. */
-function formatField(segments) {
-    return segments.reduce((out, s) => {
-        if (typeof s === 'number')
-            return `${out}[${s}]`;
-        if (!/^[\x21-\x7e]+$/.test(s))
-            return `${out}[${printable_quoted(s)}]`;
-        return out ? `${out}.${s}` : s;
-    }, '');
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/github/annotate.ts
-
-
-/** One GitHub annotation per configuration problem, on the file and line it names. */
-function annotateConfigError(error, workspace = process.env.GITHUB_WORKSPACE ?? process.cwd()) {
-    for (const p of error.problems) {
-        core_error(p.field ? `${p.field}: ${p.message}` : p.message, {
-            title: 'zk-rollout: invalid environment',
-            file: external_node_path_namespaceObject.relative(workspace, p.file),
-            startLine: p.line,
-            startColumn: p.column
-        });
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/run-action.ts
-// The shape every action entry point shares: build settings, do the work, report failure with
-// GitHub annotations for configuration problems. A failure also sets the `error` output (one
-// line), so the root action's summary can say why its first failed step failed.
-
-
-
-
-/** Longest `error` output: a summary line, not a log. */
-const MAX_ERROR_OUTPUT = 4000;
-async function runAction(name, body) {
-    try {
-        await body();
-    }
-    catch (error) {
-        if (error instanceof ConfigError)
-            annotateConfigError(error);
-        const message = error instanceof Error ? error.message : String(error);
-        setOutput('error', oneLine(message.replace(/\s*\n\s*/g, ' ')).slice(0, MAX_ERROR_OUTPUT));
-        setFailed(`${name}: ${message}`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/output/log.ts
 // The one way the library prints. Inside Actions it goes through @actions/core; in a terminal
 // (the CLI) it writes plain lines, and debug lines only with --verbose: "::debug::" is a
@@ -37539,310 +37212,71 @@ const log_info = (text) => sink.info(text);
 const log_debug = (text) => sink.debug(text);
 const log_warning = (text) => sink.warning(text);
 
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
-// Runs kubectl and helm through @actions/exec and turns failures into errors that say which
-// command failed and what it printed.
-
-
-class CommandError extends Error {
-    command;
-    result;
-    constructor(command, result) {
-        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
-        super(`${command} failed (exit ${result.exitCode})${detail ? `:\n${detail}` : ''}`);
-        this.command = command;
-        this.result = result;
-        this.name = 'CommandError';
-    }
-}
-/** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
-async function runCommand(tool, args, shown, opts = {}) {
-    log_debug(`running: ${shown}`);
-    const result = await getExecOutput(tool, args, {
-        silent: true,
-        ignoreReturnCode: true,
-        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
-    });
-    if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
-        throw new CommandError(shown, result);
-    return result;
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/pool.ts
+// Bounded parallelism for per-host work.
+/**
+ * Calls fn for every item, at most `limit` at a time, in order of the items. Every item runs
+ * even when another one fails; the first failure is thrown once all have finished.
+ */
+async function forEachLimit(items, limit, fn) {
+    if (!Number.isInteger(limit) || limit < 1)
+        throw new Error(`parallelism must be a whole number >= 1, got ${limit}`);
+    const failures = [];
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            try {
+                await fn(items[index], index);
+            }
+            catch (error) {
+                failures.push(error);
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failures.length > 0)
+        throw failures[0];
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
-// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
-// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
-// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
-/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-function checkDelay(ms, what) {
-    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
-        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
+// Durations such as 30s, 5m or 1h. Every one has a documented range (README: Environments), so
+// no value can overflow a timer or mean "no time at all".
+const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** The shape; at most 9 digits, so the number is always exact. */
+const DURATION_PATTERN = '^([0-9]{1,9})(ms|s|m|h)$';
+/** Timeouts of one step and the ServiceMonitor's scrape interval: 1 s to 1 h. */
+const STEP_DURATION = { minMs: 1000, maxMs: 3_600_000 };
+/** A timeout over a whole step of many servers (wait-ready's `timeout` input): 1 s to 24 h. */
+const OVERALL_DURATION = { minMs: 1000, maxMs: 24 * 3_600_000 };
+/** How long to wait for another rollout's lock (the actions' `lock-timeout` input): 1 s to 6 h. */
+const LOCK_WAIT_DURATION = { minMs: 1000, maxMs: 6 * 3_600_000 };
+/** "5m" -> 300000; throws a message that says the allowed range. */
+function parseDuration(text, range = STEP_DURATION) {
+    const match = new RegExp(DURATION_PATTERN).exec(text);
+    if (!match)
+        throw new Error(`${JSON.stringify(text.slice(0, 40))} is not a duration: use a number with ms, s, m or h (e.g. 5m)`);
+    return checkDurationRange(Number(match[1]) * units[match[2]], range, text);
+}
+function checkDurationRange(ms, range, shown = formatDuration(ms)) {
+    if (ms < range.minMs || ms > range.maxMs)
+        throw new Error(`${shown} is out of range: use ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`);
     return ms;
 }
-function timer_setSafeTimeout(fn, ms, what) {
-    return setTimeout(fn, checkDelay(ms, what));
-}
-function timer_setSafeInterval(fn, ms, what) {
-    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
-}
-function sleep(ms, what = 'sleep') {
-    return new Promise(resolve => timer_setSafeTimeout(resolve, ms, what));
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
-// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
-// number of times with backoff; anything else fails at once.
-
-
-
-const transientPatterns = [
-    /the server is currently unable to handle the request/i,
-    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
-    /Internal error occurred/i,
-    /too many requests/i,
-    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
-    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
-    /etcdserver: (request timed out|leader changed)/i,
-    /the object has been modified; please apply your changes/i
-];
-function isTransient(error) {
-    if (!(error instanceof CommandError))
-        return false;
-    const text = `${error.result.stderr}\n${error.result.stdout}`;
-    return transientPatterns.some(p => p.test(text));
-}
-async function retryTransient(fn, opts) {
-    const attempts = opts.attempts ?? 6;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await fn();
-        }
-        catch (error) {
-            if (!isTransient(error) || attempt >= attempts)
-                throw error;
-            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
-            const first = error.message.split('\n').slice(-1)[0];
-            log_info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
-            await sleep(delay, `${opts.what}: retry`);
-        }
-    }
+function formatDuration(ms) {
+    if (ms % 3_600_000 === 0)
+        return `${ms / 3_600_000}h`;
+    if (ms % 60_000 === 0)
+        return `${ms / 60_000}m`;
+    if (ms % 1000 === 0)
+        return `${ms / 1000}s`;
+    return `${ms}ms`;
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/helm.ts
-// helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
-// recreate objects (--force / --force-replace) or uninstall on failure.
-
-
-
-/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
-function fromReleaseJson(text) {
-    const r = JSON.parse(text);
-    return {
-        name: r.name,
-        namespace: r.namespace,
-        revision: r.version,
-        status: r.info.status,
-        chartVersion: r.chart.metadata.version,
-        manifest: r.manifest
-    };
-}
-class Helm {
-    binary;
-    kubeconfig;
-    major;
-    constructor(binary, kubeconfig) {
-        this.binary = binary;
-        this.kubeconfig = kubeconfig;
-    }
-    exec(args, opts = {}) {
-        return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts);
-    }
-    /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
-    read(args, opts = {}) {
-        return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` });
-    }
-    /**
-     * upgrade and rollback run once, never through retryTransient: helm marks the release
-     * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
-     * so a retry of a partly applied operation fails with "another operation
-     * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
-     * to try again is the caller's decision, after reading the release's status.
-     */
-    change(args, opts = {}) {
-        return this.exec(args, opts);
-    }
-    /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
-    async majorVersion() {
-        if (this.major !== undefined)
-            return this.major;
-        const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
-            what: 'helm version'
-        });
-        const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
-        if (!match)
-            throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
-        const [major, minor] = [Number(match[1]), Number(match[2])];
-        if (major < 3 || (major === 3 && minor < 13))
-            throw new Error(`helm ${stdout.trim()} is too old: zk-rollout needs helm 3.13+ or helm 4`);
-        this.major = major;
-        return major;
-    }
-    /** The deployed release, or undefined when it was never installed. */
-    async status(release, namespace) {
-        // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
-        // (and so retried) rather than read as an answer.
-        let result;
-        try {
-            result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json']);
-        }
-        catch (error) {
-            if (!(error instanceof CommandError))
-                throw error;
-            if (/not found/i.test(error.result.stderr))
-                return undefined;
-            throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error });
-        }
-        const meta = JSON.parse(result.stdout);
-        const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace]);
-        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
-    }
-    upgradeArgs(req) {
-        return [
-            'upgrade',
-            '--install',
-            req.release,
-            req.chart,
-            ...req.chartFlags,
-            '--namespace',
-            req.namespace,
-            '--create-namespace',
-            '--values',
-            req.valuesFile,
-            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
-            '-o',
-            'json'
-        ];
-    }
-    /** What an upgrade would produce, rendered against the live cluster's capabilities. */
-    async dryRun(req) {
-        await this.majorVersion();
-        return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
-    }
-    async upgrade(req) {
-        await this.majorVersion();
-        return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
-    }
-    async rollback(release, namespace, revision) {
-        await this.change(['rollback', release, String(revision), '-n', namespace]);
-    }
-}
-function manifestObjects(manifest) {
-    return (0,dist/* parseAllDocuments */.hR)(manifest)
-        .map(doc => doc.toJS())
-        .filter((o) => Boolean(o?.kind && o.metadata?.name));
-}
-/** The release's one StatefulSet, read from its manifest so any chart works. */
-function findStatefulSet(manifest, release) {
-    const sets = manifestObjects(manifest).filter(o => o.kind === 'StatefulSet');
-    if (sets.length !== 1)
-        throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
-    return sets[0];
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
-// kubectl as the one Kubernetes client: it owns authentication (token, client certs, exec
-// plugins for EKS/GKE/AKS), so zk-rollout never parses a kubeconfig.
-
-
-const FIELD_MANAGER = 'zk-rollout';
-class Kubectl {
-    binary;
-    kubeconfig;
-    constructor(binary, kubeconfig) {
-        this.binary = binary;
-        this.kubeconfig = kubeconfig;
-    }
-    /** Arguments every kubectl call carries (the kubeconfig is never shown in logs). */
-    baseArgs() {
-        return ['--kubeconfig', this.kubeconfig];
-    }
-    async run(args, opts = {}) {
-        const shown = `kubectl ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
-    }
-    async json(args) {
-        const { stdout } = await this.run([...args, '-o', 'json']);
-        return JSON.parse(stdout);
-    }
-    /** GET of a raw API path, e.g. /api/v1/namespaces/x/pods?labelSelector=... */
-    async raw(path) {
-        const { stdout } = await this.run(['get', '--raw', path]);
-        return JSON.parse(stdout);
-    }
-    /** The object, or undefined when it does not exist. */
-    async getOptional(resource, name, namespace) {
-        const { stdout } = await this.run(['get', resource, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found', '-o', 'json']);
-        return stdout.trim() ? JSON.parse(stdout) : undefined;
-    }
-    async list(resource, namespace, labelSelector) {
-        const list = await this.json(['get', resource, '-n', namespace, ...(labelSelector ? ['-l', labelSelector] : [])]);
-        return list.items;
-    }
-    /**
-     * Server-side apply; returns the objects as stored. An unchanged object keeps its
-     * resourceVersion, which is how callers tell "changed" from "unchanged".
-     */
-    async apply(manifests) {
-        if (manifests.length === 0)
-            return [];
-        const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
-        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
-            input
-        });
-        const result = JSON.parse(stdout);
-        return 'items' in result ? result.items : [result];
-    }
-    async delete(resource, name, namespace) {
-        await this.run(['delete', resource, name, '-n', namespace, '--ignore-not-found', '--wait=false']);
-    }
-    /** Whether the API serves a resource type, e.g. servicemonitors.monitoring.coreos.com. */
-    async serves(group, resource) {
-        const { stdout } = await this.run(['api-resources', `--api-group=${group}`, '-o', 'name']);
-        return stdout.split('\n').some(line => line.trim() === `${resource}.${group}` || line.trim() === resource);
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/runner/kube-clients.ts
-// The Kubernetes side of every action's settings: which kubeconfig, kubectl and helm to use.
-
-
-
-
-
-
-
-function getKubeSettings() {
-    const kubeconfig = secretInput('kubeconfig', { required: false, parts: kubeconfigSecrets });
-    return {
-        ...(kubeconfig ? { kubeconfig } : {}),
-        kubectlPath: optionalInput('kubectl') ?? 'kubectl',
-        helmPath: optionalInput('helm') ?? 'helm'
-    };
-}
-/** Clients for the duration of `fn`; a kubeconfig given as input lives in a 0600 temp file. */
-async function withKubeClients(settings, fn) {
-    const [kubectl, helm] = await Promise.all([which(settings.kubectlPath, true), which(settings.helmPath, false)]);
-    return withSecretFiles(async (files) => {
-        const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG;
-        if (!kubeconfig)
-            throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step');
-        log_debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`);
-        return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) });
-    });
-}
-
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/defaults.ts
 // Every default of the environment model, in one place. Input here has passed validation.
 
@@ -38068,6 +37502,3022 @@ function labelValueProblem(value) {
     return 'is not a valid label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/render/server-addresses.ts
+
+
+/**
+ * The ensemble's server addresses in ordinal order (LoadBalancer IPs or hostnames, from an input,
+ * --servers or the cloud). They end up in zoo.cfg lines, so anything but a plain host is refused.
+ * Plans use `<name>` placeholders.
+ */
+function checkServerAddresses(addresses, opts = {}) {
+    if (addresses.length === 0)
+        throw new Error('no server addresses: pass one address per server, in ordinal order');
+    addresses.forEach((address, i) => {
+        const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address);
+        if (!placeholder && !isHostOrIp(address))
+            throw new Error(`server address ${i} (${printable_quoted(address)}) ${hostProblem(address)}`);
+    });
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./workflows-lib/src/render/yaml-text.ts
+// Deterministic YAML for everything we render. Strings are always double-quoted: PyYAML (and so
+// docker-compose v1) reads an unquoted 2181:2181 as a base-60 number, and "true"/"101" must stay text.
+
+
+// Every string stays on its line: no folding of long quoted strings into several lines, and the
+// three characters YAML 1.1 (docker-compose v1's PyYAML) reads as line breaks are escaped too
+// (they only occur inside double-quoted strings, where \uXXXX means the same character).
+function toYaml(value) {
+    return (0,dist/* stringify */.As)(value, {
+        defaultStringType: 'QUOTE_DOUBLE',
+        defaultKeyType: 'PLAIN',
+        lineWidth: 0,
+        doubleQuotedMinMultiLineLength: Number.MAX_SAFE_INTEGER,
+        aliasDuplicateObjects: false
+    }).replace(/[\u0085\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function toYamlDocuments(values) {
+    return values.map(v => toYaml(v)).join('---\n');
+}
+/** The comment at the top of a rendered file; values in it can never start a line of their own. */
+function header(environment, what) {
+    return `# ${oneLine(what)}, rendered by zk-rollout from environments/${oneLine(environment)}/environment.yaml.\n# Do not edit: the next rollout replaces this file.\n`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/render/observer-files.ts
+// The files an observer VM gets: zoo.cfg, myid and docker-compose.yaml (DESIGN.md section 3).
+
+
+
+
+
+const QUORUM_PORT = 2888;
+const ELECTION_PORT = 3888;
+const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+const OBSERVER_FILE_NAMES = ['zoo.cfg', 'myid', 'docker-compose.yaml'];
+/** One zoo.cfg line, key=value, the value escaped so that it stays on this line. */
+const property = (key, value) => `${key}=${propertyValue(String(value))}`;
+/** A server line's address part: host:2888:3888, IPv6 in brackets (ZooKeeper's own syntax). */
+const serverAddress = (host) => `${hostForAddress(host)}:${QUORUM_PORT}:${ELECTION_PORT}`;
+function renderObserverZooCfg(input) {
+    checkServerAddresses(input.servers, { placeholders: input.placeholders });
+    const { observers: o, host } = input;
+    const whitelist = ['srvr', 'mntr', 'ruok'];
+    const lines = [
+        header(input.environment.name, `ZooKeeper observer ${host.id} (${host.host})`).trimEnd(),
+        property('tickTime', o.tuning.tickTime),
+        property('initLimit', o.tuning.initLimit),
+        property('syncLimit', o.tuning.syncLimit),
+        property('dataDir', '/data'),
+        property('dataLogDir', '/datalog'),
+        property('clientPort', o.clientPort),
+        property('maxClientCnxns', o.tuning.maxClientCnxns),
+        property('autopurge.snapRetainCount', 3),
+        property('autopurge.purgeInterval', 24),
+        // An observer follows the leader but never votes.
+        property('peerType', 'observer'),
+        // Static membership: with reconfig on, the ensemble would push its in-cluster names here.
+        property('reconfigEnabled', 'false'),
+        property('standaloneEnabled', 'false'),
+        // Inside the container the VM's address does not exist; listen on all of the container's.
+        property('quorumListenOnAllIPs', 'true'),
+        // LoadBalancers and NAT drop idle connections; keepalive keeps the follower link alive.
+        property('tcpKeepAlive', 'true'),
+        property('4lw.commands.whitelist', whitelist.join(',')),
+        property('admin.enableServer', 'false'),
+        ...(o.metrics === 'native'
+            ? [property('metricsProvider.className', PROMETHEUS_PROVIDER), property('metricsProvider.httpPort', o.metricsPort)]
+            : []),
+        ...input.servers.map((address, i) => property(`server.${i + 1}`, serverAddress(address))),
+        property(`server.${host.id}`, `${serverAddress(host.host)}:observer`)
+    ];
+    return `${lines.join('\n')}\n`;
+}
+function renderObserverMyid(host) {
+    return `${host.id}\n`;
+}
+function renderObserverCompose(input) {
+    const { observers: o, host } = input;
+    const logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
+    const zookeeper = {
+        image: o.image,
+        restart: 'unless-stopped',
+        // The image writes /data/myid from ZOO_MY_ID only when absent and defaults to 1, which
+        // would collide with participant 1; the mounted myid file makes the id authoritative.
+        environment: { ZOO_MY_ID: String(host.id) },
+        ports: [`${o.clientPort}:${o.clientPort}`, ...(o.metrics === 'native' ? [`${o.metricsPort}:${o.metricsPort}`] : [])],
+        volumes: ['./zoo.cfg:/conf/zoo.cfg:ro', './myid:/data/myid', 'data:/data', 'datalog:/datalog'],
+        logging
+    };
+    const services = { zookeeper };
+    if (o.metrics === 'exporter') {
+        services.exporter = {
+            image: EXPORTER_IMAGE,
+            restart: 'unless-stopped',
+            depends_on: ['zookeeper'],
+            // reset-on-scrape would zero the counters for every other scraper: keep it off.
+            command: ['-bind-addr=:9141', '-metrics-path=/metrics', `-zookeeper=zookeeper:${o.clientPort}`, '-reset-on-scrape=false'],
+            ports: [`${o.metricsPort}:9141`],
+            logging
+        };
+    }
+    return header(input.environment.name, `ZooKeeper observer ${host.id} (${host.host})`) + toYaml({ services, volumes: { data: {}, datalog: {} } });
+}
+function renderObserverFiles(input) {
+    return {
+        'zoo.cfg': renderObserverZooCfg(input),
+        myid: renderObserverMyid(input.host),
+        'docker-compose.yaml': renderObserverCompose(input)
+    };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
+// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
+// validation already restricted: quoting is the guarantee, validation the early, readable error.
+/**
+ * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
+ * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
+ */
+function shellQuote(value) {
+    // A shell string cannot hold NUL: refusing beats silently truncating.
+    if (value.includes('\0'))
+        throw new Error('cannot pass a value containing a NUL byte to a shell');
+    return `'${value.replaceAll("'", "'\\''")}'`;
+}
+/** Quotes each argument and joins them into one command line. */
+function shellWords(words) {
+    return words.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/remote-script.ts
+// The program an observer VM runs, sent as the stdin of `sh -s` (the ssh command line itself is
+// constant). Values reach it only as single-quoted assignments made by shellQuote, the three
+// files included, so nothing of ours is ever parsed as shell code and no here-document
+// delimiter can collide with file content.
+//
+// Commands (one ssh session each, all on the host's one shared connection):
+//   stage    compare the host's files with ours by sha256; when they differ, write ours to
+//            <dir>/.staged/ (or, on a dry run, only report). Also asks the observer `srvr` once.
+//   apply    keep the current files in <dir>/.previous/ (hard links), rename the staged files
+//            into place (rename within one directory is atomic), recreate the container (a
+//            bind-mounted file keeps its old inode in a running container), and wait for
+//            `Mode: observer`. If it does not come, put the previous files back the same way and
+//            recreate again; without a complete previous set (a first deploy, or only some of
+//            the files were there), stop the observer (never `down -v`) and put each file back
+//            as it was: its previous version where it had one, no file where it had none.
+//   start    files unchanged but the observer is not serving: `up -d` and wait.
+//   discard  remove <dir>/.staged/ (a host whose turn never came).
+// Results are lines starting with "@" on stdout; progress for the job log goes to stderr. What
+// either claims is checked first: a file put back is compared by sha256 with the one that was
+// there when apply started, and a step that failed is reported as such, with what to do by hand.
+//
+// The srvr probe uses bash's /dev/tcp: bash is on every mainstream Docker host, while nc comes
+// in several incompatible flavours (OpenBSD, traditional, ncat, busybox) with different
+// end-of-input and timeout flags, and is missing from many minimal images. The probe goes to the
+// address the SSH session arrived on (SSH_CONNECTION): always an address of the VM itself, where
+// Docker publishes the client port.
+
+
+
+// Per-file values are numbered in the order of OBSERVER_FILE_NAMES, the one list of the files:
+// H_<i> the wanted sha256, C_<i> the content (stage only), WAS_<i> the hash apply started from.
+const perFile = (fn, prefix, format) => [`${fn}() {`, '  case $1 in', ...OBSERVER_FILE_NAMES.map((name, i) => `    ${name}) printf '${format}' "$${prefix}_${i}" ;;`), '  esac', '}'].join('\n');
+const REMOTE_SCRIPT = String.raw `
+umask 022
+FILES=${shellQuote(OBSERVER_FILE_NAMES.join(' '))}
+
+emit() { printf '@%s\n' "$*"; }
+say() { printf '%s\n' "$*" >&2; }
+die() { emit "error $*"; exit 1; }
+oneline() { printf '%s' "$*" | tr '\n' ' '; }
+
+${perFile('want_hash', 'H', '%s\\n')}
+${perFile('content', 'C', '%s')}
+hash_of() {
+  if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; else echo missing; fi
+}
+# The sha256 each file had when apply started ("missing": there was no such file), set by cmd_apply.
+${perFile('was_hash', 'WAS', '%s\\n')}
+# existed yes: the files there when apply started, as "a, b" ('' on a first deploy); no: the others.
+existed() {
+  list=''
+  for name in $FILES; do
+    if [ "$(was_hash "$name")" = missing ]; then has=no; else has=yes; fi
+    [ "$has" = "$1" ] || continue
+    if [ -n "$list" ]; then list="$list, $name"; else list=$name; fi
+  done
+  printf '%s\n' "$list"
+}
+link_or_copy() {
+  ln -f -- "$1" "$2" 2>/dev/null || cp -p -- "$1" "$2"
+}
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed on this VM: $2"
+}
+
+probe_address() {
+  set -- $SSH_CONNECTION
+  if [ -n "$3" ]; then printf '%s\n' "$3"; else echo 127.0.0.1; fi
+}
+probe() {
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf srvr >&3 && cat <&3' zk-probe "$PROBE" "$PORT" 2>/dev/null
+}
+is_observer() {
+  case $1 in *'Mode: observer'*) case $1 in *'Zxid: 0x'*) return 0 ;; esac ;; esac
+  return 1
+}
+describe() {
+  case $1 in
+    '') echo 'no answer on the client port' ;;
+    *'not currently serving'*) echo 'running, not serving (not in sync with a leader)' ;;
+    *'Mode: '*) printf '%s\n' "$1" | grep '^Mode: ' ;;
+    *) echo 'unexpected answer to srvr' ;;
+  esac
+}
+report_srvr() {
+  emit probe
+  printf '%s\n' "$1" | while IFS= read -r line; do
+    [ -n "$line" ] && printf '@srvr %s\n' "$line"
+  done
+}
+wait_observer() {
+  start=$(date +%s)
+  last=''
+  note=0
+  while :; do
+    answer=$(probe)
+    elapsed=$(($(date +%s) - start))
+    if is_observer "$answer"; then
+      report_srvr "$answer"
+      say "observer on $PROBE:$PORT: Mode: observer after $elapsed s"
+      return 0
+    fi
+    state=$(describe "$answer")
+    if [ "$state" != "$last" ] || [ "$elapsed" -ge "$note" ]; then
+      say "waiting for the observer on $PROBE:$PORT: $state ($elapsed s of $JOIN_SECONDS s)"
+      last=$state
+      note=$((elapsed + 10))
+    fi
+    if [ "$elapsed" -ge "$JOIN_SECONDS" ]; then
+      report_srvr "$answer"
+      emit "last-state $state"
+      return 1
+    fi
+    sleep 0.25 2>/dev/null || sleep 1
+  done
+}
+
+find_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE='docker compose'
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE='docker-compose'
+  else
+    die 'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on this VM: install the Docker Compose plugin'
+  fi
+  emit "compose $COMPOSE"
+}
+compose() {
+  $COMPOSE "$@" </dev/null 1>&2
+}
+up_and_wait() {
+  say "starting the observer: $COMPOSE up -d $*"
+  if ! compose up -d "$@"; then
+    emit compose-failed
+    return 1
+  fi
+  emit restarted
+  wait_observer
+}
+
+# Puts one file back as it was when apply started: its copy in .previous/ where it had one, no
+# file where it had none; succeeds only when the result is checked to be so.
+restore_file() {
+  was=$(was_hash "$1")
+  if [ "$was" = missing ]; then
+    rm -f -- "$1" && [ ! -e "$1" ] && [ ! -L "$1" ]
+    return
+  fi
+  if link_or_copy ".previous/$1" ".$1.restore" && mv -f ".$1.restore" "$1"; then
+    [ "$(hash_of "$1")" = "$was" ] && return 0
+    echo "its content after the copy differs from the previous version"
+  fi
+  rm -f -- ".$1.restore"
+  return 1
+}
+# restore FILE...: every one is tried; false when any was not put back. NOT_RESTORED then names
+# each with what to do by hand and why it failed.
+restore() {
+  NOT_RESTORED=''
+  for name in "$@"; do
+    why=$(restore_file "$name" 2>&1) && continue
+    if [ "$(was_hash "$name")" = missing ]; then
+      entry="$name (remove it: it did not exist before"
+    else
+      entry="$name (copy it back from $DIR/.previous/$name"
+    fi
+    if [ -n "$why" ]; then entry="$entry; $(oneline "$why"))"; else entry="$entry)"; fi
+    if [ -n "$NOT_RESTORED" ]; then NOT_RESTORED="$NOT_RESTORED, $entry"; else NOT_RESTORED=$entry; fi
+  done
+  [ -z "$NOT_RESTORED" ]
+}
+keep_failed() {
+  rm -rf .failed && mkdir .failed || return 1
+  for name in $FILES; do
+    link_or_copy "$name" ".failed/$name" && [ "$(hash_of ".failed/$name")" = "$(want_hash "$name")" ] || return 1
+  done
+}
+roll_back() {
+  emit not-verified
+  if why=$(keep_failed 2>&1); then
+    emit failed-kept
+    kept=" (the failed ones are kept in $DIR/.failed)"
+  else
+    kept=''
+    say "could not keep a copy of the failed files in $DIR/.failed: $(oneline "$why")"
+  fi
+  if [ "$PREVIOUS" = yes ]; then
+    if ! restore $FILES; then
+      emit restore-failed
+      die "rollback failed: not all of the previous files could be put back: $NOT_RESTORED; put them back by hand as listed and run $COMPOSE up -d --force-recreate in $DIR"
+    fi
+    emit rolled-back
+    say "restored the previous files from $DIR/.previous, checked by their sha256$kept"
+    if up_and_wait --force-recreate; then emit rollback-verified; else emit rollback-not-verified; fi
+    return
+  fi
+  before=$(existed yes)
+  if [ -n "$before" ]; then
+    emit partial-previous
+    what="only $before existed before, not a complete set"
+  else
+    what='first deploy'
+  fi
+  say "no complete previous set of files to roll back to ($what): stopping the observer ($COMPOSE down, volumes kept)"
+  if ! compose down; then
+    die "the observer did not come up as an observer and $COMPOSE down failed too (its output is in the log), so it may still be running: the new files are left in place in $DIR; run $COMPOSE down there by hand, then remove them$([ -z "$before" ] || echo " and copy back $before from $DIR/.previous")"
+  fi
+  emit stopped
+  if ! restore $FILES; then
+    emit restore-failed
+    die "the observer was stopped, but putting the files back as they were before this deploy failed: $NOT_RESTORED; put them back by hand as listed, or the next deploy will take the new ones for current"
+  fi
+  emit removed
+  if [ -n "$before" ]; then
+    say "put back $before from $DIR/.previous and removed $(existed no), checked by their sha256$kept"
+  else
+    say "removed the new files$kept"
+  fi
+}
+
+cmd_stage() {
+  need sha256sum 'install coreutils'
+  need timeout 'install coreutils'
+  changed=0
+  for f in $FILES; do
+    have=$(hash_of "$DIR/$f")
+    if [ "$have" = "$(want_hash "$f")" ]; then
+      state=same
+    elif [ "$have" = missing ]; then
+      state=new
+      changed=$((changed + 1))
+    else
+      state=changed
+      changed=$((changed + 1))
+    fi
+    emit "file $f $state"
+  done
+  if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
+  if [ "$changed" -eq 0 ]; then
+    [ -d "$DIR/.staged" ] && rm -rf -- "$DIR/.staged"
+    emit unchanged
+    return 0
+  fi
+  if [ "$DRY_RUN" = yes ]; then
+    emit would-change
+    return 0
+  fi
+  err=$(mkdir -p -- "$DIR" 2>&1) || die "cannot create $DIR as user $(id -un): $err; create it on the VM, writable by that user"
+  err=$( { rm -rf -- "$DIR/.staged" && mkdir -- "$DIR/.staged"; } 2>&1) ||
+    die "cannot write in $DIR as user $(id -un): $err; nothing was changed"
+  for f in $FILES; do
+    if ! err=$(content "$f" 2>&1 >"$DIR/.staged/$f") || [ "$(hash_of "$DIR/.staged/$f")" != "$(want_hash "$f")" ]; then
+      rm -rf -- "$DIR/.staged"
+      die "could not write $DIR/.staged/$f: $err (disk full?); nothing was changed"
+    fi
+  done
+  emit staged
+}
+
+cmd_apply() {
+  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
+  for f in $FILES; do
+    [ "$(hash_of ".staged/$f")" = "$(want_hash "$f")" ] ||
+      die "the staged $f in $DIR/.staged is missing or was altered since the upload; nothing was changed: run the deploy again"
+  done
+  for f in $FILES; do
+    # mv onto a directory would move the file into it.
+    if { [ -e "$f" ] || [ -L "$f" ]; } && [ ! -f "$f" ]; then
+      die "$DIR/$f is not a regular file; nothing was changed: remove it or move it away, then run the deploy again"
+    fi
+  done
+  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
+  find_compose
+  # Whatever is there is kept, and put back file by file if need be; only a complete set is a
+  # generation to roll back to and restart on.
+${OBSERVER_FILE_NAMES.map((name, i) => `  WAS_${i}=$(hash_of ${name})`).join('\n')}
+  PREVIOUS=no
+  [ -z "$(existed no)" ] && PREVIOUS=yes
+  if [ -n "$(existed yes)" ]; then
+    err=$( {
+      rm -rf .previous.new && mkdir .previous.new || exit 1
+      for f in $FILES; do
+        [ "$(was_hash "$f")" != missing ] || continue
+        link_or_copy "$f" ".previous.new/$f" || exit 1
+        [ "$(hash_of ".previous.new/$f")" = "$(was_hash "$f")" ] || { echo "the copy of $f differs from it"; exit 1; }
+      done
+      rm -rf .previous && mv .previous.new .previous
+    } 2>&1) || die "cannot keep the previous files in $DIR/.previous: $(oneline "$err"); the files in $DIR were not changed"
+  fi
+  moved=''
+  for f in $FILES; do
+    if ! err=$(mv -f ".staged/$f" "$f" 2>&1); then
+      err=$(oneline "$err")
+      if restore $moved; then
+        die "cannot replace $f in $DIR: $err; nothing was changed: the files moved in before it are back as they were (checked by their sha256), and the observer was not restarted"
+      fi
+      emit restore-failed
+      die "cannot replace $f in $DIR: $err; putting back the files moved in before it failed too: $NOT_RESTORED. The observer was not restarted: put those files back by hand as listed, then run the deploy again"
+    fi
+    moved="$moved $f"
+  done
+  rmdir .staged 2>/dev/null
+  emit replaced
+  if [ "$PREVIOUS" = yes ]; then
+    say "new files in place in $DIR (the previous ones are kept in $DIR/.previous)"
+  elif [ -n "$(existed yes)" ]; then
+    say "files in place in $DIR (before, only $(existed yes) existed: kept in $DIR/.previous)"
+  else
+    say "files in place in $DIR (first deploy)"
+  fi
+  if up_and_wait --force-recreate; then
+    emit verified
+  else
+    roll_back
+  fi
+}
+
+cmd_start() {
+  cd -- "$DIR" 2>/dev/null || die "cannot enter $DIR"
+  need bash 'it is needed to ask ZooKeeper for srvr on the client port'
+  find_compose
+  if up_and_wait; then emit verified; else emit not-verified; fi
+}
+
+cmd_discard() {
+  err=$(rm -rf -- "$DIR/.staged" 2>&1) && [ ! -e "$DIR/.staged" ] || die "could not remove $DIR/.staged: $(oneline "$err")"
+  emit discarded
+}
+
+main() {
+  PROBE=$(probe_address)
+  case $1 in
+    stage | apply | start | discard) "cmd_$1" ;;
+    *) die "unknown command $1" ;;
+  esac
+  emit done
+}
+`;
+const sha256 = (text) => (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+/** The whole stdin of `sh -s` for one command: the script, the values, the call. */
+function remoteProgram(command, inputs) {
+    const { files } = inputs;
+    const values = {
+        DIR: inputs.directory,
+        PORT: String(inputs.clientPort),
+        JOIN_SECONDS: String(Math.max(1, Math.ceil(inputs.joinTimeoutMs / 1000))),
+        DRY_RUN: inputs.dryRun ? 'yes' : 'no',
+        ...Object.fromEntries(OBSERVER_FILE_NAMES.map((name, i) => [`H_${i}`, sha256(files[name])])),
+        // Only the upload carries the files themselves.
+        ...Object.fromEntries(OBSERVER_FILE_NAMES.map((name, i) => [`C_${i}`, command === 'stage' ? files[name] : '']))
+    };
+    const assignments = Object.entries(values).map(([name, value]) => `${name}=${shellQuote(value)}`);
+    // main reads nothing from stdin, which is the rest of this program.
+    return `${REMOTE_SCRIPT}\n${assignments.join('\n')}\nmain ${shellQuote(command)} </dev/null\n`;
+}
+function parseRemoteOutput(stdout) {
+    const report = { events: [], files: {}, waitStates: [], done: false };
+    let srvr;
+    for (const line of stdout.split('\n')) {
+        if (!line.startsWith('@'))
+            continue;
+        const [word, ...rest] = line.slice(1).split(' ');
+        const value = rest.join(' ');
+        switch (word) {
+            case 'file':
+                report.files[rest[0]] = rest[1];
+                break;
+            case 'probe':
+                srvr = [];
+                report.srvr = '';
+                break;
+            case 'srvr':
+                srvr?.push(value);
+                report.srvr = srvr?.join('\n');
+                break;
+            case 'compose':
+                report.compose = value;
+                break;
+            case 'last-state':
+                report.waitStates.push(value);
+                break;
+            case 'error':
+                report.error = value;
+                break;
+            case 'done':
+                report.done = true;
+                break;
+            default:
+                report.events.push(word);
+        }
+    }
+    return report;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
+// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
+// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+// sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
+const MAX_CONTROL_PATH = 108 - 18;
+const CONTROL_SOCKET_NAME_LENGTH = 4;
+function writeSshClientConfig(files, credentials) {
+    const dir = files.directory;
+    if (!PLAIN_PATH.test(dir))
+        throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`);
+    if (dir.length + 1 + CONTROL_SOCKET_NAME_LENGTH > MAX_CONTROL_PATH)
+        throw new Error(`the temporary directory ${dir} is too long for an ssh control socket: set RUNNER_TEMP to a shorter path`);
+    const key = files.write('id_observers', normalizeKey(credentials.privateKey));
+    const knownHostsFile = files.write('known_hosts', checkKnownHosts(credentials.knownHosts));
+    const configFile = files.write('ssh_config', [
+        'Host *',
+        // Never prompt, never fall back to passwords or an agent: the given key or nothing.
+        '  BatchMode yes',
+        '  IdentitiesOnly yes',
+        `  IdentityFile ${key}`,
+        '  IdentityAgent none',
+        '  PasswordAuthentication no',
+        '  KbdInteractiveAuthentication no',
+        // Host keys: only the known-hosts input counts, unknown or changed keys are refused, and
+        // nothing is ever added to it.
+        '  StrictHostKeyChecking yes',
+        `  UserKnownHostsFile ${knownHostsFile}`,
+        '  GlobalKnownHostsFile /dev/null',
+        '  UpdateHostKeys no',
+        '  CheckHostIP no',
+        '  ConnectTimeout 15',
+        // A VM that vanishes mid-deploy is noticed within a minute instead of hanging the job.
+        '  ServerAliveInterval 15',
+        '  ServerAliveCountMax 4',
+        '  ForwardAgent no',
+        '  ForwardX11 no',
+        '  ClearAllForwardings yes',
+        '  RequestTTY no',
+        '  LogLevel ERROR',
+        ''
+    ].join('\n'));
+    return { configFile, knownHostsFile, controlDirectory: dir };
+}
+// Keys pasted through a browser often gain CRLF line ends, which OpenSSH rejects as
+// "invalid format".
+function normalizeKey(key) {
+    const text = key.replace(/\r\n/g, '\n').trim();
+    if (!/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\n/.test(text))
+        throw new Error('input "ssh-private-key" is not a private key (expected a "-----BEGIN ... PRIVATE KEY-----" block)');
+    return `${text}\n`;
+}
+function checkKnownHosts(text) {
+    const lines = text
+        .replace(/\r\n/g, '\n')
+        .split('\n')
+        .map(l => l.trim());
+    const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
+    if (entries.length === 0)
+        throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
+    entries.forEach((line, i) => {
+        // [marker] hostnames keytype base64-key [comment]
+        const fields = line.split(/\s+/);
+        const offset = fields[0].startsWith('@') ? 1 : 0;
+        if (fields.length < offset + 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[offset + 2]))
+            throw new Error(`input "known-hosts" entry ${i + 1} is not a known_hosts line ("host keytype key"): ${line.slice(0, 60)}`);
+    });
+    return `${lines.join('\n').trim()}\n`;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
+/** user@host:port, with IPv6 addresses in brackets, for messages. */
+function formatEndpoint(e) {
+    return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/failures.ts
+// Turns what ssh prints when it cannot connect into an error that says what failed and what to
+// do. For host-key failures that means the key the host offered and how to pin it.
+
+
+class SshError extends Error {
+    kind;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'SshError';
+    }
+}
+/** Reads ssh's stderr after exit status 255. */
+function classifySshFailure(stderr) {
+    const text = stderr.replace(/\r/g, '');
+    const detail = text
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l &&
+        !l.startsWith('@@@') &&
+        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
+        .slice(-3)
+        .join(' ');
+    let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);
+    if (m)
+        return { kind: 'unknown-host-key', keyType: m[1], where: m[2], detail };
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+        const offered = /The fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/=]+)/.exec(text);
+        m = /Host key for (\S+) has changed/.exec(text);
+        return {
+            kind: 'changed-host-key',
+            where: m?.[1],
+            keyType: offered?.[1],
+            offered: offered ? { type: offered[1], fingerprint: offered[2] } : undefined,
+            detail
+        };
+    }
+    if (/Host key verification failed/.test(text))
+        return { kind: 'unknown-host-key', detail };
+    if (/Connection refused/.test(text))
+        return { kind: 'refused', detail };
+    if (/Connection timed out|Operation timed out/.test(text))
+        return { kind: 'timeout', detail };
+    if (/No route to host|Network is unreachable/.test(text))
+        return { kind: 'unreachable', detail };
+    if (/Permission denied \(|Too many authentication failures/.test(text))
+        return { kind: 'auth', detail };
+    if (/Could not resolve hostname/.test(text))
+        return { kind: 'dns', detail };
+    return { kind: 'other', detail };
+}
+/** Fingerprints of the keys a host offers now, of one type, or [] when it cannot be asked. */
+async function scanHostKeys(host, port, type, timeoutSeconds = 5) {
+    const args = ['-T', String(timeoutSeconds), '-p', String(port), ...(type ? ['-t', type.toLowerCase()] : []), '--', host];
+    const scanned = await run('ssh-keyscan', args);
+    if (!scanned.trim())
+        return [];
+    const listed = await run('ssh-keygen', ['-l', '-f', '-'], scanned);
+    // "256 SHA256:abc... 127.0.0.31 (ED25519)"
+    return listed
+        .split('\n')
+        .map(line => /^\d+ (SHA256:\S+) .* \((\S+)\)$/.exec(line.trim()))
+        .flatMap(m => (m ? [{ fingerprint: m[1], type: m[2] }] : []));
+}
+/**
+ * The error for a failed connection to `target` (through `jump`, if any). Host-key failures
+ * show the offered key; for an unknown key it is fetched with ssh-keyscan, in this error path
+ * only, and only when the host is directly reachable (the jump host or a target without one).
+ */
+async function describeSshFailure(stderr, target, jump) {
+    const failure = classifySshFailure(stderr);
+    const who = `${formatEndpoint(target)}${jump ? ` (through jump host ${formatEndpoint(jump)})` : ''}`;
+    const failingHost = failure.where === undefined ? (jump ?? target) : endpointNamed(failure.where, target, jump);
+    const pin = (e, type) => `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`;
+    const checkOutOfBand = (type) => `compare it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${type ? type.toLowerCase() : '*'}_key.pub)`;
+    switch (failure.kind) {
+        case 'unknown-host-key': {
+            // Only a host the runner reaches directly can be scanned: the jump host, or a target without one.
+            const reachable = failingHost !== undefined && (jump === undefined || failingHost === jump);
+            const offered = reachable ? await scanHostKeys(failingHost.host, failingHost.port, failure.keyType).catch(() => []) : [];
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = offered.length > 0
+                ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
+                : failingHost === target && jump !== undefined
+                    ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
+                    : 'its key could not be fetched with ssh-keyscan';
+            return new SshError('unknown-host-key', `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
+                `Nothing was sent to it. To pin it: run \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`, ${checkOutOfBand(failure.keyType)}, and add the line to the known-hosts secret.`);
+        }
+        case 'changed-host-key': {
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = failure.offered ? `it offered ${failure.offered.type} key ${failure.offered.fingerprint}, which` : 'its key';
+            return new SshError('changed-host-key', `${who}: host key verification failed: ${offer} differs from the key pinned for ${name} in the known-hosts input. ` +
+                'Either the VM was rebuilt or someone is intercepting the connection; nothing was sent to it. ' +
+                `If the VM was rebuilt, ${checkOutOfBand(failure.keyType)}, then replace its line in the known-hosts secret with the output of \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`.`);
+        }
+        case 'refused':
+            return new SshError('refused', `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`);
+        case 'timeout':
+            return new SshError('timeout', `${who}: connection timed out: the VM is down or a firewall drops SSH from the runner (${failure.detail})`);
+        case 'unreachable':
+            return new SshError('unreachable', `${who}: no route to the VM from the runner; check the address and the network path (${failure.detail})`);
+        case 'auth':
+            return new SshError('auth', `${who}: the ssh-private-key is not accepted for user "${target.user}": add its public key to that user's ~/.ssh/authorized_keys on the VM (${failure.detail})`);
+        case 'dns':
+            return new SshError('dns', `${who}: the host name does not resolve from the runner (${failure.detail})`);
+        default:
+            return new SshError('other', `${who}: ssh failed: ${failure.detail || 'no message (exit status 255)'}`);
+    }
+}
+function endpointNamed(where, target, jump) {
+    const m = /^\[(.+)\]:(\d+)$/.exec(where);
+    const host = m ? m[1] : where;
+    const port = m ? Number(m[2]) : 22;
+    for (const e of [jump, target])
+        if (e && e.host.toLowerCase() === host.toLowerCase() && e.port === port)
+            return e;
+    return undefined;
+}
+function run(cmd, args, input) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(cmd, args, { timeout: 15_000 }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)));
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
+// Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
+// anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
+// which would turn a 300 h deadline into "time is up now". Such a delay is refused instead.
+/** The longest delay setTimeout holds: 2^31 - 1 ms, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+function checkDelay(ms, what) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS)
+        throw new RangeError(`${what}: ${ms} ms is not a delay a timer can hold (0 to ${MAX_TIMER_MS} ms, about 24 days)`);
+    return ms;
+}
+function timer_setSafeTimeout(fn, ms, what) {
+    return setTimeout(fn, checkDelay(ms, what));
+}
+function timer_setSafeInterval(fn, ms, what) {
+    return setInterval(fn, Math.max(1, checkDelay(ms, what)));
+}
+function sleep(ms, what = 'sleep') {
+    return new Promise(resolve => timer_setSafeTimeout(resolve, ms, what));
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
+// One SSH connection per host, shared by every command sent to it: the first command opens an
+// OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
+// ride on it (no new handshake), and close() ends it. The system ssh client is used so
+// known_hosts, jump hosts and key handling are OpenSSH's own.
+
+
+
+
+
+
+
+
+// The master stays up this long after its last session, so a host waiting for its turn in a
+// rolling restart usually keeps its connection; if it does time out, the next command simply
+// opens a new one (host key checked again).
+const CONTROL_PERSIST_SECONDS = 120;
+// The remote shell reads its program from stdin; the command line itself is a constant, so the
+// login shell on the VM (whatever it is) never parses a value of ours.
+const REMOTE_COMMAND = 'sh -s';
+const SSH_FAILED = 255;
+class SshConnection {
+    config;
+    target;
+    controlPath;
+    jumpLog;
+    constructor(config, target, slot) {
+        this.config = config;
+        this.target = target;
+        const name = `c${slot.toString(36).padStart(CONTROL_SOCKET_NAME_LENGTH - 1, '0')}`;
+        if (name.length !== CONTROL_SOCKET_NAME_LENGTH)
+            throw new Error(`too many SSH connections (${slot + 1})`);
+        this.controlPath = external_node_path_namespaceObject.join(config.controlDirectory, name);
+        this.jumpLog = external_node_path_namespaceObject.join(config.controlDirectory, `${name}.jump.log`);
+    }
+    get description() {
+        return `${formatEndpoint(this.target)}${this.target.jumpHost ? ` via ${formatEndpoint(this.target.jumpHost)}` : ''}`;
+    }
+    /**
+     * Runs `sh -s` on the host with `program` on its stdin. Resolves with the remote exit status
+     * and output; rejects with an SshError when ssh itself fails (cannot connect, host key
+     * refused, connection lost), or when the session outlives timeoutMs.
+     */
+    async run(program, opts) {
+        const { jumpHost } = this.target;
+        const args = [
+            ...this.baseArgs(),
+            '-o',
+            'ControlMaster=auto',
+            '-o',
+            `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
+            '-p',
+            String(this.target.port),
+            '-l',
+            this.target.user,
+            ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
+            '--',
+            this.target.host,
+            REMOTE_COMMAND
+        ];
+        if (jumpHost)
+            (0,external_node_fs_namespaceObject.writeFileSync)(this.jumpLog, '');
+        const result = await runSsh(args, program, opts);
+        if (result.timedOut)
+            throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`);
+        if (result.code === SSH_FAILED) {
+            const jumpErrors = jumpHost ? (0,external_node_fs_namespaceObject.readFileSync)(this.jumpLog, 'utf8') : '';
+            throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost);
+        }
+        if (result.code === null)
+            throw new Error(`${this.description}: ssh was killed by ${result.signal}`);
+        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    }
+    /** Ends the shared connection, if one is open. */
+    async close() {
+        await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 });
+    }
+    // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
+    // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
+    // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
+    // refused. Here it goes to a log file that a failure message reads.
+    proxyCommand(jump) {
+        const words = [this.config.configFile, jump.user, jump.host, this.jumpLog];
+        // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
+        if (words.some(w => w.includes('%')))
+            throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`);
+        return [
+            // ssh itself prepends "exec".
+            'ssh -F',
+            shellQuote(this.config.configFile),
+            '-l',
+            shellQuote(jump.user),
+            '-p',
+            String(jump.port),
+            "-W '[%h]:%p' --",
+            shellQuote(jump.host),
+            `2>>${shellQuote(this.jumpLog)}`
+        ].join(' ');
+    }
+    baseArgs() {
+        return ['-F', this.config.configFile, '-o', `ControlPath=${this.controlPath}`];
+    }
+}
+function runSsh(args, input, opts) {
+    // Refused before ssh starts, so no child outlives a delay the timer cannot hold.
+    checkDelay(opts.timeoutMs, 'ssh session timeout');
+    return new Promise((resolve, reject) => {
+        // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
+        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
+        const stdout = [];
+        let stderr = '';
+        let partial = '';
+        let timedOut = false;
+        const timer = timer_setSafeTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+        }, opts.timeoutMs, 'ssh session timeout');
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            stderr += chunk;
+            partial += chunk;
+            const lines = partial.split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines)
+                opts.onStderrLine?.(line.replace(/\r$/, ''));
+        });
+        child.on('error', error => {
+            clearTimeout(timer);
+            reject(new Error(`could not run ssh: ${error.message}; the OpenSSH client must be installed on the runner`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (partial)
+                opts.onStderrLine?.(partial);
+            resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr, timedOut });
+        });
+        // A host that fails before reading all of stdin closes the pipe: that is reported through
+        // the exit status, not as a write error.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/srvr.ts
+/** The answer of a server that runs but has no quorum (yet), instead of its status. */
+class ZooKeeperNotServingError extends Error {
+    constructor() {
+        super('ZooKeeper is not currently serving requests: it has no quorum yet (still electing a leader or syncing), or lost it');
+        this.name = 'ZooKeeperNotServingError';
+    }
+}
+const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+/** Parses the answer to `srvr` (or `stat`, whose extra client lines are ignored). */
+function parseSrvr(text) {
+    if (text.trim() === NOT_SERVING)
+        throw new ZooKeeperNotServingError();
+    const fields = new Map();
+    for (const line of text.split('\n')) {
+        // Client lines of `stat` start with a space or '/', so only "Key: value" lines match.
+        const m = /^([A-Za-z][A-Za-z/ ]*):\s*(.*?)\s*$/.exec(line);
+        if (m)
+            fields.set(m[1], m[2]);
+    }
+    const build = fields.get('Zookeeper version');
+    if (build === undefined) {
+        throw new Error(`Not a ZooKeeper srvr answer (no "Zookeeper version:" line): ${JSON.stringify(text.slice(0, 200))}`);
+    }
+    const field = (name) => {
+        const value = fields.get(name);
+        if (value === undefined) {
+            throw new Error(`ZooKeeper srvr answer has no "${name}:" line: ${JSON.stringify(text.slice(0, 400))}`);
+        }
+        return value;
+    };
+    const integer = (name) => {
+        const value = field(name);
+        if (!/^-?\d+$/.test(value))
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${value}" is not an integer`);
+        return Number(value);
+    };
+    const triple = (name) => {
+        const parts = field(name).split('/').map(Number);
+        if (parts.length !== 3 || parts.some(Number.isNaN)) {
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${field(name)}" is not three numbers a/b/c`);
+        }
+        return [parts[0], parts[1], parts[2]];
+    };
+    const zxidText = field('Zxid');
+    if (!/^0x[0-9a-fA-F]+$/.test(zxidText))
+        throw new Error(`ZooKeeper srvr answer: "Zxid: ${zxidText}" is not hexadecimal`);
+    const [min, avg, max] = triple('Latency min/avg/max');
+    const status = {
+        version: /^\d+\.\d+\.\d+/.exec(build)?.[0] ?? build,
+        build,
+        mode: field('Mode'),
+        zxid: BigInt(zxidText),
+        nodeCount: integer('Node count'),
+        latency: { min, avg, max },
+        received: integer('Received'),
+        sent: integer('Sent'),
+        connections: integer('Connections'),
+        outstanding: integer('Outstanding')
+    };
+    if (fields.has('Proposal sizes last/min/max')) {
+        const [last, pmin, pmax] = triple('Proposal sizes last/min/max');
+        status.proposalSizes = { last, min: pmin, max: pmax };
+    }
+    return status;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-observers.ts
+
+
+
+
+
+
+// Generous bounds for sessions that do not wait for ZooKeeper: they guard against a hung VM.
+const UPLOAD_TIMEOUT_MS = 120_000;
+const COMPOSE_ALLOWANCE_MS = 180_000;
+async function deployObservers(opts) {
+    const started = Date.now();
+    const env = opts.environment;
+    const dryRun = opts.dryRun ?? false;
+    if (!env.observers || env.observers.hosts.length === 0)
+        return { environment: env.name, dryRun, results: [], ok: true, changed: false, rolledBack: [], durationMs: 0 };
+    if (!opts.credentials)
+        throw new Error(`environment ${env.name} has observers: an SSH private key and known_hosts are needed (host keys are always verified)`);
+    const deploy = new ObserverDeploy(env, env.observers, opts);
+    const runs = deploy.prepare(opts);
+    try {
+        await forEachLimit(runs, opts.concurrency ?? 4, run => deploy.stageGuarded(run));
+        await deploy.rollRestarts(runs.filter(run => run.next !== undefined), opts.maxUnavailable ?? 1);
+    }
+    finally {
+        await Promise.all(runs.map(run => run.connection.close().catch(() => undefined)));
+    }
+    const results = runs.map(run => run.result);
+    return {
+        environment: env.name,
+        dryRun,
+        results,
+        ok: results.every(r => r.status === 'ok'),
+        changed: results.some(r => r.changed),
+        rolledBack: results.filter(r => r.rolledBack).map(r => r.host),
+        durationMs: Date.now() - started
+    };
+}
+/** The one-paragraph reason a deploy failed, host by host (the action's and the rollout's error). */
+function deployFailureMessage(report) {
+    const failed = report.results.filter(r => r.status === 'failed');
+    const skipped = report.results.filter(r => r.status === 'skipped');
+    return (`${failed.length} of ${report.results.length} observers failed` +
+        (skipped.length > 0 ? `, ${skipped.length} not restarted because the rollout stopped` : '') +
+        ':\n' +
+        failed.map(r => `  ${r.id} (${r.host}): ${r.message}`).join('\n'));
+}
+class ObserverDeploy {
+    env;
+    observers;
+    log;
+    dryRun;
+    joinTimeoutMs;
+    constructor(env, observers, opts) {
+        this.env = env;
+        this.observers = observers;
+        this.log = opts.log ?? (() => undefined);
+        this.dryRun = opts.dryRun ?? false;
+        this.joinTimeoutMs = opts.joinTimeoutMs ?? env.timeouts.observerJoinMs;
+    }
+    /** Renders every host's files (a bad server list fails here, before any connection) and its connection. */
+    prepare(opts) {
+        const { observers } = this;
+        const rendered = observers.hosts.map(host => ({
+            host,
+            files: renderObserverFiles({ environment: this.env, observers, host, servers: opts.servers })
+        }));
+        const config = writeSshClientConfig(opts.secretFiles, opts.credentials);
+        const jumpHost = opts.jumpHost
+            ? { host: opts.jumpHost.host, port: opts.jumpHost.port, user: opts.jumpHost.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
+            : observers.ssh.jumpHost;
+        return rendered.map(({ host, files }, i) => ({
+            host,
+            files,
+            connection: new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i),
+            result: {
+                id: host.id,
+                host: host.host,
+                status: 'ok',
+                compared: false,
+                changed: false,
+                changedFiles: [],
+                restarted: false,
+                verified: false,
+                rolledBack: false,
+                durationMs: 0
+            }
+        }));
+    }
+    /** Phase 2: restarts, rolling, in the environment's order; the first failure stops the rest. */
+    async rollRestarts(pending, maxUnavailable) {
+        let stoppedBy;
+        await forEachLimit(pending, maxUnavailable, async (run) => {
+            if (stoppedBy)
+                return this.skip(run, stoppedBy);
+            try {
+                if (run.next === 'apply')
+                    await this.apply(run);
+                else
+                    await this.start(run);
+            }
+            catch (error) {
+                this.fail(run, error.message);
+            }
+            if (run.result.status === 'failed')
+                stoppedBy ??= run;
+        });
+    }
+    async stageGuarded(run) {
+        try {
+            await this.stage(run);
+        }
+        catch (error) {
+            this.fail(run, error.message);
+        }
+    }
+    async session(run, command, timeoutMs) {
+        const t0 = Date.now();
+        try {
+            const program = remoteProgram(command, {
+                directory: this.observers.directory,
+                clientPort: this.observers.clientPort,
+                joinTimeoutMs: this.joinTimeoutMs,
+                dryRun: this.dryRun,
+                files: run.files
+            });
+            const { code, stdout, stderr } = await run.connection.run(program, {
+                timeoutMs,
+                onStderrLine: line => this.log(`[${run.host.id} ${run.host.host}] ${line}`)
+            });
+            const report = parseRemoteOutput(stdout);
+            if (!report.done && report.error === undefined) {
+                const tail = stderr.trim().split('\n').slice(-3).join(' ');
+                report.error = `the ${command} step stopped before its end (exit status ${code})${tail ? `: ${tail}` : ''}`;
+            }
+            return report;
+        }
+        finally {
+            run.result.durationMs += Date.now() - t0;
+        }
+    }
+    fail(run, message) {
+        run.result.status = 'failed';
+        run.result.message = message;
+        this.log(`[${run.host.id} ${run.host.host}] failed: ${message}`);
+    }
+    /** A session that (re)creates the container; what it did goes on the host's result. */
+    async restart(run, command, timeoutMs) {
+        const report = await this.session(run, command, timeoutMs);
+        const r = run.result;
+        r.compose = report.compose;
+        r.restarted = report.events.includes('restarted');
+        readSrvr(r, report.srvr);
+        r.verified = report.events.includes('verified');
+        return report;
+    }
+    /** Phase 1 for one host: compare its files with ours and, when they differ, upload ours to .staged/. */
+    async stage(run) {
+        const report = await this.session(run, 'stage', UPLOAD_TIMEOUT_MS);
+        const r = run.result;
+        r.compared = OBSERVER_FILE_NAMES.every(f => report.files[f] !== undefined);
+        if (!r.compared)
+            return this.fail(run, report.error ?? 'the VM did not report its files');
+        r.changedFiles = OBSERVER_FILE_NAMES.filter(f => report.files[f] !== 'same');
+        r.changed = r.changedFiles.length > 0;
+        const serving = readSrvr(r, report.srvr);
+        if (report.error !== undefined)
+            return this.fail(run, report.error);
+        if (report.events.includes('unchanged')) {
+            if (serving) {
+                r.verified = true;
+                this.log(`[${run.host.id} ${run.host.host}] unchanged, serving as observer (zxid ${r.zxid})`);
+            }
+            else if (this.dryRun) {
+                r.message = `files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): a deploy would start it`;
+            }
+            else {
+                run.next = 'start';
+                this.log(`[${run.host.id} ${run.host.host}] files unchanged, but the observer is not serving (${describeSrvr(report.srvr)}): it will be started`);
+            }
+        }
+        else if (report.events.includes('would-change')) {
+            r.message = `would ${Object.values(report.files).every(s => s === 'new') ? 'deploy' : 'replace'} ${r.changedFiles.join(', ')} and recreate the observer`;
+        }
+        else if (report.events.includes('staged')) {
+            run.next = 'apply';
+            this.log(`[${run.host.id} ${run.host.host}] uploaded ${r.changedFiles.join(', ')}; waiting for its turn to restart`);
+        }
+        else {
+            this.fail(run, `unexpected answer from the VM: ${report.events.join(' ') || '(none)'}`);
+        }
+    }
+    /** Phase 2 for a changed host: swap the files in, recreate, verify; roll back when it does not join. */
+    async apply(run) {
+        const report = await this.restart(run, 'apply', 2 * this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        const r = run.result;
+        if (r.verified) {
+            this.log(`[${run.host.id} ${run.host.host}] verified: Mode: observer, zxid ${r.zxid}`);
+            return;
+        }
+        // Not replaced: nothing was swapped, or a half-done swap was undone; report.error says which,
+        // and what is left when undoing it failed.
+        if (!report.events.includes('replaced'))
+            return this.fail(run, report.error ?? 'unknown failure');
+        const [firstWait, rollbackWait] = report.waitStates;
+        let why = report.events.includes('compose-failed')
+            ? `${report.compose ?? 'docker compose'} up failed (its output is in the log above)`
+            : `the observer did not answer Mode: observer within ${Math.ceil(this.joinTimeoutMs / 1000)} s (last: ${firstWait ?? 'unknown'})`;
+        if (report.events.includes('rolled-back')) {
+            r.rolledBack = true;
+            why += report.events.includes('rollback-verified')
+                ? `; rolled back to the previous files, and the observer serves again on them (Mode: observer, zxid ${r.zxid})`
+                : `; rolled back to the previous files, but the observer did not come back on them either (${rollbackWait ?? report.error ?? 'compose failed'}): check the VM`;
+        }
+        else if (report.events.includes('stopped')) {
+            const partial = report.events.includes('partial-previous');
+            why += partial
+                ? '; only some of the files were on this VM before, not a complete set to roll back to: the observer was stopped (compose down, volumes kept)'
+                : '; first deploy on this VM, so nothing to roll back to: the observer was stopped (compose down, volumes kept)';
+            if (report.events.includes('removed'))
+                why += `${partial ? ', the files it had were put back,' : ''} and the new files ${report.events.includes('failed-kept') ? `moved to ${this.observers.directory}/.failed` : 'removed'}`;
+            else if (report.error !== undefined)
+                why += `; then: ${report.error}`;
+        }
+        else if (report.error !== undefined) {
+            why += `; then: ${report.error}`;
+        }
+        this.fail(run, why);
+    }
+    /** Phase 2 for an unchanged host whose observer was not serving: start it and verify. */
+    async start(run) {
+        const report = await this.restart(run, 'start', this.joinTimeoutMs + COMPOSE_ALLOWANCE_MS);
+        const r = run.result;
+        if (r.verified) {
+            r.message = 'files unchanged; the observer was not serving and was started';
+            return;
+        }
+        this.fail(run, report.events.includes('not-verified')
+            ? `files unchanged, but the observer did not answer Mode: observer within ${Math.ceil(this.joinTimeoutMs / 1000)} s after compose up (last: ${report.waitStates[0] ?? 'unknown'})`
+            : (report.error ?? 'unknown failure'));
+    }
+    /** Phase 2 after an earlier host failed: leave this one as it is, remove its staged upload. */
+    async skip(run, cause) {
+        run.result.status = 'skipped';
+        const stopped = `not restarted: the rollout stopped after observer ${cause.host.id} (${cause.host.host}) failed`;
+        if (run.next !== 'apply') {
+            run.result.message = `${stopped}; this VM keeps its current files, and its observer, which was not serving, was not started`;
+            return;
+        }
+        try {
+            const report = await this.session(run, 'discard', UPLOAD_TIMEOUT_MS);
+            run.result.message = report.events.includes('discarded')
+                ? `${stopped}; this VM keeps its current files and observer (the staged upload was removed)`
+                : `${stopped}; the new files were not applied, but removing the staged upload failed: ${report.error ?? 'unknown failure'}`;
+        }
+        catch (error) {
+            run.result.message = `${stopped}; nothing was changed on this VM, but it could not be reached again to remove the staged upload: ${error.message}`;
+        }
+    }
+}
+/** Records mode and zxid from a srvr answer; true when it is a serving observer. */
+function readSrvr(result, srvr) {
+    if (!srvr)
+        return false;
+    try {
+        const status = parseSrvr(srvr);
+        result.mode = status.mode;
+        result.zxid = `0x${status.zxid.toString(16)}`;
+        return status.mode === 'observer';
+    }
+    catch {
+        result.mode = undefined;
+        result.zxid = undefined;
+        return false;
+    }
+}
+function describeSrvr(srvr) {
+    if (!srvr)
+        return 'no answer on the client port';
+    if (/not currently serving/.test(srvr))
+        return 'running, not serving';
+    const mode = /^Mode: (.*)$/m.exec(srvr);
+    return mode ? `Mode: ${mode[1]}` : 'unexpected answer to srvr';
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
+// List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
+// streams events, so a change is seen within milliseconds and no client starts per check.
+// A dropped stream resumes from the last resourceVersion; 410 Gone relists.
+
+
+
+function query(params) {
+    const entries = Object.entries(params).filter((e) => e[1] !== undefined);
+    return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
+}
+async function watch_listAndWatch(kubectl, opts) {
+    const objects = new Map();
+    let resourceVersion = '';
+    // Aborted when listAndWatch settles (done, timeout, abort or error). From then on work()
+    // starts no kubectl, calls no onChange and leaves its backoff sleep at once, and the live
+    // watch child is killed. A list in flight (kubectl.raw, bounded by --request-timeout) runs
+    // to its end and its answer is dropped.
+    const stop = new AbortController();
+    const finished = () => stop.signal.aborted;
+    let child;
+    stop.signal.addEventListener('abort', () => child?.kill(), { once: true });
+    /** Resolves after ms, or as soon as listAndWatch settles. */
+    const pause = (ms) => new Promise(resolve => {
+        const done = () => {
+            clearTimeout(timer);
+            stop.signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = timer_setSafeTimeout(done, ms, `${opts.what}: backoff`);
+        stop.signal.addEventListener('abort', done, { once: true });
+    });
+    /** True when done, or when listAndWatch settled while the list was in flight. */
+    const relist = async () => {
+        const list = await kubectl.raw(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`);
+        if (finished())
+            return true;
+        objects.clear();
+        for (const item of list.items)
+            objects.set(item.metadata.name, item);
+        resourceVersion = list.metadata.resourceVersion;
+        return (await opts.onChange(objects)) === true;
+    };
+    // One watch stream; resolves 'done', 'gone' (410: relist), or 'dropped' (resume).
+    const watchOnce = () => new Promise((resolve, reject) => {
+        const path = `${opts.path}${query({
+            watch: 'true',
+            allowWatchBookmarks: 'true',
+            resourceVersion,
+            labelSelector: opts.labelSelector,
+            fieldSelector: opts.fieldSelector
+        })}`;
+        // Checked in the same synchronous run as the spawn: either listAndWatch settled before
+        // and nothing starts, or the child is `child` by the time it does and is killed then.
+        if (finished())
+            return resolve('done');
+        const proc = (0,external_node_child_process_namespaceObject.spawn)(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child = proc;
+        let stderr = '';
+        let outcome;
+        let chain = Promise.resolve();
+        proc.stderr.on('data', chunk => (stderr += String(chunk)));
+        // Events are newline-framed. A stream cut mid-event leaves a fragment without its
+        // newline: it is dropped, and the watch resumes from the last complete event.
+        let pending = '';
+        proc.stdout.setEncoding('utf8');
+        proc.stdout.on('data', (chunk) => {
+            pending += chunk;
+            let newline;
+            while ((newline = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, newline);
+                pending = pending.slice(newline + 1);
+                if (line.trim())
+                    handleLine(line);
+            }
+        });
+        const handleLine = (line) => {
+            if (outcome)
+                return;
+            chain = chain
+                .then(async () => {
+                if (outcome || finished())
+                    return;
+                const event = JSON.parse(line);
+                if (event.type === 'ERROR') {
+                    const status = event.object;
+                    if (status.code === 410)
+                        outcome = 'gone';
+                    else
+                        log_info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
+                    proc.kill();
+                    return;
+                }
+                if (event.object?.metadata?.resourceVersion)
+                    resourceVersion = event.object.metadata.resourceVersion;
+                if (event.type === 'BOOKMARK')
+                    return;
+                if (event.type === 'DELETED')
+                    objects.delete(event.object.metadata.name);
+                else
+                    objects.set(event.object.metadata.name, event.object);
+                if ((await opts.onChange(objects, event)) === true) {
+                    outcome = 'done';
+                    proc.kill();
+                }
+            })
+                .catch(error => {
+                proc.kill();
+                reject(error);
+            });
+        };
+        proc.on('close', code => {
+            void chain.then(() => {
+                if (outcome)
+                    return resolve(outcome);
+                if (!finished())
+                    log_info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
+                resolve('dropped');
+            });
+        });
+        proc.on('error', reject);
+    });
+    const work = async () => {
+        let needList = true;
+        let backoff = 100;
+        for (;;) {
+            if (needList) {
+                if (await relist())
+                    return;
+                needList = false;
+            }
+            const started = Date.now();
+            const outcome = await watchOnce();
+            if (outcome === 'done' || finished())
+                return;
+            if (outcome === 'gone')
+                needList = true;
+            // A stream that died at once is the server refusing; back off. A long-lived one that
+            // ended (server-side watch timeout) resumes immediately.
+            backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100;
+            if (backoff > 100)
+                await pause(backoff);
+            if (finished())
+                return;
+        }
+    };
+    // A deadline a timer cannot hold is refused before any kubectl starts, as is an aborted signal.
+    checkDelay(opts.timeoutMs, `${opts.what}: timeout`);
+    opts.signal?.throwIfAborted();
+    let timer;
+    let onAbort;
+    const timeout = new Promise((_, reject) => {
+        timer = timer_setSafeTimeout(() => reject(opts.timeoutError()), opts.timeoutMs, `${opts.what}: timeout`);
+        onAbort = () => reject(opts.signal?.reason);
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+        await Promise.race([work(), timeout]);
+    }
+    finally {
+        clearTimeout(timer);
+        if (onAbort)
+            opts.signal?.removeEventListener('abort', onAbort);
+        stop.abort();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/render/labels.ts
+/** Labels on every object zk-rollout itself creates (not the chart's), used to find them again. */
+function managedLabels(env, role) {
+    return {
+        'app.kubernetes.io/managed-by': 'zk-rollout',
+        'app.kubernetes.io/instance': env.kubernetes.release,
+        'zk-rollout/environment': env.name,
+        'zk-rollout/role': role
+    };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/render/server-services.ts
+// One LoadBalancer Service per server pod, so observers in another network can reach each
+// server's quorum and election ports (the second source write-up, step 2).
+
+
+
+const SERVER_ROLE = 'server-lb';
+const ORDINAL_LABEL = 'zk-rollout/ordinal';
+function renderServerService(env, ordinal, statefulSet = env.kubernetes.statefulSet) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: {
+            name: serverServiceName(env, ordinal),
+            namespace: env.kubernetes.namespace,
+            labels: { ...managedLabels(env, SERVER_ROLE), [ORDINAL_LABEL]: String(ordinal) },
+            ...(Object.keys(env.expose.annotations).length > 0 ? { annotations: { ...env.expose.annotations } } : {})
+        },
+        spec: {
+            type: 'LoadBalancer',
+            // The StatefulSet controller labels every pod with its own name: one pod per Service.
+            selector: { 'statefulset.kubernetes.io/pod-name': `${statefulSet}-${ordinal}` },
+            // protocol is explicit: server-side apply on older API servers rejects ports without it.
+            ports: [
+                { name: 'quorum', port: QUORUM_PORT, targetPort: QUORUM_PORT, protocol: 'TCP' },
+                { name: 'election', port: ELECTION_PORT, targetPort: ELECTION_PORT, protocol: 'TCP' }
+            ]
+        }
+    };
+}
+function renderServerServices(env, statefulSet) {
+    return Array.from({ length: env.ensemble.servers }, (_, i) => renderServerService(env, i, statefulSet));
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/apply-managed.ts
+async function applyManaged(kubectl, namespace, resources, selector, desired) {
+    const key = (o) => `${o.kind}/${o.metadata.name}`;
+    const existing = new Map();
+    for (const resource of resources)
+        for (const o of await kubectl.list(resource, namespace, selector))
+            existing.set(key({ ...o, kind: o.kind ?? resource }), o.metadata.resourceVersion);
+    const applied = await kubectl.apply(desired);
+    const outcome = { changed: [], unchanged: [], deleted: [] };
+    for (const o of applied)
+        (existing.get(key(o)) === o.metadata.resourceVersion ? outcome.unchanged : outcome.changed).push(key(o));
+    const wanted = new Set(desired.map(key));
+    for (const stale of [...existing.keys()].filter(k => !wanted.has(k))) {
+        const [kind, name] = stale.split('/');
+        await kubectl.delete(kind, name, namespace);
+        outcome.deleted.push(stale);
+    }
+    return outcome;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/expose-servers.ts
+// Step 3: one LoadBalancer Service per server pod, Services of pods beyond the current size
+// removed, and every address (IP, or hostname on AWS) waited for and returned in ordinal order.
+
+
+
+
+
+
+
+
+function selectorFor(labels) {
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+}
+async function exposeServers({ kubectl, env, statefulSet, ...opts }) {
+    const timeoutMs = opts.timeoutMs ?? env.timeouts.loadBalancerMs;
+    const namespace = env.kubernetes.namespace;
+    const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i));
+    const selector = selectorFor(managedLabels(env, SERVER_ROLE));
+    const outcome = await applyManaged(kubectl, namespace, ['services'], selector, renderServerServices(env, statefulSet));
+    log_info(`Services ${names.join(', ')}: ${outcome.changed.length} created or changed, ${outcome.unchanged.length} unchanged` +
+        (outcome.deleted.length ? `, removed ${outcome.deleted.join(', ')} (pods beyond the current size)` : ''));
+    const kind = env.expose.addressKind;
+    const addresses = new Map();
+    const started = Date.now();
+    let lastLogged = 0;
+    await watch_listAndWatch(kubectl, {
+        path: `/api/v1/namespaces/${namespace}/services`,
+        labelSelector: selector,
+        what: 'LoadBalancer addresses',
+        timeoutMs,
+        timeoutError: () => new Error('pending'),
+        onChange: objects => {
+            for (const name of names) {
+                const ingress = objects.get(name)?.status?.loadBalancer?.ingress?.[0];
+                const address = kind === 'ip' ? ingress?.ip : ingress?.hostname;
+                if (address && !addresses.has(name)) {
+                    addresses.set(name, address);
+                    log_info(`${name}: ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                }
+                else if (ingress && !address) {
+                    const other = kind === 'ip' ? `hostname ${ingress.hostname}` : `IP ${ingress.ip}`;
+                    throw new Error(`Service ${name} got a LoadBalancer ${other}, but expose.addressKind is ${kind}: set addressKind to ${kind === 'ip' ? 'hostname' : 'ip'}`);
+                }
+            }
+            if (Date.now() - lastLogged > 10_000 && addresses.size < names.length) {
+                lastLogged = Date.now();
+                log_info(`waiting for LoadBalancer ${kind === 'ip' ? 'IPs' : 'hostnames'}: ${names.filter(n => !addresses.has(n)).join(', ')}`);
+            }
+            return addresses.size === names.length;
+        }
+    }).catch(async (error) => {
+        if (error.message !== 'pending')
+            throw error;
+        const pending = names.filter(n => !addresses.has(n));
+        const details = await Promise.all(pending.map(name => serviceEvents(kubectl, namespace, name)));
+        throw new Error(`no LoadBalancer ${kind === 'ip' ? 'IP' : 'hostname'} after ${Math.round(timeoutMs / 1000)} s for Service ${pending.join(', ')} in namespace ${namespace}. ` +
+            `Check the cloud's load-balancer controller and the annotations (expose.cloud/annotations).` +
+            details
+                .filter(Boolean)
+                .map(d => `\n${d}`)
+                .join(''));
+    });
+    const ordered = names.map(name => addresses.get(name));
+    // The cloud's answer goes into zoo.cfg lines and job outputs: it must be a plain host, too.
+    checkServerAddresses(ordered);
+    return {
+        services: names.map((name, ordinal) => ({ name, ordinal, address: ordered[ordinal] })),
+        addresses: ordered,
+        serverLines: ordered.map((address, i) => `server.${i + 1}=${serverAddress(address)}`),
+        outcome
+    };
+}
+async function serviceEvents(kubectl, namespace, name) {
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.kind=Service`)}`);
+        const lines = events.items.slice(-5).map(e => `  ${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`);
+        return lines.length ? `Service ${name} events:\n${lines.join('\n')}` : `Service ${name}: no events (no load-balancer controller acted on it)`;
+    }
+    catch {
+        return '';
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/scaling/plan.ts
+// The scaling planner: from the live size to the environment's, the sequence of static voting
+// configurations that changes one voter per step. ZooKeeper without dynamic reconfiguration
+// learns its voters from zoo.cfg, so while a step rolls out some servers run the old list and
+// some the new one; only if every majority of the old list meets every majority of the new one
+// can the two halves never elect two leaders. Removing or adding one voter keeps that true;
+// two at once (3 -> 5: {1,2} and {3,4,5}) does not. Pure: no cluster, no I/O.
+class ScalingRefusal extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ScalingRefusal';
+    }
+}
+const majority = (n) => Math.floor(n / 2) + 1;
+/** Why a size is unsafe (no better fault tolerance than a smaller odd one), or undefined. */
+function unsafeSizeReason(n) {
+    if (n % 2 === 1 && n >= 3)
+        return undefined;
+    const tolerated = Math.floor((n - 1) / 2);
+    return (`${n} server${n === 1 ? '' : 's'} tolerate${n === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} (a quorum is ${majority(n)} of ${n})` +
+        (n % 2 === 0 ? `, no more than ${n - 1} would, and every write waits for one server more` : ''));
+}
+function planScaling(req) {
+    const { from, to } = req;
+    for (const [name, n] of [
+        ['current size', from],
+        ['target size', to]
+    ])
+        if (!Number.isInteger(n) || n < 1 || n > 99)
+            throw new ScalingRefusal(`${name} ${n} is not a server count (1..99)`);
+    if (from === to)
+        throw new ScalingRefusal(`the ensemble already has ${to} server${to === 1 ? '' : 's'}: nothing to scale`);
+    const unsafe = unsafeSizeReason(to);
+    if (unsafe && !req.allowUnsafeSize)
+        throw new ScalingRefusal(`target ${to} refused: ${unsafe}. Choose an odd size of 3 or more, or set ensemble.allowUnsafeSize: true`);
+    // Scaling down, servers up to `from` still vote until the last step: ids there collide too.
+    const highest = Math.max(from, to);
+    const colliding = (req.observerIds ?? []).filter(id => id <= highest).sort((a, b) => a - b);
+    if (colliding.length > 0)
+        throw new ScalingRefusal(`observer id${colliding.length === 1 ? '' : 's'} ${colliding.join(', ')} would collide with participant id${colliding.length === 1 ? '' : 's'} ` +
+            `${colliding.join(', ')} of the ${highest}-server configuration: observer ids must stay above every participant; renumber them (101 and up)`);
+    const dir = Math.sign(to - from);
+    const sizes = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * dir);
+    const steps = sizes.slice(1).map((size, i) => {
+        const prev = sizes[i];
+        const ordinal = Math.max(prev, size) - 1;
+        return {
+            from: prev,
+            to: size,
+            change: { kind: size > prev ? 'add' : 'remove', myid: ordinal + 1, ordinal },
+            voters: Array.from({ length: size }, (_, v) => v + 1)
+        };
+    });
+    return { from, to, sizes, steps, ...(unsafe ? { unsafeSize: unsafe } : {}) };
+}
+/** `3 -> 4 -> 5` */
+function formatSizes(plan) {
+    return plan.sizes.join(' -> ');
+}
+/**
+ * What one step restarts, in order, as a plan can know it before the cluster is asked who leads:
+ * the new server first (scale-up), then every other server, followers first and the leader last.
+ */
+function stepRestarts(step, statefulSet) {
+    const pod = (ordinal) => `${statefulSet}-${ordinal}`;
+    const staying = Array.from({ length: Math.min(step.from, step.to) }, (_, i) => pod(i));
+    return step.change.kind === 'add'
+        ? [`start ${pod(step.change.ordinal)} (new, myid ${step.change.myid})`, `restart ${staying.join(', ')}: followers first, the leader last`]
+        : [
+            `restart ${staying.join(', ')} without server.${step.change.myid}: followers first, the leader last`,
+            `then remove ${pod(step.change.ordinal)} (its PersistentVolumeClaim is kept)`
+        ];
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
+
+/** The bundled chart, relative to the repository (or action) root. */
+const BUNDLED_CHART_DIR = 'charts/zookeeper';
+/** Helm's chart argument and the flags that pin it, for `helm upgrade --install <release> ...`. */
+function chartReference(env, roots) {
+    const source = env.chart.source;
+    switch (source.kind) {
+        case 'bundled':
+            return { chart: external_node_path_namespaceObject.join(roots.bundled, BUNDLED_CHART_DIR), flags: [] };
+        case 'path':
+            return { chart: external_node_path_namespaceObject.resolve(roots.repository, source.path), flags: [] };
+        case 'repo':
+            return { chart: source.name, flags: ['--repo', source.url, '--version', source.version] };
+        case 'oci':
+            return { chart: source.url, flags: ['--version', source.version] };
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
+// Runs kubectl and helm through @actions/exec and turns failures into errors that say which
+// command failed and what it printed.
+
+
+class CommandError extends Error {
+    command;
+    result;
+    constructor(command, result) {
+        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+        super(`${command} failed (exit ${result.exitCode})${detail ? `:\n${detail}` : ''}`);
+        this.command = command;
+        this.result = result;
+        this.name = 'CommandError';
+    }
+}
+/** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
+async function runCommand(tool, args, shown, opts = {}) {
+    log_debug(`running: ${shown}`);
+    const result = await getExecOutput(tool, args, {
+        silent: true,
+        ignoreReturnCode: true,
+        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+    });
+    if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
+        throw new CommandError(shown, result);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
+// API server hiccups (restarts, overload, a proxy answering 5xx/429) are retried a bounded
+// number of times with backoff; anything else fails at once.
+
+
+
+const transientPatterns = [
+    /the server is currently unable to handle the request/i,
+    /\(ServiceUnavailable\)|\(InternalError\)|\(TooManyRequests\)|\(Timeout\)/,
+    /Internal error occurred/i,
+    /too many requests/i,
+    /status code:? 5\d\d|: 50[234] |code 50[0-4]\b/i,
+    /connection refused|connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|http2: client connection lost/i,
+    /etcdserver: (request timed out|leader changed)/i,
+    /the object has been modified; please apply your changes/i
+];
+function isTransient(error) {
+    if (!(error instanceof CommandError))
+        return false;
+    const text = `${error.result.stderr}\n${error.result.stdout}`;
+    return transientPatterns.some(p => p.test(text));
+}
+async function retryTransient(fn, opts) {
+    const attempts = opts.attempts ?? 6;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            if (!isTransient(error) || attempt >= attempts)
+                throw error;
+            const delay = Math.min((opts.baseDelayMs ?? 250) * 2 ** (attempt - 1), 5000);
+            const first = error.message.split('\n').slice(-1)[0];
+            log_info(`${opts.what}: transient API error (attempt ${attempt}/${attempts}), retrying in ${delay} ms: ${first}`);
+            await sleep(delay, `${opts.what}: retry`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/helm.ts
+// helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
+// recreate objects (--force / --force-replace) or uninstall on failure.
+
+
+
+/** The release JSON of `helm upgrade -o json` (helm 3 and 4 alike). */
+function fromReleaseJson(text) {
+    const r = JSON.parse(text);
+    return {
+        name: r.name,
+        namespace: r.namespace,
+        revision: r.version,
+        status: r.info.status,
+        chartVersion: r.chart.metadata.version,
+        manifest: r.manifest
+    };
+}
+class Helm {
+    binary;
+    kubeconfig;
+    major;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    exec(args, opts = {}) {
+        return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], `helm ${args.join(' ')}`, opts);
+    }
+    /** Reads and the server-side dry run change nothing, so a transient API error is retried. */
+    read(args, opts = {}) {
+        return retryTransient(() => this.exec(args, opts), { what: `helm ${args.join(' ')}` });
+    }
+    /**
+     * upgrade and rollback run once, never through retryTransient: helm marks the release
+     * pending-upgrade/pending-rollback and applies objects before the error that looks transient,
+     * so a retry of a partly applied operation fails with "another operation
+     * (install/upgrade/rollback) is in progress" and can leave the release stuck pending. Whether
+     * to try again is the caller's decision, after reading the release's status.
+     */
+    change(args, opts = {}) {
+        return this.exec(args, opts);
+    }
+    /** 3 or 4; older helm cannot do server-side dry runs, so it is refused. */
+    async majorVersion() {
+        if (this.major !== undefined)
+            return this.major;
+        const { stdout } = await retryTransient(() => runCommand(this.binary, ['version', '--template', '{{.Version}}'], 'helm version'), {
+            what: 'helm version'
+        });
+        const match = /^v(\d+)\.(\d+)/.exec(stdout.trim());
+        if (!match)
+            throw new Error(`cannot read the helm version from "${stdout.trim()}"`);
+        const [major, minor] = [Number(match[1]), Number(match[2])];
+        if (major < 3 || (major === 3 && minor < 13))
+            throw new Error(`helm ${stdout.trim()} is too old: zk-rollout needs helm 3.13+ or helm 4`);
+        this.major = major;
+        return major;
+    }
+    /** The deployed release, or undefined when it was never installed. */
+    async status(release, namespace) {
+        // Not allowExitCodes: [1]: helm exits 1 for every error, and a transient one must be thrown
+        // (and so retried) rather than read as an answer.
+        let result;
+        try {
+            result = await this.read(['get', 'metadata', release, '-n', namespace, '-o', 'json']);
+        }
+        catch (error) {
+            if (!(error instanceof CommandError))
+                throw error;
+            if (/not found/i.test(error.result.stderr))
+                return undefined;
+            throw new Error(`helm get metadata ${release} failed: ${error.result.stderr.trim()}`, { cause: error });
+        }
+        const meta = JSON.parse(result.stdout);
+        const { stdout: manifest } = await this.read(['get', 'manifest', release, '-n', namespace]);
+        return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
+    }
+    upgradeArgs(req) {
+        return [
+            'upgrade',
+            '--install',
+            req.release,
+            req.chart,
+            ...req.chartFlags,
+            '--namespace',
+            req.namespace,
+            '--create-namespace',
+            '--values',
+            req.valuesFile,
+            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+            '-o',
+            'json'
+        ];
+    }
+    /** What an upgrade would produce, rendered against the live cluster's capabilities. */
+    async dryRun(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.read([...this.upgradeArgs(req), '--dry-run=server'])).stdout);
+    }
+    async upgrade(req) {
+        await this.majorVersion();
+        return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
+    }
+    async rollback(release, namespace, revision) {
+        await this.change(['rollback', release, String(revision), '-n', namespace]);
+    }
+}
+function manifestObjects(manifest) {
+    return (0,dist/* parseAllDocuments */.hR)(manifest)
+        .map(doc => doc.toJS())
+        .filter((o) => Boolean(o?.kind && o.metadata?.name));
+}
+/** The release's one StatefulSet, read from its manifest so any chart works. */
+function findStatefulSet(manifest, release) {
+    const sets = manifestObjects(manifest).filter(o => o.kind === 'StatefulSet');
+    if (sets.length !== 1)
+        throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
+    return sets[0];
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-chart.ts
+// Step 1: helm upgrade --install of the environment's chart, only when it would change
+// something (a server-side dry run is compared with the deployed release), and never a jump
+// of more than one server at a time.
+
+
+
+function upgradeRequest(env, roots, size) {
+    const { chart, flags } = chartReference(env, roots);
+    const replicas = size?.replicas ?? env.ensemble.servers;
+    // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
+    // the rendered release equals what a plain `helm upgrade` of the same values gives.
+    const servers = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {};
+    return {
+        release: env.kubernetes.release,
+        namespace: env.kubernetes.namespace,
+        chart,
+        chartFlags: flags,
+        valuesFile: env.chart.valuesFile,
+        // The bundled chart takes its size from ensemble.servers; other charts from their values.
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
+    };
+}
+const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
+/**
+ * Whether an upgrade to `desired` (a server-side dry run) would change nothing: the deployed
+ * release renders the same manifest from the same chart version. Then no new revision is made.
+ */
+function releaseUnchanged(current, desired) {
+    return (current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest));
+}
+/** Why a release in this state cannot be upgraded now (another helm operation), or undefined. */
+function pendingReleaseError(current, req) {
+    if (!current?.status.startsWith('pending-'))
+        return undefined;
+    return (`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
+        `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
+}
+/**
+ * With a static configuration, old and new majorities must intersect: grow or shrink one
+ * server at a time (3 -> 4 -> 5). Two at once can elect two leaders. Why going from `from`
+ * (the live StatefulSet's replicas; undefined when there is none) to `to` is refused, or undefined.
+ */
+function unsafeScalingError(name, from, to) {
+    if (from === undefined || Math.abs(from - to) <= 1)
+        return undefined;
+    return (`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
+        `can split the quorum (any majority of the old and the new configuration must intersect). ` +
+        `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
+}
+/** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
+function replicaMismatchError(env, name, replicas, expected = env.ensemble.servers) {
+    if (replicas === expected)
+        return undefined;
+    return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
+        `set the chart's replica count in ${env.chart.valuesFile} to match`);
+}
+async function deployChart({ env, helm, kubectl, roots, size }) {
+    const req = upgradeRequest(env, roots, size);
+    const major = await helm.majorVersion();
+    log_info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
+    const current = await helm.status(req.release, req.namespace);
+    const pending = pendingReleaseError(current, req);
+    if (pending)
+        throw new Error(pending);
+    const desired = await helm.dryRun(req);
+    const sts = findStatefulSet(desired.manifest, req.release);
+    const replicas = sts.spec.replicas ?? 1;
+    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas, size?.replicas);
+    if (mismatch)
+        throw new Error(mismatch);
+    // A sized step comes from the scaling planner, which already changes one voter at a time.
+    if (!size)
+        await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
+    const unchanged = releaseUnchanged(current, desired);
+    let release;
+    if (unchanged && current) {
+        log_info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
+        release = current;
+    }
+    else {
+        release = await helm.upgrade(req);
+        log_info(`release ${req.release}: revision ${release.revision} (${release.status})`);
+    }
+    return {
+        release: req.release,
+        namespace: req.namespace,
+        revision: release.revision,
+        ...(current ? { previousRevision: current.revision } : {}),
+        chartVersion: release.chartVersion,
+        statefulSet: sts.metadata.name,
+        replicas,
+        changed: !unchanged
+    };
+}
+async function refuseUnsafeScaling(kubectl, env, name, replicas) {
+    const live = await kubectl.getOptional('statefulset', name, env.kubernetes.namespace);
+    const refused = unsafeScalingError(name, live?.spec.replicas, replicas);
+    if (refused)
+        throw new Error(refused);
+}
+async function rollbackChart(helm, env, revision) {
+    log_info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
+    await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/pod-query.ts
+// Asking a server pod its state from a runner outside the cluster: `kubectl exec` into the
+// ZooKeeper container, where a four-letter word goes to 127.0.0.1:<clientPort> over bash's
+// /dev/tcp (the official image has bash and coreutils). It needs RBAC `create` on pods/exec in
+// the namespace, and nothing reachable from the runner but the API server. The word and the port
+// are positional arguments, never spliced into the script.
+
+const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
+function execPodQuery(kubectl, opts) {
+    return async (pod, word) => {
+        const { stdout } = await kubectl
+            .run(['exec', pod, '-n', opts.namespace, '-c', opts.container, '--', 'bash', '-c', SCRIPT, 'zk-rollout', String(opts.clientPort ?? 2181), word])
+            .catch((e) => {
+            // The whole command line says nothing new here: what the container or kubectl said does.
+            if (!(e instanceof CommandError))
+                throw e;
+            const said = (e.result.stderr.trim() || e.result.stdout.trim()).split('\n').at(-1) || `exit ${e.result.exitCode}`;
+            throw new Error(`'${word}' through kubectl exec into ${pod} failed: ${said}`, { cause: e });
+        });
+        if (stdout.trim() === '')
+            throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`);
+        return stdout;
+    };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
+function describeState(state) {
+    if (state?.waiting)
+        return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`;
+    if (state?.terminated)
+        return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')');
+    if (state?.running)
+        return `running since ${state.running.startedAt ?? '?'}`;
+    return 'no state yet';
+}
+function podRestarts(pod) {
+    return (pod?.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+}
+/** A short status line for progress logs. */
+function diagnostics_podSummary(pod) {
+    if (!pod)
+        return 'not created yet';
+    const conditions = (pod.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    const restarts = podRestarts(pod);
+    return [pod.status?.phase ?? 'Pending', ...conditions, ...(restarts ? [`restarts=${restarts}`] : [])].join(', ');
+}
+async function diagnostics_diagnosePod(kubectl, namespace, name, pod) {
+    const containers = pod?.status?.containerStatuses ?? [];
+    const diag = {
+        pod: name,
+        phase: pod ? (pod.status?.phase ?? 'Pending') : 'not created',
+        conditions: (pod?.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`),
+        containers: containers.map(c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`),
+        restarts: podRestarts(pod),
+        events: [],
+        logs: ''
+    };
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`);
+        const when = (e) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '';
+        diag.events = events.items
+            .sort((a, b) => when(a).localeCompare(when(b)))
+            .slice(-10)
+            .map(e => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${e.count && e.count > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`.trim());
+    }
+    catch (error) {
+        diag.events = [`(events unavailable: ${error.message.split('\n')[0]})`];
+    }
+    if (pod) {
+        const previous = diag.restarts > 0 ? ['--previous'] : [];
+        try {
+            diag.logs = (await kubectl.run(['logs', name, '-n', namespace, '--all-containers', '--tail=20', ...previous])).stdout.trimEnd();
+        }
+        catch (error) {
+            diag.logs = `(logs unavailable: ${error.message.split('\n').slice(-1)[0]})`;
+        }
+    }
+    return diag;
+}
+function formatDiagnostics(d) {
+    return [
+        `pod ${d.pod}: phase ${d.phase}, restarts ${d.restarts}`,
+        ...(d.conditions.length ? ['  conditions:', ...d.conditions.map(c => `    ${c}`)] : []),
+        ...(d.containers.length ? ['  containers:', ...d.containers.map(c => `    ${c}`)] : []),
+        '  recent events:',
+        ...(d.events.length ? d.events.map(e => `    ${e}`) : ['    (none)']),
+        ...(d.logs ? ['  last log lines:', ...d.logs.split('\n').map(l => `    ${l}`)] : [])
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/wait-ready.ts
+// Step 2: pods 0..N-1 of the StatefulSet Ready, in order, driven by one watch. Fails fast on a
+// crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
+// per-pod or overall deadline. Every failure carries the pod's diagnostics.
+
+
+
+
+function waitReadyOptions(req) {
+    const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
+    return {
+        kubectl: req.kubectl,
+        namespace: req.env.kubernetes.namespace,
+        statefulSet: req.statefulSet ?? req.env.kubernetes.statefulSet,
+        podTimeoutMs,
+        overallTimeoutMs: req.overallTimeoutMs ?? podTimeoutMs * req.env.ensemble.servers
+    };
+}
+class WaitReadyError extends Error {
+    diagnostics;
+    constructor(message, diagnostics) {
+        super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message);
+        this.diagnostics = diagnostics;
+        this.name = 'WaitReadyError';
+    }
+}
+/**
+ * Why the wait for one pod stops: a fast failure or its per-pod timeout. The abort reason of the
+ * pod watch, so the error names the pod that failed, which need not be the one waited for.
+ */
+class PodFailure extends Error {
+    ordinal;
+    reason;
+    constructor(ordinal, reason) {
+        super(reason);
+        this.ordinal = ordinal;
+        this.reason = reason;
+        this.name = 'PodFailure';
+    }
+}
+const fatalWaitingReasons = new Set([
+    'CrashLoopBackOff',
+    'ErrImagePull',
+    'ImagePullBackOff',
+    'InvalidImageName',
+    'CreateContainerConfigError',
+    'CreateContainerError'
+]);
+function isPodReady(pod, updateRevision) {
+    if (!pod || pod.metadata.deletionTimestamp)
+        return false;
+    if (updateRevision && pod.metadata.labels?.['controller-revision-hash'] !== updateRevision)
+        return false;
+    return (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
+}
+/** A reason to stop waiting now, or undefined while the pod may still become Ready. */
+function fastFailure(pod, crashLoopRestarts) {
+    if (!pod)
+        return undefined;
+    const scheduled = pod.status?.conditions?.find(c => c.type === 'PodScheduled');
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
+        return `cannot be scheduled: ${scheduled.message ?? 'no node fits'}`;
+    for (const c of pod.status?.containerStatuses ?? []) {
+        const reason = c.state?.waiting?.reason;
+        if (reason && fatalWaitingReasons.has(reason))
+            return `container ${c.name} is ${reason} (restarts: ${c.restartCount})${c.state?.waiting?.message ? `: ${c.state.waiting.message}` : ''}`;
+        if (!c.ready && c.restartCount >= crashLoopRestarts)
+            return `container ${c.name} keeps restarting (restarts: ${c.restartCount})`;
+    }
+    return undefined;
+}
+async function settledStatefulSet(opts, deadline) {
+    let found;
+    // The controller must have seen the latest spec before its updateRevision means anything.
+    await listAndWatch(opts.kubectl, {
+        path: `/apis/apps/v1/namespaces/${opts.namespace}/statefulsets`,
+        fieldSelector: `metadata.name=${opts.statefulSet}`,
+        what: `statefulset ${opts.statefulSet}`,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        timeoutError: () => new WaitReadyError(found
+            ? `StatefulSet ${opts.statefulSet} was not observed by its controller in time (generation ${found.metadata.generation}, observed ${found.status?.observedGeneration ?? 'none'}): is kube-controller-manager running?`
+            : `StatefulSet ${opts.statefulSet} does not exist in namespace ${opts.namespace}: did deploy-chart run?`, undefined),
+        onChange: objects => {
+            found = objects.get(opts.statefulSet);
+            const generation = found?.metadata?.generation ?? 0;
+            return found !== undefined && (found.status?.observedGeneration ?? 0) >= generation;
+        }
+    });
+    return found;
+}
+async function waitReady(opts) {
+    const started = Date.now();
+    const deadline = started + opts.overallTimeoutMs;
+    const sts = await settledStatefulSet(opts, deadline);
+    const replicas = sts.spec.replicas ?? 1;
+    const updateRevision = sts.status?.updateRevision;
+    const rolling = Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
+    // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
+    const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
+    const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    log.info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
+    const ready = [];
+    let index = 0;
+    let currentSince = Date.now();
+    let pods = new Map();
+    const abort = new AbortController();
+    const crashLoopRestarts = opts.crashLoopRestarts ?? 3;
+    const failWith = async (ordinal, why) => {
+        const name = podName(ordinal);
+        throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)));
+    };
+    // The overall deadline is the pod watch's own timeout. The per-pod deadline is one timer,
+    // re-armed whenever the next pod becomes the one waited for; the ticker only prints progress.
+    let podDeadline;
+    const armPodDeadline = () => {
+        clearTimeout(podDeadline);
+        if (index >= order.length)
+            return;
+        const ordinal = order[index];
+        podDeadline = setSafeTimeout(() => abort.abort(new PodFailure(ordinal, `not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`)), opts.podTimeoutMs, 'per-pod timeout');
+    };
+    const ticker = setSafeInterval(() => {
+        if (index >= order.length)
+            return;
+        const name = podName(order[index]);
+        log.info(`  ${name}: waiting ${Math.round((Date.now() - currentSince) / 1000)} s: ${podSummary(pods.get(name))}`);
+    }, opts.progressIntervalMs ?? 10_000, 'progress');
+    armPodDeadline();
+    try {
+        await listAndWatch(opts.kubectl, {
+            path: `/api/v1/namespaces/${opts.namespace}/pods`,
+            labelSelector: selector || undefined,
+            what: `pods of ${opts.statefulSet}`,
+            signal: abort.signal,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            timeoutError: () => new Error(`not Ready within the overall timeout of ${Math.round(opts.overallTimeoutMs / 1000)} s`),
+            onChange: objects => {
+                pods = objects;
+                while (index < order.length && isPodReady(objects.get(podName(order[index])), updateRevision)) {
+                    const now = Date.now();
+                    ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince });
+                    log.info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
+                    index++;
+                    currentSince = now;
+                    armPodDeadline();
+                }
+                if (index >= order.length)
+                    return true;
+                for (const ordinal of order.slice(index)) {
+                    const why = fastFailure(objects.get(podName(ordinal)), crashLoopRestarts);
+                    if (why) {
+                        abort.abort(new PodFailure(ordinal, why));
+                        return false;
+                    }
+                }
+                return false;
+            }
+        });
+    }
+    catch (error) {
+        if (error instanceof WaitReadyError)
+            throw error;
+        if (error instanceof PodFailure)
+            await failWith(error.ordinal, error.reason);
+        // The overall timeout, or kubectl failing: about the pod being waited for.
+        await failWith(order[index], error.message);
+    }
+    finally {
+        clearInterval(ticker);
+        clearTimeout(podDeadline);
+    }
+    log.info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return ready;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/mntr.ts
+/** The answer to `mntr`: one `key<TAB>value` per line (numbers stay text; callers pick what they read). */
+function parseMntr(text) {
+    const fields = new Map();
+    for (const line of text.split('\n')) {
+        const tab = line.indexOf('\t');
+        if (tab > 0)
+            fields.set(line.slice(0, tab).trim(), line.slice(tab + 1).trim());
+    }
+    if (!fields.has('zk_version') && !fields.has('zk_server_state'))
+        throw new Error(`Not a ZooKeeper mntr answer (no zk_version line): ${JSON.stringify(text.slice(0, 200))}`);
+    return fields;
+}
+/** An integer field of a mntr answer, or undefined when the server does not report it. */
+function mntrNumber(fields, key) {
+    const v = fields.get(key);
+    return v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
+
+
+const ordinalOf = (sts, pod) => {
+    const m = new RegExp(`^${sts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(pod);
+    return m ? Number(m[1]) : undefined;
+};
+async function readEnsembleState(kubectl, query, namespace, statefulSet) {
+    const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
+    if (!sts)
+        throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    const pods = (await kubectl.list('pods', namespace, selector || undefined))
+        .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
+        .filter((p) => p.ordinal !== undefined)
+        .sort((a, b) => a.ordinal - b.ordinal);
+    const updateRevision = sts.status?.updateRevision;
+    const servers = await Promise.all(pods.map(({ pod, ordinal }) => serverState(query, pod, ordinal, updateRevision)));
+    return {
+        statefulSet,
+        replicas: sts.spec.replicas ?? 1,
+        updateRevision,
+        updateStrategy: sts.spec.updateStrategy?.type,
+        servers,
+        leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
+    };
+}
+async function serverState(query, pod, ordinal, updateRevision) {
+    const revision = pod.metadata.labels?.['controller-revision-hash'];
+    const state = {
+        pod: pod.metadata.name,
+        ordinal,
+        myid: ordinal + 1,
+        uid: pod.metadata.uid,
+        revision,
+        current: revision !== undefined && revision === updateRevision,
+        ready: !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')
+    };
+    if (pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') {
+        state.problem = pod.metadata.deletionTimestamp ? 'being deleted' : `pod ${pod.status?.phase ?? 'Pending'}`;
+        return state;
+    }
+    try {
+        const srvr = parseSrvr(await query(state.pod, 'srvr'));
+        state.mode = srvr.mode;
+        state.zxid = srvr.zxid;
+        if (srvr.mode === 'leader') {
+            const mntr = parseMntr(await query(state.pod, 'mntr'));
+            state.synced = { voting: mntrNumber(mntr, 'zk_synced_followers') ?? 0, nonVoting: mntrNumber(mntr, 'zk_synced_non_voting_followers') ?? 0 };
+        }
+    }
+    catch (e) {
+        state.problem = e.message.split('\n')[0];
+    }
+    return state;
+}
+/** Why the servers 0..n-1 are not one healthy quorum (one leader, every other one synced with it), or undefined. */
+function quorumProblem(state, n) {
+    const voters = state.servers.filter(s => s.ordinal < n);
+    const missing = Array.from({ length: n }, (_, i) => i).filter(i => !voters.some(s => s.ordinal === i));
+    if (missing.length)
+        return `${missing.map(i => `${state.statefulSet}-${i}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`;
+    const down = voters.filter(s => s.mode !== 'leader' && s.mode !== 'follower');
+    if (down.length)
+        return down.map(s => `${s.pod} is not serving (${s.mode ? `Mode: ${s.mode}` : s.problem})`).join('; ');
+    if (state.leaders.length !== 1)
+        return `${state.leaders.length} servers say they lead: ${state.leaders.join(', ')}`;
+    const leader = state.servers.find(s => s.mode === 'leader');
+    const followers = state.servers.filter(s => s.mode === 'follower').length;
+    const synced = (leader.synced?.voting ?? 0) + (leader.synced?.nonVoting ?? 0);
+    if (synced < followers)
+        return `leader ${leader.pod} has ${synced} synced follower${synced === 1 ? '' : 's'} of ${followers}`;
+    return undefined;
+}
+/** Whether a majority of 0..n-1 serve with one leader: the minimum to start changing anything. */
+function hasQuorum(state, n) {
+    const serving = state.servers.filter(s => s.ordinal < n && (s.mode === 'leader' || s.mode === 'follower')).length;
+    return state.leaders.length === 1 && serving >= Math.floor(n / 2) + 1;
+}
+/**
+ * Which of the servers 0..n-1 still run an old revision, in the order to restart them: those
+ * not serving first (restarting them cannot cost the quorum anything), then followers by
+ * ordinal, the leader last, so the ensemble elects a new leader once, not once per restart.
+ */
+function restartOrder(state, n) {
+    const rank = (s) => (s.mode === 'leader' ? 2 : s.mode === 'follower' ? 1 : 0);
+    return state.servers.filter(s => s.ordinal < n && !s.current).sort((a, b) => rank(a) - rank(b) || a.ordinal - b.ordinal);
+}
+/** A few lines for a failure report or a log: who runs which revision, in which mode. */
+function formatEnsembleState(state) {
+    const lines = state.servers.map(s => {
+        const mode = s.mode ? `Mode: ${s.mode}` : `not serving: ${s.problem ?? 'unknown'}`;
+        const synced = s.synced ? `, synced followers ${s.synced.voting} voting + ${s.synced.nonVoting} non-voting` : '';
+        return `${s.pod} (myid ${s.myid}): revision ${s.revision ?? 'none'} (${s.current ? 'new' : 'old'}), ${s.ready ? 'Ready' : 'not Ready'}, ${mode}${s.zxid !== undefined ? ` zxid 0x${s.zxid.toString(16)}` : ''}${synced}`;
+    });
+    lines.push(state.leaders.length === 1 ? `leader: ${state.leaders[0]}` : `leaders: ${state.leaders.join(', ') || 'none'}`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
+
+
+
+
+/** A check failed: nothing more was restarted. `state` is the last reading, for the report. */
+class EnsembleStepError extends Error {
+    state;
+    constructor(message, state) {
+        super(state
+            ? `${message}\nState of the ensemble:\n${formatEnsembleState(state)
+                .map(l => `  ${l}`)
+                .join('\n')}`
+            : message);
+        this.state = state;
+        this.name = 'EnsembleStepError';
+    }
+}
+const roll_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+async function needsRestarts(ctx, n) {
+    const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
+    if (sts?.spec.updateStrategy?.type !== 'OnDelete')
+        return false;
+    const revision = sts.status?.updateRevision;
+    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
+    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+}
+/** Until servers 0..n-1 form one healthy quorum; the last state, or EnsembleStepError at the deadline. */
+async function waitForQuorum(ctx, n, why) {
+    const deadline = Date.now() + ctx.quorumTimeoutMs;
+    for (;;) {
+        const state = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet);
+        const problem = quorumProblem(state, n);
+        if (!problem)
+            return state;
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`${why}: servers 0..${n - 1} were not one quorum within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${problem}`, state);
+        await roll_sleep(ctx.pollMs ?? 500);
+    }
+}
+/** Until the pod named `name` is a new incarnation (not `oldUid`) at `revision` and Ready. */
+async function waitPodReplaced(ctx, name, oldUid, revision) {
+    let last;
+    await watch_listAndWatch(ctx.kubectl, {
+        path: `/api/v1/namespaces/${ctx.namespace}/pods`,
+        fieldSelector: `metadata.name=${name}`,
+        what: `pod ${name}`,
+        timeoutMs: ctx.podTimeoutMs,
+        timeoutError: () => new EnsembleStepError(`pod ${name} was not Ready again within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined),
+        onChange: objects => {
+            last = objects.get(name);
+            if (!last || last.metadata.uid === oldUid)
+                return false;
+            const failed = fastFailure(last, 3);
+            if (failed)
+                throw new EnsembleStepError(`pod ${name} ${failed}`, undefined);
+            return isPodReady(last, revision);
+        }
+    });
+}
+/** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
+async function restartServer(ctx, server, state) {
+    ctx.onRestart?.(server.pod, state);
+    await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--wait=false']);
+    try {
+        await waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision);
+    }
+    catch (e) {
+        const now = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet).catch(() => undefined);
+        throw new EnsembleStepError(e.message.split('\nState of the ensemble:')[0], now);
+    }
+}
+/**
+ * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order. Returns the
+ * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
+ */
+async function rollOutdated(ctx, n) {
+    const restarted = [];
+    // From the API alone first: a release with nothing to restart costs no exec into any pod.
+    if (!(await needsRestarts(ctx, n)))
+        return restarted;
+    for (;;) {
+        const state = await waitForQuorum(ctx, n, restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server');
+        const [next, ...rest] = restartOrder(state, n);
+        if (!next)
+            return restarted;
+        log_info(`restarting ${next.pod} (${next.mode ?? 'not serving'}) for revision ${state.updateRevision}; ${rest.length ? `then ${rest.map(s => s.pod).join(', ')}` : 'the last one'}`);
+        await restartServer(ctx, next, state);
+        restarted.push(next.pod);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/converge.ts
+
+
+
+
+
+
+/**
+ * The scale from `from` live servers to the environment's size: the planner's steps for the
+ * bundled chart, whose size zk-rollout renders per step; for a third-party chart, which takes its
+ * size from its own values, one server per rollout at most. Throws ScalingRefusal with the reason.
+ */
+function scalingPlanFor(env, statefulSet, from) {
+    const to = env.ensemble.servers;
+    if (from === undefined || from === to)
+        return undefined;
+    if (env.chart.source.kind !== 'bundled') {
+        const refused = unsafeScalingError(statefulSet, from, to);
+        if (refused)
+            throw new ScalingRefusal(refused);
+        return undefined;
+    }
+    return planScaling({ from, to, allowUnsafeSize: env.ensemble.allowUnsafeSize, observerIds: env.observers?.hosts.map(h => h.id) ?? [] });
+}
+async function converge(opts) {
+    const { env, kubectl } = opts;
+    const namespace = env.kubernetes.namespace;
+    const name = env.kubernetes.statefulSet;
+    const deploy = (size) => deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) });
+    const live = await kubectl.getOptional('statefulset', name, namespace);
+    // First install: pods start 0..N-1, each with the full server list; nothing to restart.
+    if (!live)
+        return { chart: await deploy(), restarted: [] };
+    const ctx = {
+        kubectl,
+        query: opts.query ?? execPodQuery(kubectl, { namespace, container: 'zookeeper' }),
+        namespace,
+        statefulSet: name,
+        podTimeoutMs: env.timeouts.podReadyMs,
+        quorumTimeoutMs: env.timeouts.podReadyMs,
+        ...(opts.onRestart ? { onRestart: opts.onRestart } : {})
+    };
+    const from = live.spec.replicas ?? 1;
+    const to = env.ensemble.servers;
+    const restarted = [];
+    const plan = scalingPlanFor(env, name, from);
+    if (plan && plan.steps.length > 1 && !opts.afterStep)
+        throw new ScalingRefusal(`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
+            `each followed by the LoadBalancers and the observers' new server list: give deploy-chart the observers' ssh-private-key and known-hosts ` +
+            `(the root action passes them), or run zk-rollout rollout`);
+    if (plan) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        if (!hasQuorum(state, from))
+            throw new EnsembleStepError(`scale ${formatSizes(plan)} refused: the ensemble has no quorum now; fix that first (a scale restarts servers)`, state);
+        log_info(`scaling StatefulSet ${name}: ${formatSizes(plan)}, one voter per step`);
+        if (plan.unsafeSize)
+            log_warning(`target size ${to}: ${plan.unsafeSize} (allowed by ensemble.allowUnsafeSize)`);
+    }
+    // Resume: a step interrupted halfway left servers on two configurations; finish it first at
+    // the size both agree on, so the next step again differs by one voter only.
+    restarted.push(...(await rollOutdated(ctx, Math.min(from, to))));
+    let chart;
+    for (const step of plan?.steps ?? []) {
+        log_info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${name}-${step.change.ordinal})`);
+        if (step.change.kind === 'add') {
+            chart = await deploy({ replicas: step.to, servers: step.to });
+            const sts = await kubectl.getOptional('statefulset', name, namespace);
+            await waitPodReplaced(ctx, `${name}-${step.change.ordinal}`, undefined, sts?.status?.updateRevision);
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+        }
+        else {
+            // A server that no longer lists the leader cannot follow it: leadership moves first.
+            restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
+            // The others stop listing the last server while it still runs; only then is it removed.
+            await deploy({ replicas: step.from, servers: step.to });
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+            chart = await deploy({ replicas: step.to, servers: step.to });
+            await waitPodGone(ctx, `${name}-${step.change.ordinal}`);
+            log_info(await removedPodClaims(kubectl, namespace, `${name}-${step.change.ordinal}`));
+        }
+        if (step.to !== to)
+            await opts.afterStep?.(step);
+    }
+    if (!chart) {
+        chart = await deploy();
+        restarted.push(...(await rollOutdated(ctx, to)));
+    }
+    if (restarted.length) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        for (const line of formatEnsembleState(state))
+            log_info(`  ${line}`);
+    }
+    return { chart, ...(plan ? { scaling: plan } : {}), restarted };
+}
+/** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
+async function moveLeadershipOff(ctx, n, ordinal) {
+    const state = await waitForQuorum(ctx, n, `before removing ${ctx.statefulSet}-${ordinal}`);
+    const leaving = state.servers.find(s => s.ordinal === ordinal);
+    if (leaving?.mode !== 'leader')
+        return [];
+    log_info(`${leaving.pod} leads and is to be removed: restarting it first, so that a server that stays takes over`);
+    await restartServer(ctx, leaving, state);
+    const after = await waitForQuorum(ctx, n, `after restarting ${leaving.pod}`);
+    if (after.leaders.includes(leaving.pod))
+        throw new EnsembleStepError(`${leaving.pod} was elected leader again; rerun to try once more`, after);
+    return [leaving.pod];
+}
+/** What happens to a removed server's volumes: they stay (the data may be wanted back); how to delete them. */
+async function removedPodClaims(kubectl, namespace, pod) {
+    const claims = await kubectl.list('persistentvolumeclaims', namespace).then(list => list.map(c => c.metadata.name).filter(n => n.endsWith(`-${pod}`)), () => undefined);
+    if (claims === undefined)
+        return `${pod} removed; its PersistentVolumeClaims, if any, are kept (list them with kubectl get pvc -n ${namespace})`;
+    if (claims.length === 0)
+        return `${pod} removed; it had no PersistentVolumeClaims`;
+    return `${pod} removed; its PersistentVolumeClaims are kept. To delete them by hand: kubectl delete pvc -n ${namespace} ${claims.join(' ')}`;
+}
+async function waitPodGone(ctx, pod) {
+    const deadline = Date.now() + ctx.podTimeoutMs;
+    while (await ctx.kubectl.getOptional('pod', pod, ctx.namespace)) {
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`pod ${pod} was not removed within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined);
+        await new Promise(resolve => setTimeout(resolve, 500));
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/between-steps.ts
+
+
+
+
+
+/** The function converge calls after each intermediate step, or undefined when observers cannot be reached. */
+function betweenSteps(opts) {
+    const { env, kubectl, ssh } = opts;
+    if (env.observers && !ssh)
+        return undefined;
+    return async (step) => {
+        const sized = { ...env, ensemble: { ...env.ensemble, servers: step.to } };
+        opts.onPart?.(`expose-servers at ${step.to} servers`);
+        log_info(`== expose-servers at ${step.to} servers`);
+        const exposed = await exposeServers({ kubectl, env: sized, statefulSet: env.kubernetes.statefulSet });
+        if (sized.observers && ssh) {
+            opts.onPart?.(`deploy-observers at ${step.to} servers`);
+            log_info(`== deploy-observers at ${step.to} servers`);
+            const report = await deployObservers({
+                environment: sized,
+                servers: exposed.addresses,
+                credentials: ssh.credentials,
+                secretFiles: ssh.secretFiles,
+                log: line => log_info(line)
+            });
+            opts.onObservers?.(step.to, report);
+            if (!report.ok)
+                throw new Error(deployFailureMessage(report));
+        }
+        // Back to the chart's next step.
+        opts.onPart?.('deploy-chart');
+    };
+}
+/**
+ * converge with the LoadBalancers and observers following every intermediate size, and a failed
+ * check's state report that also says how the observers were last seen.
+ */
+async function convergeFollowing(opts) {
+    let observed;
+    const afterStep = betweenSteps({ ...opts, onObservers: (servers, report) => (observed = { servers, report }) });
+    try {
+        return await converge({ ...opts, afterStep });
+    }
+    catch (error) {
+        if (!(error instanceof EnsembleStepError) || !opts.env.observers)
+            throw error;
+        const lines = observed
+            ? observed.report.results.map(r => `  observer ${r.id} on ${r.host}: ${r.verified ? `Mode: ${r.mode} zxid ${r.zxid}` : `not verified (${r.status})`} with the ${observed.servers}-server list`)
+            : [`  observers: not redeployed in this run; they keep the server list of the last rollout`];
+        throw new EnsembleStepError(`${error.message}\nObservers, as last verified:\n${lines.join('\n')}`, undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/masking.ts
+// What to mask of a secret input. The runner masks each registered string wherever it appears,
+// line by line, so a multi-line secret is useless as a whole mask: its secret parts are
+// registered one by one. For a kubeconfig those are every credential of every user, in YAML or
+// JSON form: tokens, passwords, keys, auth-provider config, and exec plugins' env values and
+// secret-looking arguments. Harmless values (server URLs, names, "kind: Config") stay readable.
+
+/** Values of kubeconfig fields that grant access, one line at a time (the fallback for unparsable text). */
+function kubeconfigSecret(line) {
+    const match = /^\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|secret|client-secret)"?\s*:\s*"?([^",\s]+)"?/.exec(line);
+    return match && match[2].length >= 6 ? match[2] : undefined;
+}
+// Keys under users[].user that name things rather than hold secrets.
+const readable = new Set(['username', 'as', 'as-uid', 'as-groups', 'tokenFile', 'client-certificate', 'client-key', 'name']);
+const execReadable = new Set(['apiVersion', 'command', 'interactiveMode', 'provideClusterInfo', 'installHint']);
+const secretWord = /token|secret|password|passwd|key|credential/i;
+function leaves(node, out) {
+    if (typeof node === 'string')
+        out.push(node);
+    else if (Array.isArray(node))
+        node.forEach(n => leaves(n, out));
+    else if (node && typeof node === 'object')
+        Object.values(node).forEach(n => leaves(n, out));
+}
+function execSecrets(exec, out) {
+    for (const [key, value] of Object.entries(exec)) {
+        if (key === 'env' && Array.isArray(value)) {
+            for (const item of value)
+                if (item && typeof item === 'object' && !Array.isArray(item) && typeof item.value === 'string')
+                    out.push(item.value);
+        }
+        else if (key === 'args' && Array.isArray(value)) {
+            const args = value.filter((a) => typeof a === 'string');
+            args.forEach((arg, i) => {
+                const flag = /^--?([^=]+)=(.+)$/.exec(arg);
+                if (flag && secretWord.test(flag[1]))
+                    out.push(flag[2]);
+                else if (i > 0 && secretWord.test(args[i - 1]) && args[i - 1].startsWith('-'))
+                    out.push(arg);
+            });
+        }
+        else if (!execReadable.has(key))
+            leaves(value, out);
+    }
+}
+/** Every credential in a kubeconfig; each line of a multi-line one separately too. */
+function kubeconfigSecrets(text) {
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(text, { maxAliasCount: 100 });
+    }
+    catch {
+        doc = null;
+    }
+    const found = [];
+    const users = doc && typeof doc === 'object' && !Array.isArray(doc) ? doc.users : undefined;
+    if (!Array.isArray(users)) {
+        // Not a kubeconfig we can read: mask line by line what looks like a credential.
+        for (const line of text.split('\n')) {
+            const secret = kubeconfigSecret(line);
+            if (secret)
+                found.push(secret);
+        }
+        return found;
+    }
+    for (const entry of users) {
+        const user = entry && typeof entry === 'object' && !Array.isArray(entry) ? entry.user : undefined;
+        if (!user || typeof user !== 'object' || Array.isArray(user))
+            continue;
+        for (const [key, value] of Object.entries(user)) {
+            if (readable.has(key))
+                continue;
+            if (key === 'exec' && value && typeof value === 'object' && !Array.isArray(value))
+                execSecrets(value, found);
+            else if (key === 'auth-provider' && value && typeof value === 'object' && !Array.isArray(value))
+                leaves(value.config ?? null, found);
+            else
+                leaves(value, found);
+        }
+    }
+    return [...new Set(found.flatMap(s => [s, ...s.split('\n')]).map(s => s.trim()))].filter(s => s.length > 0);
+}
+/** Lines of a multi-line secret (an SSH key) worth a mask of their own: long enough to be key material. */
+function secretLines(text) {
+    return text
+        .split('\n')
+        .map(line => line.trim())
+        .filter(line => line.length >= 8);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/inputs.ts
+// Typed action inputs. Each action's input-helper builds its one settings object from these,
+// so a bad input fails before anything changes, naming the input.
+
+
+
+
+class InputError extends Error {
+    constructor(input, message) {
+        super(`input "${input}": ${message}`);
+        this.name = 'InputError';
+    }
+}
+function requiredInput(name) {
+    const value = getInput(name).trim();
+    if (!value)
+        throw new InputError(name, 'is required');
+    return value;
+}
+function optionalInput(name) {
+    const value = getInput(name).trim();
+    return value === '' ? undefined : value;
+}
+function booleanInput(name, fallback) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(value))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(value))
+        return false;
+    throw new InputError(name, `${quoted(value)} is not true or false`);
+}
+/** A whole number within `range`; undefined when empty (the library's default then applies). */
+function integerInput(name, range) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return undefined;
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || n < range.min || n > range.max)
+        throw new InputError(name, `${printable_quoted(value)} is not a whole number from ${range.min} to ${range.max}`);
+    return n;
+}
+/** "90s", "5m" within `range`; undefined when empty (the library then uses the environment's). */
+function durationInput(name, range = STEP_DURATION) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return undefined;
+    try {
+        return parseDuration(value, range);
+    }
+    catch (error) {
+        throw new InputError(name, error.message);
+    }
+}
+/**
+ * A secret input, masked before anything else touches it. The runner matches masks line by
+ * line, so the secret's parts are masked one by one too: `parts` picks them (a kubeconfig's
+ * credentials, see masking.ts); by default every line of 8 characters or more.
+ */
+function secretInput(name, opts) {
+    const value = getInput(name);
+    if (!value.trim()) {
+        if (opts.required)
+            throw new InputError(name, 'is required (pass it from a secret)');
+        return undefined;
+    }
+    core_setSecret(value);
+    for (const part of (opts.parts ?? secretLines)(value))
+        core_setSecret(part);
+    return value;
+}
+/** A JSON array of strings, e.g. expose-servers' `addresses` output. */
+function stringListInput(name) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return undefined;
+    if (value.startsWith('[')) {
+        let parsed;
+        try {
+            parsed = JSON.parse(value);
+        }
+        catch {
+            throw new InputError(name, 'is not valid JSON');
+        }
+        if (!Array.isArray(parsed) || !parsed.every(v => typeof v === 'string'))
+            throw new InputError(name, 'must be a JSON array of strings');
+        return parsed;
+    }
+    return value.split(/[\s,]+/).filter(Boolean);
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
+// Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
+// 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
+
+
+
+class SecretFiles {
+    dir;
+    constructor(prefix = 'zk-rollout-') {
+        this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), prefix));
+    }
+    write(name, content) {
+        const file = external_node_path_namespaceObject.join(this.dir, name);
+        (0,external_node_fs_namespaceObject.writeFileSync)(file, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
+        return file;
+    }
+    /** The private directory itself (mode 0700), e.g. for an ssh ControlPath socket. */
+    get directory() {
+        return this.dir;
+    }
+    remove() {
+        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
+    }
+}
+/** Runs `fn` with a SecretFiles that is removed afterwards, whatever happens. */
+async function withSecretFiles(fn) {
+    const files = new SecretFiles();
+    try {
+        return await fn(files);
+    }
+    finally {
+        files.remove();
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/problems.ts
+// A configuration problem names the file, the field path and the line and column, so a user
+// can jump straight to it (and GitHub can annotate it).
+
+
+/** One line per problem: the path too is escaped, since a directory name can hold a line break. */
+function formatProblem(p, cwd = process.cwd()) {
+    const where = `${oneLine(external_node_path_namespaceObject.relative(cwd, p.file) || p.file)}:${p.line}:${p.column}`;
+    return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
+}
+class ConfigError extends Error {
+    problems;
+    constructor(problems) {
+        super(`${problems.length === 1 ? 'invalid configuration' : `${problems.length} configuration problems`}:\n` +
+            problems.map(p => `  ${formatProblem(p)}`).join('\n'));
+        this.problems = problems;
+        this.name = 'ConfigError';
+    }
+}
+/** observers.hosts[1].id; a key with anything but printable ASCII is shown quoted: expose.annotations["a\nb"]. */
+function formatField(segments) {
+    return segments.reduce((out, s) => {
+        if (typeof s === 'number')
+            return `${out}[${s}]`;
+        if (!/^[\x21-\x7e]+$/.test(s))
+            return `${out}[${printable_quoted(s)}]`;
+        return out ? `${out}.${s}` : s;
+    }, '');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/github/annotate.ts
+
+
+/** One GitHub annotation per configuration problem, on the file and line it names. */
+function annotateConfigError(error, workspace = process.env.GITHUB_WORKSPACE ?? process.cwd()) {
+    for (const p of error.problems) {
+        core_error(p.field ? `${p.field}: ${p.message}` : p.message, {
+            title: 'zk-rollout: invalid environment',
+            file: external_node_path_namespaceObject.relative(workspace, p.file),
+            startLine: p.line,
+            startColumn: p.column
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/run-action.ts
+// The shape every action entry point shares: build settings, do the work, report failure with
+// GitHub annotations for configuration problems. A failure also sets the `error` output (one
+// line), so the root action's summary can say why its first failed step failed.
+
+
+
+
+/** Longest `error` output: a summary line, not a log. */
+const MAX_ERROR_OUTPUT = 4000;
+async function runAction(name, body) {
+    try {
+        await body();
+    }
+    catch (error) {
+        if (error instanceof ConfigError)
+            annotateConfigError(error);
+        const message = error instanceof Error ? error.message : String(error);
+        setOutput('error', oneLine(message.replace(/\s*\n\s*/g, ' ')).slice(0, MAX_ERROR_OUTPUT));
+        setFailed(`${name}: ${message}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
+// kubectl as the one Kubernetes client: it owns authentication (token, client certs, exec
+// plugins for EKS/GKE/AKS), so zk-rollout never parses a kubeconfig.
+
+
+const FIELD_MANAGER = 'zk-rollout';
+class Kubectl {
+    binary;
+    kubeconfig;
+    constructor(binary, kubeconfig) {
+        this.binary = binary;
+        this.kubeconfig = kubeconfig;
+    }
+    /** Arguments every kubectl call carries (the kubeconfig is never shown in logs). */
+    baseArgs() {
+        return ['--kubeconfig', this.kubeconfig];
+    }
+    async run(args, opts = {}) {
+        const shown = `kubectl ${args.join(' ')}`;
+        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+    }
+    async json(args) {
+        const { stdout } = await this.run([...args, '-o', 'json']);
+        return JSON.parse(stdout);
+    }
+    /** GET of a raw API path, e.g. /api/v1/namespaces/x/pods?labelSelector=... */
+    async raw(path) {
+        const { stdout } = await this.run(['get', '--raw', path]);
+        return JSON.parse(stdout);
+    }
+    /** The object, or undefined when it does not exist. */
+    async getOptional(resource, name, namespace) {
+        const { stdout } = await this.run(['get', resource, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found', '-o', 'json']);
+        return stdout.trim() ? JSON.parse(stdout) : undefined;
+    }
+    async list(resource, namespace, labelSelector) {
+        const list = await this.json(['get', resource, '-n', namespace, ...(labelSelector ? ['-l', labelSelector] : [])]);
+        return list.items;
+    }
+    /**
+     * Server-side apply; returns the objects as stored. An unchanged object keeps its
+     * resourceVersion, which is how callers tell "changed" from "unchanged".
+     */
+    async apply(manifests) {
+        if (manifests.length === 0)
+            return [];
+        const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests });
+        const { stdout } = await this.run(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-o', 'json', '-f', '-'], {
+            input
+        });
+        const result = JSON.parse(stdout);
+        return 'items' in result ? result.items : [result];
+    }
+    async delete(resource, name, namespace) {
+        await this.run(['delete', resource, name, '-n', namespace, '--ignore-not-found', '--wait=false']);
+    }
+    /** Whether the API serves a resource type, e.g. servicemonitors.monitoring.coreos.com. */
+    async serves(group, resource) {
+        const { stdout } = await this.run(['api-resources', `--api-group=${group}`, '-o', 'name']);
+        return stdout.split('\n').some(line => line.trim() === `${resource}.${group}` || line.trim() === resource);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/runner/kube-clients.ts
+// The Kubernetes side of every action's settings: which kubeconfig, kubectl and helm to use.
+
+
+
+
+
+
+
+function getKubeSettings() {
+    const kubeconfig = secretInput('kubeconfig', { required: false, parts: kubeconfigSecrets });
+    return {
+        ...(kubeconfig ? { kubeconfig } : {}),
+        kubectlPath: optionalInput('kubectl') ?? 'kubectl',
+        helmPath: optionalInput('helm') ?? 'helm'
+    };
+}
+/** Clients for the duration of `fn`; a kubeconfig given as input lives in a 0600 temp file. */
+async function withKubeClients(settings, fn) {
+    const [kubectl, helm] = await Promise.all([which(settings.kubectlPath, true), which(settings.helmPath, false)]);
+    return withSecretFiles(async (files) => {
+        const kubeconfig = settings.kubeconfig ? files.write('kubeconfig', settings.kubeconfig) : process.env.KUBECONFIG;
+        if (!kubeconfig)
+            throw new Error('no cluster credentials: pass the kubeconfig input (from a secret), or set KUBECONFIG in an earlier step');
+        log_debug(`kubectl ${kubectl}, helm ${helm || '(not found)'}`);
+        return fn({ kubectl: new Kubectl(kubectl, kubeconfig), helm: new Helm(helm || settings.helmPath, kubeconfig) });
+    });
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/schema.ts
@@ -39346,1029 +41796,6 @@ async function withLockedCluster(settings, fn) {
     return withKubeClients(settings.kube, clients => withEnvironmentLock(env, clients.kubectl, () => fn({ ...clients, env }), { waitTimeoutMs: settings.lockTimeoutMs }));
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/scaling/plan.ts
-// The scaling planner: from the live size to the environment's, the sequence of static voting
-// configurations that changes one voter per step. ZooKeeper without dynamic reconfiguration
-// learns its voters from zoo.cfg, so while a step rolls out some servers run the old list and
-// some the new one; only if every majority of the old list meets every majority of the new one
-// can the two halves never elect two leaders. Removing or adding one voter keeps that true;
-// two at once (3 -> 5: {1,2} and {3,4,5}) does not. Pure: no cluster, no I/O.
-class ScalingRefusal extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ScalingRefusal';
-    }
-}
-const majority = (n) => Math.floor(n / 2) + 1;
-/** Why a size is unsafe (no better fault tolerance than a smaller odd one), or undefined. */
-function unsafeSizeReason(n) {
-    if (n % 2 === 1 && n >= 3)
-        return undefined;
-    const tolerated = Math.floor((n - 1) / 2);
-    return (`${n} server${n === 1 ? '' : 's'} tolerate${n === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} (a quorum is ${majority(n)} of ${n})` +
-        (n % 2 === 0 ? `, no more than ${n - 1} would, and every write waits for one server more` : ''));
-}
-function planScaling(req) {
-    const { from, to } = req;
-    for (const [name, n] of [
-        ['current size', from],
-        ['target size', to]
-    ])
-        if (!Number.isInteger(n) || n < 1 || n > 99)
-            throw new ScalingRefusal(`${name} ${n} is not a server count (1..99)`);
-    if (from === to)
-        throw new ScalingRefusal(`the ensemble already has ${to} server${to === 1 ? '' : 's'}: nothing to scale`);
-    const unsafe = unsafeSizeReason(to);
-    if (unsafe && !req.allowUnsafeSize)
-        throw new ScalingRefusal(`target ${to} refused: ${unsafe}. Choose an odd size of 3 or more, or set ensemble.allowUnsafeSize: true`);
-    // Scaling down, servers up to `from` still vote until the last step: ids there collide too.
-    const highest = Math.max(from, to);
-    const colliding = (req.observerIds ?? []).filter(id => id <= highest).sort((a, b) => a - b);
-    if (colliding.length > 0)
-        throw new ScalingRefusal(`observer id${colliding.length === 1 ? '' : 's'} ${colliding.join(', ')} would collide with participant id${colliding.length === 1 ? '' : 's'} ` +
-            `${colliding.join(', ')} of the ${highest}-server configuration: observer ids must stay above every participant; renumber them (101 and up)`);
-    const dir = Math.sign(to - from);
-    const sizes = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * dir);
-    const steps = sizes.slice(1).map((size, i) => {
-        const prev = sizes[i];
-        const ordinal = Math.max(prev, size) - 1;
-        return {
-            from: prev,
-            to: size,
-            change: { kind: size > prev ? 'add' : 'remove', myid: ordinal + 1, ordinal },
-            voters: Array.from({ length: size }, (_, v) => v + 1)
-        };
-    });
-    return { from, to, sizes, steps, ...(unsafe ? { unsafeSize: unsafe } : {}) };
-}
-/** `3 -> 4 -> 5` */
-function formatSizes(plan) {
-    return plan.sizes.join(' -> ');
-}
-/**
- * What one step restarts, in order, as a plan can know it before the cluster is asked who leads:
- * the new server first (scale-up), then every other server, followers first and the leader last.
- */
-function stepRestarts(step, statefulSet) {
-    const pod = (ordinal) => `${statefulSet}-${ordinal}`;
-    const staying = Array.from({ length: Math.min(step.from, step.to) }, (_, i) => pod(i));
-    return step.change.kind === 'add'
-        ? [`start ${pod(step.change.ordinal)} (new, myid ${step.change.myid})`, `restart ${staying.join(', ')}: followers first, the leader last`]
-        : [
-            `restart ${staying.join(', ')} without server.${step.change.myid}: followers first, the leader last`,
-            `then remove ${pod(step.change.ordinal)} (its PersistentVolumeClaim is kept)`
-        ];
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
-
-/** The bundled chart, relative to the repository (or action) root. */
-const BUNDLED_CHART_DIR = 'charts/zookeeper';
-/** Helm's chart argument and the flags that pin it, for `helm upgrade --install <release> ...`. */
-function chartReference(env, roots) {
-    const source = env.chart.source;
-    switch (source.kind) {
-        case 'bundled':
-            return { chart: external_node_path_namespaceObject.join(roots.bundled, BUNDLED_CHART_DIR), flags: [] };
-        case 'path':
-            return { chart: external_node_path_namespaceObject.resolve(roots.repository, source.path), flags: [] };
-        case 'repo':
-            return { chart: source.name, flags: ['--repo', source.url, '--version', source.version] };
-        case 'oci':
-            return { chart: source.url, flags: ['--version', source.version] };
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-chart.ts
-// Step 1: helm upgrade --install of the environment's chart, only when it would change
-// something (a server-side dry run is compared with the deployed release), and never a jump
-// of more than one server at a time.
-
-
-
-function upgradeRequest(env, roots, size) {
-    const { chart, flags } = chartReference(env, roots);
-    const replicas = size?.replicas ?? env.ensemble.servers;
-    // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
-    // the rendered release equals what a plain `helm upgrade` of the same values gives.
-    const servers = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {};
-    return {
-        release: env.kubernetes.release,
-        namespace: env.kubernetes.namespace,
-        chart,
-        chartFlags: flags,
-        valuesFile: env.chart.valuesFile,
-        // The bundled chart takes its size from ensemble.servers; other charts from their values.
-        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
-    };
-}
-const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
-/**
- * Whether an upgrade to `desired` (a server-side dry run) would change nothing: the deployed
- * release renders the same manifest from the same chart version. Then no new revision is made.
- */
-function releaseUnchanged(current, desired) {
-    return (current?.status === 'deployed' && current.chartVersion === desired.chartVersion && normalize(current.manifest) === normalize(desired.manifest));
-}
-/** Why a release in this state cannot be upgraded now (another helm operation), or undefined. */
-function pendingReleaseError(current, req) {
-    if (!current?.status.startsWith('pending-'))
-        return undefined;
-    return (`release ${req.release} is ${current.status}: another helm operation is running or was interrupted. ` +
-        `If none is running, roll back with: helm rollback ${req.release} ${current.revision - 1 || 1} -n ${req.namespace}`);
-}
-/**
- * With a static configuration, old and new majorities must intersect: grow or shrink one
- * server at a time (3 -> 4 -> 5). Two at once can elect two leaders. Why going from `from`
- * (the live StatefulSet's replicas; undefined when there is none) to `to` is refused, or undefined.
- */
-function unsafeScalingError(name, from, to) {
-    if (from === undefined || Math.abs(from - to) <= 1)
-        return undefined;
-    return (`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
-        `can split the quorum (any majority of the old and the new configuration must intersect). ` +
-        `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
-}
-/** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
-function replicaMismatchError(env, name, replicas, expected = env.ensemble.servers) {
-    if (replicas === expected)
-        return undefined;
-    return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
-        `set the chart's replica count in ${env.chart.valuesFile} to match`);
-}
-async function deployChart({ env, helm, kubectl, roots, size }) {
-    const req = upgradeRequest(env, roots, size);
-    const major = await helm.majorVersion();
-    log_info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
-    const current = await helm.status(req.release, req.namespace);
-    const pending = pendingReleaseError(current, req);
-    if (pending)
-        throw new Error(pending);
-    const desired = await helm.dryRun(req);
-    const sts = findStatefulSet(desired.manifest, req.release);
-    const replicas = sts.spec.replicas ?? 1;
-    const mismatch = replicaMismatchError(env, sts.metadata.name, replicas, size?.replicas);
-    if (mismatch)
-        throw new Error(mismatch);
-    // A sized step comes from the scaling planner, which already changes one voter at a time.
-    if (!size)
-        await refuseUnsafeScaling(kubectl, env, sts.metadata.name, replicas);
-    const unchanged = releaseUnchanged(current, desired);
-    let release;
-    if (unchanged && current) {
-        log_info(`release ${req.release} revision ${current.revision} already matches: no upgrade, no new revision`);
-        release = current;
-    }
-    else {
-        release = await helm.upgrade(req);
-        log_info(`release ${req.release}: revision ${release.revision} (${release.status})`);
-    }
-    return {
-        release: req.release,
-        namespace: req.namespace,
-        revision: release.revision,
-        ...(current ? { previousRevision: current.revision } : {}),
-        chartVersion: release.chartVersion,
-        statefulSet: sts.metadata.name,
-        replicas,
-        changed: !unchanged
-    };
-}
-async function refuseUnsafeScaling(kubectl, env, name, replicas) {
-    const live = await kubectl.getOptional('statefulset', name, env.kubernetes.namespace);
-    const refused = unsafeScalingError(name, live?.spec.replicas, replicas);
-    if (refused)
-        throw new Error(refused);
-}
-async function rollbackChart(helm, env, revision) {
-    log_info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
-    await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/pod-query.ts
-const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
-function execPodQuery(kubectl, opts) {
-    return async (pod, word) => {
-        const { stdout } = await kubectl.run([
-            'exec',
-            pod,
-            '-n',
-            opts.namespace,
-            '-c',
-            opts.container,
-            '--',
-            'bash',
-            '-c',
-            SCRIPT,
-            'zk-rollout',
-            String(opts.clientPort ?? 2181),
-            word
-        ]);
-        if (stdout.trim() === '')
-            throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`);
-        return stdout;
-    };
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
-// List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
-// streams events, so a change is seen within milliseconds and no client starts per check.
-// A dropped stream resumes from the last resourceVersion; 410 Gone relists.
-
-
-
-function query(params) {
-    const entries = Object.entries(params).filter((e) => e[1] !== undefined);
-    return entries.length ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
-}
-async function watch_listAndWatch(kubectl, opts) {
-    const objects = new Map();
-    let resourceVersion = '';
-    // Aborted when listAndWatch settles (done, timeout, abort or error). From then on work()
-    // starts no kubectl, calls no onChange and leaves its backoff sleep at once, and the live
-    // watch child is killed. A list in flight (kubectl.raw, bounded by --request-timeout) runs
-    // to its end and its answer is dropped.
-    const stop = new AbortController();
-    const finished = () => stop.signal.aborted;
-    let child;
-    stop.signal.addEventListener('abort', () => child?.kill(), { once: true });
-    /** Resolves after ms, or as soon as listAndWatch settles. */
-    const pause = (ms) => new Promise(resolve => {
-        const done = () => {
-            clearTimeout(timer);
-            stop.signal.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = timer_setSafeTimeout(done, ms, `${opts.what}: backoff`);
-        stop.signal.addEventListener('abort', done, { once: true });
-    });
-    /** True when done, or when listAndWatch settled while the list was in flight. */
-    const relist = async () => {
-        const list = await kubectl.raw(`${opts.path}${query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector })}`);
-        if (finished())
-            return true;
-        objects.clear();
-        for (const item of list.items)
-            objects.set(item.metadata.name, item);
-        resourceVersion = list.metadata.resourceVersion;
-        return (await opts.onChange(objects)) === true;
-    };
-    // One watch stream; resolves 'done', 'gone' (410: relist), or 'dropped' (resume).
-    const watchOnce = () => new Promise((resolve, reject) => {
-        const path = `${opts.path}${query({
-            watch: 'true',
-            allowWatchBookmarks: 'true',
-            resourceVersion,
-            labelSelector: opts.labelSelector,
-            fieldSelector: opts.fieldSelector
-        })}`;
-        // Checked in the same synchronous run as the spawn: either listAndWatch settled before
-        // and nothing starts, or the child is `child` by the time it does and is killed then.
-        if (finished())
-            return resolve('done');
-        const proc = (0,external_node_child_process_namespaceObject.spawn)(kubectl.binary, [...kubectl.baseArgs(), 'get', '--raw', path], { stdio: ['ignore', 'pipe', 'pipe'] });
-        child = proc;
-        let stderr = '';
-        let outcome;
-        let chain = Promise.resolve();
-        proc.stderr.on('data', chunk => (stderr += String(chunk)));
-        // Events are newline-framed. A stream cut mid-event leaves a fragment without its
-        // newline: it is dropped, and the watch resumes from the last complete event.
-        let pending = '';
-        proc.stdout.setEncoding('utf8');
-        proc.stdout.on('data', (chunk) => {
-            pending += chunk;
-            let newline;
-            while ((newline = pending.indexOf('\n')) >= 0) {
-                const line = pending.slice(0, newline);
-                pending = pending.slice(newline + 1);
-                if (line.trim())
-                    handleLine(line);
-            }
-        });
-        const handleLine = (line) => {
-            if (outcome)
-                return;
-            chain = chain
-                .then(async () => {
-                if (outcome || finished())
-                    return;
-                const event = JSON.parse(line);
-                if (event.type === 'ERROR') {
-                    const status = event.object;
-                    if (status.code === 410)
-                        outcome = 'gone';
-                    else
-                        log_info(`${opts.what}: watch error ${status.code ?? ''} ${status.message ?? ''}; resuming`);
-                    proc.kill();
-                    return;
-                }
-                if (event.object?.metadata?.resourceVersion)
-                    resourceVersion = event.object.metadata.resourceVersion;
-                if (event.type === 'BOOKMARK')
-                    return;
-                if (event.type === 'DELETED')
-                    objects.delete(event.object.metadata.name);
-                else
-                    objects.set(event.object.metadata.name, event.object);
-                if ((await opts.onChange(objects, event)) === true) {
-                    outcome = 'done';
-                    proc.kill();
-                }
-            })
-                .catch(error => {
-                proc.kill();
-                reject(error);
-            });
-        };
-        proc.on('close', code => {
-            void chain.then(() => {
-                if (outcome)
-                    return resolve(outcome);
-                if (!finished())
-                    log_info(`${opts.what}: watch stream ended (exit ${code})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}; resuming from resourceVersion ${resourceVersion}`);
-                resolve('dropped');
-            });
-        });
-        proc.on('error', reject);
-    });
-    const work = async () => {
-        let needList = true;
-        let backoff = 100;
-        for (;;) {
-            if (needList) {
-                if (await relist())
-                    return;
-                needList = false;
-            }
-            const started = Date.now();
-            const outcome = await watchOnce();
-            if (outcome === 'done' || finished())
-                return;
-            if (outcome === 'gone')
-                needList = true;
-            // A stream that died at once is the server refusing; back off. A long-lived one that
-            // ended (server-side watch timeout) resumes immediately.
-            backoff = Date.now() - started < 1000 ? Math.min(backoff * 2, 2000) : 100;
-            if (backoff > 100)
-                await pause(backoff);
-            if (finished())
-                return;
-        }
-    };
-    // A deadline a timer cannot hold is refused before any kubectl starts, as is an aborted signal.
-    checkDelay(opts.timeoutMs, `${opts.what}: timeout`);
-    opts.signal?.throwIfAborted();
-    let timer;
-    let onAbort;
-    const timeout = new Promise((_, reject) => {
-        timer = timer_setSafeTimeout(() => reject(opts.timeoutError()), opts.timeoutMs, `${opts.what}: timeout`);
-        onAbort = () => reject(opts.signal?.reason);
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-        await Promise.race([work(), timeout]);
-    }
-    finally {
-        clearTimeout(timer);
-        if (onAbort)
-            opts.signal?.removeEventListener('abort', onAbort);
-        stop.abort();
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
-function describeState(state) {
-    if (state?.waiting)
-        return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`;
-    if (state?.terminated)
-        return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')');
-    if (state?.running)
-        return `running since ${state.running.startedAt ?? '?'}`;
-    return 'no state yet';
-}
-function podRestarts(pod) {
-    return (pod?.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
-}
-/** A short status line for progress logs. */
-function diagnostics_podSummary(pod) {
-    if (!pod)
-        return 'not created yet';
-    const conditions = (pod.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
-    const restarts = podRestarts(pod);
-    return [pod.status?.phase ?? 'Pending', ...conditions, ...(restarts ? [`restarts=${restarts}`] : [])].join(', ');
-}
-async function diagnostics_diagnosePod(kubectl, namespace, name, pod) {
-    const containers = pod?.status?.containerStatuses ?? [];
-    const diag = {
-        pod: name,
-        phase: pod ? (pod.status?.phase ?? 'Pending') : 'not created',
-        conditions: (pod?.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`),
-        containers: containers.map(c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`),
-        restarts: podRestarts(pod),
-        events: [],
-        logs: ''
-    };
-    try {
-        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`);
-        const when = (e) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '';
-        diag.events = events.items
-            .sort((a, b) => when(a).localeCompare(when(b)))
-            .slice(-10)
-            .map(e => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${e.count && e.count > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`.trim());
-    }
-    catch (error) {
-        diag.events = [`(events unavailable: ${error.message.split('\n')[0]})`];
-    }
-    if (pod) {
-        const previous = diag.restarts > 0 ? ['--previous'] : [];
-        try {
-            diag.logs = (await kubectl.run(['logs', name, '-n', namespace, '--all-containers', '--tail=20', ...previous])).stdout.trimEnd();
-        }
-        catch (error) {
-            diag.logs = `(logs unavailable: ${error.message.split('\n').slice(-1)[0]})`;
-        }
-    }
-    return diag;
-}
-function formatDiagnostics(d) {
-    return [
-        `pod ${d.pod}: phase ${d.phase}, restarts ${d.restarts}`,
-        ...(d.conditions.length ? ['  conditions:', ...d.conditions.map(c => `    ${c}`)] : []),
-        ...(d.containers.length ? ['  containers:', ...d.containers.map(c => `    ${c}`)] : []),
-        '  recent events:',
-        ...(d.events.length ? d.events.map(e => `    ${e}`) : ['    (none)']),
-        ...(d.logs ? ['  last log lines:', ...d.logs.split('\n').map(l => `    ${l}`)] : [])
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/steps/wait-ready.ts
-// Step 2: pods 0..N-1 of the StatefulSet Ready, in order, driven by one watch. Fails fast on a
-// crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
-// per-pod or overall deadline. Every failure carries the pod's diagnostics.
-
-
-
-
-function waitReadyOptions(req) {
-    const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
-    return {
-        kubectl: req.kubectl,
-        namespace: req.env.kubernetes.namespace,
-        statefulSet: req.statefulSet ?? req.env.kubernetes.statefulSet,
-        podTimeoutMs,
-        overallTimeoutMs: req.overallTimeoutMs ?? podTimeoutMs * req.env.ensemble.servers
-    };
-}
-class WaitReadyError extends Error {
-    diagnostics;
-    constructor(message, diagnostics) {
-        super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message);
-        this.diagnostics = diagnostics;
-        this.name = 'WaitReadyError';
-    }
-}
-/**
- * Why the wait for one pod stops: a fast failure or its per-pod timeout. The abort reason of the
- * pod watch, so the error names the pod that failed, which need not be the one waited for.
- */
-class PodFailure extends Error {
-    ordinal;
-    reason;
-    constructor(ordinal, reason) {
-        super(reason);
-        this.ordinal = ordinal;
-        this.reason = reason;
-        this.name = 'PodFailure';
-    }
-}
-const fatalWaitingReasons = new Set([
-    'CrashLoopBackOff',
-    'ErrImagePull',
-    'ImagePullBackOff',
-    'InvalidImageName',
-    'CreateContainerConfigError',
-    'CreateContainerError'
-]);
-function isPodReady(pod, updateRevision) {
-    if (!pod || pod.metadata.deletionTimestamp)
-        return false;
-    if (updateRevision && pod.metadata.labels?.['controller-revision-hash'] !== updateRevision)
-        return false;
-    return (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
-}
-/** A reason to stop waiting now, or undefined while the pod may still become Ready. */
-function fastFailure(pod, crashLoopRestarts) {
-    if (!pod)
-        return undefined;
-    const scheduled = pod.status?.conditions?.find(c => c.type === 'PodScheduled');
-    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
-        return `cannot be scheduled: ${scheduled.message ?? 'no node fits'}`;
-    for (const c of pod.status?.containerStatuses ?? []) {
-        const reason = c.state?.waiting?.reason;
-        if (reason && fatalWaitingReasons.has(reason))
-            return `container ${c.name} is ${reason} (restarts: ${c.restartCount})${c.state?.waiting?.message ? `: ${c.state.waiting.message}` : ''}`;
-        if (!c.ready && c.restartCount >= crashLoopRestarts)
-            return `container ${c.name} keeps restarting (restarts: ${c.restartCount})`;
-    }
-    return undefined;
-}
-async function settledStatefulSet(opts, deadline) {
-    let found;
-    // The controller must have seen the latest spec before its updateRevision means anything.
-    await listAndWatch(opts.kubectl, {
-        path: `/apis/apps/v1/namespaces/${opts.namespace}/statefulsets`,
-        fieldSelector: `metadata.name=${opts.statefulSet}`,
-        what: `statefulset ${opts.statefulSet}`,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-        timeoutError: () => new WaitReadyError(found
-            ? `StatefulSet ${opts.statefulSet} was not observed by its controller in time (generation ${found.metadata.generation}, observed ${found.status?.observedGeneration ?? 'none'}): is kube-controller-manager running?`
-            : `StatefulSet ${opts.statefulSet} does not exist in namespace ${opts.namespace}: did deploy-chart run?`, undefined),
-        onChange: objects => {
-            found = objects.get(opts.statefulSet);
-            const generation = found?.metadata?.generation ?? 0;
-            return found !== undefined && (found.status?.observedGeneration ?? 0) >= generation;
-        }
-    });
-    return found;
-}
-async function waitReady(opts) {
-    const started = Date.now();
-    const deadline = started + opts.overallTimeoutMs;
-    const sts = await settledStatefulSet(opts, deadline);
-    const replicas = sts.spec.replicas ?? 1;
-    const updateRevision = sts.status?.updateRevision;
-    const rolling = Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
-    // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
-    const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
-    const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-    log.info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
-    const ready = [];
-    let index = 0;
-    let currentSince = Date.now();
-    let pods = new Map();
-    const abort = new AbortController();
-    const crashLoopRestarts = opts.crashLoopRestarts ?? 3;
-    const failWith = async (ordinal, why) => {
-        const name = podName(ordinal);
-        throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)));
-    };
-    // The overall deadline is the pod watch's own timeout. The per-pod deadline is one timer,
-    // re-armed whenever the next pod becomes the one waited for; the ticker only prints progress.
-    let podDeadline;
-    const armPodDeadline = () => {
-        clearTimeout(podDeadline);
-        if (index >= order.length)
-            return;
-        const ordinal = order[index];
-        podDeadline = setSafeTimeout(() => abort.abort(new PodFailure(ordinal, `not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`)), opts.podTimeoutMs, 'per-pod timeout');
-    };
-    const ticker = setSafeInterval(() => {
-        if (index >= order.length)
-            return;
-        const name = podName(order[index]);
-        log.info(`  ${name}: waiting ${Math.round((Date.now() - currentSince) / 1000)} s: ${podSummary(pods.get(name))}`);
-    }, opts.progressIntervalMs ?? 10_000, 'progress');
-    armPodDeadline();
-    try {
-        await listAndWatch(opts.kubectl, {
-            path: `/api/v1/namespaces/${opts.namespace}/pods`,
-            labelSelector: selector || undefined,
-            what: `pods of ${opts.statefulSet}`,
-            signal: abort.signal,
-            timeoutMs: Math.max(1, deadline - Date.now()),
-            timeoutError: () => new Error(`not Ready within the overall timeout of ${Math.round(opts.overallTimeoutMs / 1000)} s`),
-            onChange: objects => {
-                pods = objects;
-                while (index < order.length && isPodReady(objects.get(podName(order[index])), updateRevision)) {
-                    const now = Date.now();
-                    ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince });
-                    log.info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
-                    index++;
-                    currentSince = now;
-                    armPodDeadline();
-                }
-                if (index >= order.length)
-                    return true;
-                for (const ordinal of order.slice(index)) {
-                    const why = fastFailure(objects.get(podName(ordinal)), crashLoopRestarts);
-                    if (why) {
-                        abort.abort(new PodFailure(ordinal, why));
-                        return false;
-                    }
-                }
-                return false;
-            }
-        });
-    }
-    catch (error) {
-        if (error instanceof WaitReadyError)
-            throw error;
-        if (error instanceof PodFailure)
-            await failWith(error.ordinal, error.reason);
-        // The overall timeout, or kubectl failing: about the pod being waited for.
-        await failWith(order[index], error.message);
-    }
-    finally {
-        clearInterval(ticker);
-        clearTimeout(podDeadline);
-    }
-    log.info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return ready;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/mntr.ts
-/** The answer to `mntr`: one `key<TAB>value` per line (numbers stay text; callers pick what they read). */
-function parseMntr(text) {
-    const fields = new Map();
-    for (const line of text.split('\n')) {
-        const tab = line.indexOf('\t');
-        if (tab > 0)
-            fields.set(line.slice(0, tab).trim(), line.slice(tab + 1).trim());
-    }
-    if (!fields.has('zk_version') && !fields.has('zk_server_state'))
-        throw new Error(`Not a ZooKeeper mntr answer (no zk_version line): ${JSON.stringify(text.slice(0, 200))}`);
-    return fields;
-}
-/** An integer field of a mntr answer, or undefined when the server does not report it. */
-function mntrNumber(fields, key) {
-    const v = fields.get(key);
-    return v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/srvr.ts
-/** The answer of a server that runs but has no quorum (yet), instead of its status. */
-class ZooKeeperNotServingError extends Error {
-    constructor() {
-        super('ZooKeeper is not currently serving requests: it has no quorum yet (still electing a leader or syncing), or lost it');
-        this.name = 'ZooKeeperNotServingError';
-    }
-}
-const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
-/** Parses the answer to `srvr` (or `stat`, whose extra client lines are ignored). */
-function parseSrvr(text) {
-    if (text.trim() === NOT_SERVING)
-        throw new ZooKeeperNotServingError();
-    const fields = new Map();
-    for (const line of text.split('\n')) {
-        // Client lines of `stat` start with a space or '/', so only "Key: value" lines match.
-        const m = /^([A-Za-z][A-Za-z/ ]*):\s*(.*?)\s*$/.exec(line);
-        if (m)
-            fields.set(m[1], m[2]);
-    }
-    const build = fields.get('Zookeeper version');
-    if (build === undefined) {
-        throw new Error(`Not a ZooKeeper srvr answer (no "Zookeeper version:" line): ${JSON.stringify(text.slice(0, 200))}`);
-    }
-    const field = (name) => {
-        const value = fields.get(name);
-        if (value === undefined) {
-            throw new Error(`ZooKeeper srvr answer has no "${name}:" line: ${JSON.stringify(text.slice(0, 400))}`);
-        }
-        return value;
-    };
-    const integer = (name) => {
-        const value = field(name);
-        if (!/^-?\d+$/.test(value))
-            throw new Error(`ZooKeeper srvr answer: "${name}: ${value}" is not an integer`);
-        return Number(value);
-    };
-    const triple = (name) => {
-        const parts = field(name).split('/').map(Number);
-        if (parts.length !== 3 || parts.some(Number.isNaN)) {
-            throw new Error(`ZooKeeper srvr answer: "${name}: ${field(name)}" is not three numbers a/b/c`);
-        }
-        return [parts[0], parts[1], parts[2]];
-    };
-    const zxidText = field('Zxid');
-    if (!/^0x[0-9a-fA-F]+$/.test(zxidText))
-        throw new Error(`ZooKeeper srvr answer: "Zxid: ${zxidText}" is not hexadecimal`);
-    const [min, avg, max] = triple('Latency min/avg/max');
-    const status = {
-        version: /^\d+\.\d+\.\d+/.exec(build)?.[0] ?? build,
-        build,
-        mode: field('Mode'),
-        zxid: BigInt(zxidText),
-        nodeCount: integer('Node count'),
-        latency: { min, avg, max },
-        received: integer('Received'),
-        sent: integer('Sent'),
-        connections: integer('Connections'),
-        outstanding: integer('Outstanding')
-    };
-    if (fields.has('Proposal sizes last/min/max')) {
-        const [last, pmin, pmax] = triple('Proposal sizes last/min/max');
-        status.proposalSizes = { last, min: pmin, max: pmax };
-    }
-    return status;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
-
-
-const ordinalOf = (sts, pod) => {
-    const m = new RegExp(`^${sts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(pod);
-    return m ? Number(m[1]) : undefined;
-};
-async function readEnsembleState(kubectl, query, namespace, statefulSet) {
-    const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
-    if (!sts)
-        throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-    const pods = (await kubectl.list('pods', namespace, selector || undefined))
-        .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
-        .filter((p) => p.ordinal !== undefined)
-        .sort((a, b) => a.ordinal - b.ordinal);
-    const updateRevision = sts.status?.updateRevision;
-    const servers = await Promise.all(pods.map(({ pod, ordinal }) => serverState(query, pod, ordinal, updateRevision)));
-    return {
-        statefulSet,
-        replicas: sts.spec.replicas ?? 1,
-        updateRevision,
-        updateStrategy: sts.spec.updateStrategy?.type,
-        servers,
-        leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
-    };
-}
-async function serverState(query, pod, ordinal, updateRevision) {
-    const revision = pod.metadata.labels?.['controller-revision-hash'];
-    const state = {
-        pod: pod.metadata.name,
-        ordinal,
-        myid: ordinal + 1,
-        uid: pod.metadata.uid,
-        revision,
-        current: revision !== undefined && revision === updateRevision,
-        ready: !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')
-    };
-    if (pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') {
-        state.problem = pod.metadata.deletionTimestamp ? 'being deleted' : `pod ${pod.status?.phase ?? 'Pending'}`;
-        return state;
-    }
-    try {
-        const srvr = parseSrvr(await query(state.pod, 'srvr'));
-        state.mode = srvr.mode;
-        state.zxid = srvr.zxid;
-        if (srvr.mode === 'leader') {
-            const mntr = parseMntr(await query(state.pod, 'mntr'));
-            state.synced = { voting: mntrNumber(mntr, 'zk_synced_followers') ?? 0, nonVoting: mntrNumber(mntr, 'zk_synced_non_voting_followers') ?? 0 };
-        }
-    }
-    catch (e) {
-        state.problem = e.message.split('\n')[0];
-    }
-    return state;
-}
-/** Why the servers 0..n-1 are not one healthy quorum (one leader, every other one synced with it), or undefined. */
-function quorumProblem(state, n) {
-    const voters = state.servers.filter(s => s.ordinal < n);
-    const missing = Array.from({ length: n }, (_, i) => i).filter(i => !voters.some(s => s.ordinal === i));
-    if (missing.length)
-        return `${missing.map(i => `${state.statefulSet}-${i}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`;
-    const down = voters.filter(s => s.mode !== 'leader' && s.mode !== 'follower');
-    if (down.length)
-        return down.map(s => `${s.pod} is not serving (${s.mode ? `Mode: ${s.mode}` : s.problem})`).join('; ');
-    if (state.leaders.length !== 1)
-        return `${state.leaders.length} servers say they lead: ${state.leaders.join(', ')}`;
-    const leader = state.servers.find(s => s.mode === 'leader');
-    const followers = state.servers.filter(s => s.mode === 'follower').length;
-    const synced = (leader.synced?.voting ?? 0) + (leader.synced?.nonVoting ?? 0);
-    if (synced < followers)
-        return `leader ${leader.pod} has ${synced} synced follower${synced === 1 ? '' : 's'} of ${followers}`;
-    return undefined;
-}
-/** Whether a majority of 0..n-1 serve with one leader: the minimum to start changing anything. */
-function hasQuorum(state, n) {
-    const serving = state.servers.filter(s => s.ordinal < n && (s.mode === 'leader' || s.mode === 'follower')).length;
-    return state.leaders.length === 1 && serving >= Math.floor(n / 2) + 1;
-}
-/**
- * Which of the servers 0..n-1 still run an old revision, in the order to restart them: those
- * not serving first (restarting them cannot cost the quorum anything), then followers by
- * ordinal, the leader last, so the ensemble elects a new leader once, not once per restart.
- */
-function restartOrder(state, n) {
-    const rank = (s) => (s.mode === 'leader' ? 2 : s.mode === 'follower' ? 1 : 0);
-    return state.servers.filter(s => s.ordinal < n && !s.current).sort((a, b) => rank(a) - rank(b) || a.ordinal - b.ordinal);
-}
-/** A few lines for a failure report or a log: who runs which revision, in which mode. */
-function formatEnsembleState(state) {
-    const lines = state.servers.map(s => {
-        const mode = s.mode ? `Mode: ${s.mode}` : `not serving: ${s.problem ?? 'unknown'}`;
-        const synced = s.synced ? `, synced followers ${s.synced.voting} voting + ${s.synced.nonVoting} non-voting` : '';
-        return `${s.pod} (myid ${s.myid}): revision ${s.revision ?? 'none'} (${s.current ? 'new' : 'old'}), ${s.ready ? 'Ready' : 'not Ready'}, ${mode}${s.zxid !== undefined ? ` zxid 0x${s.zxid.toString(16)}` : ''}${synced}`;
-    });
-    lines.push(state.leaders.length === 1 ? `leader: ${state.leaders[0]}` : `leaders: ${state.leaders.join(', ') || 'none'}`);
-    return lines;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
-
-
-
-
-/** A check failed: nothing more was restarted. `state` is the last reading, for the report. */
-class EnsembleStepError extends Error {
-    state;
-    constructor(message, state) {
-        super(state
-            ? `${message}\nState of the ensemble:\n${formatEnsembleState(state)
-                .map(l => `  ${l}`)
-                .join('\n')}`
-            : message);
-        this.state = state;
-        this.name = 'EnsembleStepError';
-    }
-}
-const roll_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
-async function needsRestarts(ctx, n) {
-    const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
-    if (sts?.spec.updateStrategy?.type !== 'OnDelete')
-        return false;
-    const revision = sts.status?.updateRevision;
-    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
-    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
-}
-/** Until servers 0..n-1 form one healthy quorum; the last state, or EnsembleStepError at the deadline. */
-async function waitForQuorum(ctx, n, why) {
-    const deadline = Date.now() + ctx.quorumTimeoutMs;
-    for (;;) {
-        const state = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet);
-        const problem = quorumProblem(state, n);
-        if (!problem)
-            return state;
-        if (Date.now() >= deadline)
-            throw new EnsembleStepError(`${why}: servers 0..${n - 1} were not one quorum within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${problem}`, state);
-        await roll_sleep(ctx.pollMs ?? 500);
-    }
-}
-/** Until the pod named `name` is a new incarnation (not `oldUid`) at `revision` and Ready. */
-async function waitPodReplaced(ctx, name, oldUid, revision) {
-    let last;
-    await watch_listAndWatch(ctx.kubectl, {
-        path: `/api/v1/namespaces/${ctx.namespace}/pods`,
-        fieldSelector: `metadata.name=${name}`,
-        what: `pod ${name}`,
-        timeoutMs: ctx.podTimeoutMs,
-        timeoutError: () => new EnsembleStepError(`pod ${name} was not Ready again within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined),
-        onChange: objects => {
-            last = objects.get(name);
-            if (!last || last.metadata.uid === oldUid)
-                return false;
-            const failed = fastFailure(last, 3);
-            if (failed)
-                throw new EnsembleStepError(`pod ${name} ${failed}`, undefined);
-            return isPodReady(last, revision);
-        }
-    });
-}
-/** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
-async function restartServer(ctx, server, state) {
-    ctx.onRestart?.(server.pod, state);
-    await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--wait=false']);
-    try {
-        await waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision);
-    }
-    catch (e) {
-        const now = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet).catch(() => undefined);
-        throw new EnsembleStepError(e.message.split('\nState of the ensemble:')[0], now);
-    }
-}
-/**
- * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order. Returns the
- * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
- */
-async function rollOutdated(ctx, n) {
-    const restarted = [];
-    // From the API alone first: a release with nothing to restart costs no exec into any pod.
-    if (!(await needsRestarts(ctx, n)))
-        return restarted;
-    for (;;) {
-        const state = await waitForQuorum(ctx, n, restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server');
-        const [next, ...rest] = restartOrder(state, n);
-        if (!next)
-            return restarted;
-        log_info(`restarting ${next.pod} (${next.mode ?? 'not serving'}) for revision ${state.updateRevision}; ${rest.length ? `then ${rest.map(s => s.pod).join(', ')}` : 'the last one'}`);
-        await restartServer(ctx, next, state);
-        restarted.push(next.pod);
-    }
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/converge.ts
-
-
-
-
-
-
-async function converge(opts) {
-    const { env, kubectl } = opts;
-    const namespace = env.kubernetes.namespace;
-    const name = env.kubernetes.statefulSet;
-    const deploy = (size) => deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) });
-    const live = await kubectl.getOptional('statefulset', name, namespace);
-    // First install: pods start 0..N-1, each with the full server list; nothing to restart.
-    if (!live)
-        return { chart: await deploy(), restarted: [] };
-    const ctx = {
-        kubectl,
-        query: opts.query ?? execPodQuery(kubectl, { namespace, container: 'zookeeper' }),
-        namespace,
-        statefulSet: name,
-        podTimeoutMs: env.timeouts.podReadyMs,
-        quorumTimeoutMs: env.timeouts.podReadyMs,
-        ...(opts.onRestart ? { onRestart: opts.onRestart } : {})
-    };
-    const from = live.spec.replicas ?? 1;
-    const to = env.ensemble.servers;
-    const restarted = [];
-    if (from !== to && env.chart.source.kind !== 'bundled') {
-        // A third-party chart takes its size from its own values: one step, rolled by whatever
-        // strategy the chart sets (zk-rollout orders the restarts only under OnDelete).
-        const refused = unsafeScalingError(name, from, to);
-        if (refused)
-            throw new Error(refused);
-    }
-    const plan = from !== to && env.chart.source.kind === 'bundled'
-        ? planScaling({ from, to, allowUnsafeSize: env.ensemble.allowUnsafeSize, observerIds: env.observers?.hosts.map(h => h.id) ?? [] })
-        : undefined;
-    if (plan && plan.steps.length > 1 && !opts.afterStep)
-        throw new ScalingRefusal(`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
-            `each followed by the LoadBalancers and observers; run them with zk-rollout rollout or the root action, not deploy-chart alone`);
-    if (plan) {
-        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
-        if (!hasQuorum(state, from))
-            throw new EnsembleStepError(`scale ${formatSizes(plan)} refused: the ensemble has no quorum now; fix that first (a scale restarts servers)`, state);
-        log_info(`scaling StatefulSet ${name}: ${formatSizes(plan)}, one voter per step`);
-        if (plan.unsafeSize)
-            log_warning(`target size ${to}: ${plan.unsafeSize} (allowed by ensemble.allowUnsafeSize)`);
-    }
-    // Resume: a step interrupted halfway left servers on two configurations; finish it first at
-    // the size both agree on, so the next step again differs by one voter only.
-    restarted.push(...(await rollOutdated(ctx, Math.min(from, to))));
-    let chart;
-    for (const step of plan?.steps ?? []) {
-        log_info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${name}-${step.change.ordinal})`);
-        if (step.change.kind === 'add') {
-            chart = await deploy({ replicas: step.to, servers: step.to });
-            const sts = await kubectl.getOptional('statefulset', name, namespace);
-            await waitPodReplaced(ctx, `${name}-${step.change.ordinal}`, undefined, sts?.status?.updateRevision);
-            restarted.push(...(await rollOutdated(ctx, step.to)));
-        }
-        else {
-            // A server that no longer lists the leader cannot follow it: leadership moves first.
-            restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
-            // The others stop listing the last server while it still runs; only then is it removed.
-            await deploy({ replicas: step.from, servers: step.to });
-            restarted.push(...(await rollOutdated(ctx, step.to)));
-            chart = await deploy({ replicas: step.to, servers: step.to });
-            await waitPodGone(ctx, `${name}-${step.change.ordinal}`);
-            log_info(`${name}-${step.change.ordinal} removed; its PersistentVolumeClaims are kept. To delete them by hand: ` +
-                `kubectl delete pvc -n ${namespace} data-${name}-${step.change.ordinal} datalog-${name}-${step.change.ordinal}`);
-        }
-        if (step.to !== to)
-            await opts.afterStep?.(step);
-    }
-    if (!chart) {
-        chart = await deploy();
-        restarted.push(...(await rollOutdated(ctx, to)));
-    }
-    if (restarted.length) {
-        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
-        for (const line of formatEnsembleState(state))
-            log_info(`  ${line}`);
-    }
-    return { chart, ...(plan ? { scaling: plan } : {}), restarted };
-}
-/** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
-async function moveLeadershipOff(ctx, n, ordinal) {
-    const state = await waitForQuorum(ctx, n, `before removing ${ctx.statefulSet}-${ordinal}`);
-    const leaving = state.servers.find(s => s.ordinal === ordinal);
-    if (leaving?.mode !== 'leader')
-        return [];
-    log_info(`${leaving.pod} leads and is to be removed: restarting it first, so that a server that stays takes over`);
-    await restartServer(ctx, leaving, state);
-    const after = await waitForQuorum(ctx, n, `after restarting ${leaving.pod}`);
-    if (after.leaders.includes(leaving.pod))
-        throw new EnsembleStepError(`${leaving.pod} was elected leader again; rerun to try once more`, after);
-    return [leaving.pod];
-}
-async function waitPodGone(ctx, pod) {
-    const deadline = Date.now() + ctx.podTimeoutMs;
-    while (await ctx.kubectl.getOptional('pod', pod, ctx.namespace)) {
-        if (Date.now() >= deadline)
-            throw new EnsembleStepError(`pod ${pod} was not removed within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined);
-        await new Promise(resolve => setTimeout(resolve, 500));
-    }
-}
-
 ;// CONCATENATED MODULE: ./actions/deploy-chart/src/input-helper.ts
 
 
@@ -40377,8 +41804,16 @@ function getSettings() {
         environment: requiredInput('environment'),
         kube: getKubeSettings(),
         rollbackTo: integerInput('rollback-to', { min: 1, max: 1_000_000 }),
-        lockTimeoutMs: durationInput('lock-timeout', LOCK_WAIT_DURATION)
+        lockTimeoutMs: durationInput('lock-timeout', LOCK_WAIT_DURATION),
+        credentials: sshCredentials()
     };
+}
+function sshCredentials() {
+    const privateKey = secretInput('ssh-private-key', { required: false });
+    const knownHosts = optionalInput('known-hosts');
+    if ((privateKey === undefined) !== (knownHosts === undefined))
+        throw new InputError(privateKey === undefined ? 'ssh-private-key' : 'known-hosts', 'is required with the other SSH input');
+    return privateKey !== undefined && knownHosts !== undefined ? { privateKey, knownHosts } : undefined;
 }
 
 ;// CONCATENATED MODULE: ./actions/deploy-chart/src/main.ts
@@ -40389,7 +41824,8 @@ function getSettings() {
 
 
 
-async function run() {
+
+async function main_run() {
     await runAction('deploy-chart', async () => {
         const settings = getSettings();
         // Joins the root composite's lock when it holds it (same holder), else takes its own.
@@ -40399,9 +41835,15 @@ async function run() {
                 await writeSummary(`deploy-chart: ${env.name} rolled back`, ['release', 'namespace', 'revision'], [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]]);
                 return;
             }
-            // One size step at most here (the root action and zk-rollout rollout take several); changed
-            // servers restart in ZooKeeper order when the StatefulSet is OnDelete, as the bundled chart's is.
-            const { chart: r, restarted } = await converge({ env, helm, kubectl, roots: chartRoots(import.meta.url) });
+            // Changed servers restart in ZooKeeper order when the StatefulSet is OnDelete (the bundled
+            // chart's). A scale of several steps needs the observers' SSH inputs for between the steps.
+            const { chart: r, restarted, scaling } = await withSecretFiles(secretFiles => convergeFollowing({
+                env,
+                helm,
+                kubectl,
+                roots: chartRoots(import.meta.url),
+                ...(settings.credentials ? { ssh: { credentials: settings.credentials, secretFiles } } : {})
+            }));
             setOutput('release', r.release);
             setOutput('revision', r.revision);
             setOutput('previous-revision', r.previousRevision ?? '');
@@ -40409,6 +41851,8 @@ async function run() {
             setOutput('statefulset', r.statefulSet);
             setOutput('replicas', r.replicas);
             setOutput('changed', r.changed);
+            setOutput('restarted', restarted.join(','));
+            setOutput('scaled', scaling ? formatSizes(scaling) : '');
             await writeSummary(`deploy-chart: ${env.name}`, ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed', 'restarted'], [
                 [
                     r.release,
@@ -40416,7 +41860,7 @@ async function run() {
                     r.previousRevision && r.changed ? `${r.previousRevision} → ${r.revision}` : r.revision,
                     r.chartVersion,
                     r.statefulSet,
-                    r.replicas,
+                    scaling ? formatSizes(scaling) : r.replicas,
                     r.changed ? 'yes' : 'no',
                     restarted.join(', ') || 'none'
                 ]
@@ -45093,7 +46537,7 @@ __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
-__webpack_unused_export__ = publicApi.stringify;
+exports.As = publicApi.stringify;
 exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 

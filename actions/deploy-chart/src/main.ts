@@ -1,8 +1,9 @@
 import * as core from '@actions/core'
-import { chartRoots, runAction } from '../../../workflows-lib/src/runner/index.js'
+import { convergeFollowing } from '../../../workflows-lib/src/ensemble/between-steps.js'
+import { chartRoots, runAction, withSecretFiles } from '../../../workflows-lib/src/runner/index.js'
+import { formatSizes } from '../../../workflows-lib/src/scaling/plan.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
 import { withLockedCluster } from '../../../workflows-lib/src/runner/locked-cluster.js'
-import { converge } from '../../../workflows-lib/src/ensemble/converge.js'
 import { rollbackChart } from '../../../workflows-lib/src/steps/deploy-chart.js'
 import { getSettings } from './input-helper.js'
 
@@ -20,9 +21,21 @@ export async function run(): Promise<void> {
         )
         return
       }
-      // One size step at most here (the root action and zk-rollout rollout take several); changed
-      // servers restart in ZooKeeper order when the StatefulSet is OnDelete, as the bundled chart's is.
-      const { chart: r, restarted } = await converge({ env, helm, kubectl, roots: chartRoots(import.meta.url) })
+      // Changed servers restart in ZooKeeper order when the StatefulSet is OnDelete (the bundled
+      // chart's). A scale of several steps needs the observers' SSH inputs for between the steps.
+      const {
+        chart: r,
+        restarted,
+        scaling
+      } = await withSecretFiles(secretFiles =>
+        convergeFollowing({
+          env,
+          helm,
+          kubectl,
+          roots: chartRoots(import.meta.url),
+          ...(settings.credentials ? { ssh: { credentials: settings.credentials, secretFiles } } : {})
+        })
+      )
       core.setOutput('release', r.release)
       core.setOutput('revision', r.revision)
       core.setOutput('previous-revision', r.previousRevision ?? '')
@@ -30,6 +43,8 @@ export async function run(): Promise<void> {
       core.setOutput('statefulset', r.statefulSet)
       core.setOutput('replicas', r.replicas)
       core.setOutput('changed', r.changed)
+      core.setOutput('restarted', restarted.join(','))
+      core.setOutput('scaled', scaling ? formatSizes(scaling) : '')
       await writeSummary(
         `deploy-chart: ${env.name}`,
         ['release', 'namespace', 'revision', 'chart', 'StatefulSet', 'servers', 'changed', 'restarted'],
@@ -40,7 +55,7 @@ export async function run(): Promise<void> {
             r.previousRevision && r.changed ? `${r.previousRevision} → ${r.revision}` : r.revision,
             r.chartVersion,
             r.statefulSet,
-            r.replicas,
+            scaling ? formatSizes(scaling) : r.replicas,
             r.changed ? 'yes' : 'no',
             restarted.join(', ') || 'none'
           ]

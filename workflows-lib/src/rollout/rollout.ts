@@ -13,9 +13,9 @@ import type { DeployReport } from '../observers/index.js'
 import { deployFailureMessage, deployObservers } from '../steps/deploy-observers.js'
 import type { SshCredentials } from '../ssh/index.js'
 import { rollbackChart, type DeployChartResult } from '../steps/deploy-chart.js'
-import { converge } from '../ensemble/converge.js'
+import { convergeFollowing } from '../ensemble/between-steps.js'
 import type { RollContext } from '../ensemble/roll.js'
-import { formatSizes, type ScalingPlan, type VotingStep } from '../scaling/plan.js'
+import { formatSizes, type ScalingPlan } from '../scaling/plan.js'
 import { exposeServers, type ExposeServersResult } from '../steps/expose-servers.js'
 import { registerMonitoring, type RegisterMonitoringResult } from '../steps/register-monitoring.js'
 import { waitReady, waitReadyOptions, type PodReadyTime } from '../steps/wait-ready.js'
@@ -71,24 +71,16 @@ async function rolloutSteps(opts: RolloutOptions): Promise<RolloutReport> {
   try {
     log.info(`== deploy-chart`)
     // Between size steps the LoadBalancers and observers follow each intermediate size.
-    const afterStep = async (s: VotingStep): Promise<void> => {
-      const sized = { ...env, ensemble: { ...env.ensemble, servers: s.to } }
-      step = `expose-servers at ${s.to} servers`
-      const exposed = await exposeServers({ kubectl, env: sized, statefulSet: env.kubernetes.statefulSet })
-      if (env.observers && opts.ssh) {
-        step = `deploy-observers at ${s.to} servers`
-        const report = await deployObservers({
-          environment: sized,
-          servers: exposed.addresses,
-          credentials: opts.ssh.credentials,
-          secretFiles: opts.ssh.secretFiles,
-          log: line => log.info(line)
-        })
-        if (!report.ok) throw new Error(deployFailureMessage(report))
-      }
-      step = 'deploy-chart'
-    }
-    const converged = await converge({ env, helm, kubectl, roots: opts.roots, afterStep, ...(opts.onRestart ? { onRestart: opts.onRestart } : {}) })
+    const converged = await convergeFollowing({
+      env,
+      helm,
+      kubectl,
+      roots: opts.roots,
+      ...(opts.ssh ? { ssh: opts.ssh } : {}),
+      onPart: part => (step = part),
+      ...(opts.onRestart ? { onRestart: opts.onRestart } : {})
+    })
+    step = 'deploy-chart'
     const chart = (partial.chart = converged.chart)
     partial.restarted = converged.restarted
     if (converged.scaling) partial.scaling = converged.scaling
