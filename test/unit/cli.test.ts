@@ -61,7 +61,9 @@ describe('zk-rollout CLI', () => {
     git('commit', '-qam', 'five servers')
     writeFileSync(file, minimalYaml.replace('id: 101', 'id: 4'))
     out = ''
-    expect(await run(['plan', 'environments/prod', '--base', 'HEAD'], io)).toBe(0)
+    err = ''
+    expect(await run(['plan', 'environments/prod', '--base', 'HEAD'], io)).toBe(1)
+    expect(err).toContain('zk-rollout: a rollout would be refused: observer id 4 would collide')
     expect(out).toContain('1. scale-ensemble: 5 -> 3 servers: refused')
     expect(out).toContain('observer id 4 would collide with participant id 4 of the 5-server configuration')
     // The same size: no scaling step; an unknown revision: a clear error.

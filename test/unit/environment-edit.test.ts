@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { parse } from 'yaml'
 import { setEnsembleServers, setScalar } from '../../workflows-lib/src/environment/edit.js'
-import { scaleRequestBody, scaleSteps } from '../../workflows-lib/src/github/scale-request.js'
+import { scaleRequestBody } from '../../workflows-lib/src/github/scale-request.js'
+import { planScaling } from '../../workflows-lib/src/scaling/plan.js'
 import { exampleDir } from '../support/environments.js'
 
 /** The lines that differ, as [before, after] pairs (the edit never adds or removes a line). */
@@ -71,17 +72,25 @@ describe('setEnsembleServers', () => {
 })
 
 describe('the scale request', () => {
-  it('plans one server at a time, up or down', () => {
-    expect(scaleSteps(3, 5)).toEqual([3, 4, 5])
-    expect(scaleSteps(7, 3)).toEqual([7, 6, 5, 4, 3])
-  })
-
-  it('explains the change, the rollout and the planned steps', () => {
-    const body = scaleRequestBody({ environment: 'prod-gz', file: 'environments/prod-gz/environment.yaml', from: 5, to: 3, requestedBy: 'alice' })
+  it('explains the change, the rollout and the planned steps with what each restarts', () => {
+    const body = scaleRequestBody({
+      environment: 'prod-gz',
+      file: 'environments/prod-gz/environment.yaml',
+      plan: planScaling({ from: 5, to: 3 }),
+      statefulSet: 'zk-zookeeper',
+      observerIds: [101, 102],
+      requestedBy: 'alice'
+    })
     expect(body.split('\n')[0]).toBe('<!-- zk-rollout-scale -->')
     expect(body).toContain('Shrinks the ZooKeeper ensemble of `prod-gz` from 5 to 3 servers')
     expect(body).toContain('`rollout.yml`')
-    expect(body).toContain('### Planned steps\n\n5 -> 4 -> 3, one server at a time.')
+    expect(body).toContain('### Planned steps\n\n5 -> 4 -> 3, one server at a time')
+    expect(body).toContain(
+      '1. **5 -> 4**: restart zk-zookeeper-0, zk-zookeeper-1, zk-zookeeper-2, zk-zookeeper-3 without server.5: followers first, the leader last; ' +
+        'then remove zk-zookeeper-4 (its PersistentVolumeClaim is kept); then observers 101, 102 get the 4-server list'
+    )
+    expect(body).toContain('1. **4 -> 3**: restart zk-zookeeper-0, zk-zookeeper-1, zk-zookeeper-2 without server.4')
+    expect(body).toContain('After the last step the observers (101, 102) get the 3-server list.')
     expect(body).toContain('Requested by @alice.')
   })
 })

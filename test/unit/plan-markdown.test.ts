@@ -242,12 +242,18 @@ describe('the live release subsection', () => {
     const refused = await withLive({
       status: 'compared',
       diff: diff({
-        statefulSet: { name: 'zk-zookeeper', live: 3, desired: 5 },
+        statefulSet: { name: 'zk-zookeeper', live: 3, desired: 5, refused: true },
         refusals: ['StatefulSet zk-zookeeper has 3 servers and the environment asks for 5']
       })
     })
-    expect(codeSpans(refused)).toContain('StatefulSet zk-zookeeper replicas: 3 -> 5 (refused: more than one server at a time)')
+    expect(codeSpans(refused)).toContain('StatefulSet zk-zookeeper replicas: 3 -> 5 (refused, see above)')
     expect(codeSpans(refused)).toContain('refused: StatefulSet zk-zookeeper has 3 servers and the environment asks for 5')
+    // The bundled chart's scale is planned, not refused: the steps show instead.
+    const stepped = await withLive({
+      status: 'compared',
+      diff: diff({ statefulSet: { name: 'zk-zookeeper', live: 3, desired: 5, steps: '3 -> 4 -> 5' } })
+    })
+    expect(codeSpans(stepped)).toContain('StatefulSet zk-zookeeper replicas: 3 -> 5 (one server per step: 3 -> 4 -> 5)')
   })
 
   it('says in one line that the cluster could not be read', async () => {

@@ -33,7 +33,7 @@ export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c]
   --verbose  Also print debug lines (each command run).
   schema     Print the JSON Schema of environment.yaml.
 
-Exit codes: 0 ok, 1 invalid environment, 2 usage error.`
+Exit codes: 0 ok, 1 invalid environment (or a size change a rollout would refuse), 2 usage error.`
 
 export interface Io {
   out: (text: string) => void
@@ -105,6 +105,8 @@ export async function run(argv: string[], given: Io): Promise<number> {
     const current = values.base ? await serversAtRevision(env.file, values.base, io.cwd) : undefined
     const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd }, ...(current ? { current } : {}) })
     io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan))
+    // The plan is printed either way; a rollout of it would be refused, so this is a failure.
+    if (plan.refusals.length > 0) throw new Error(`a rollout would be refused: ${plan.refusals.join('; ')}`)
   })
 }
 

@@ -7,6 +7,7 @@ import type { ChartRoots } from '../chart/chart-reference.js'
 import type { Environment } from '../environment/types.js'
 import type { Helm } from '../kube/helm.js'
 import type { Kubectl } from '../kube/kubectl.js'
+import type { KubeObject } from '../kube/types.js'
 import * as log from '../output/log.js'
 import { formatSizes, planScaling, ScalingRefusal, type ScalingPlan, type VotingStep } from '../scaling/plan.js'
 import { deployChart, unsafeScalingError, type DeployChartResult } from '../steps/deploy-chart.js'
@@ -26,7 +27,7 @@ export interface ConvergeOptions {
    * new size and give the observers the new server list. Without it, a plan of more than one
    * step is refused.
    */
-  afterStep?: (step: VotingStep) => Promise<void>
+  afterStep?: ((step: VotingStep) => Promise<void>) | undefined
   onRestart?: RollContext['onRestart']
 }
 
@@ -35,6 +36,22 @@ export interface ConvergeResult {
   scaling?: ScalingPlan
   /** Pods restarted by zk-rollout, in order. */
   restarted: string[]
+}
+
+/**
+ * The scale from `from` live servers to the environment's size: the planner's steps for the
+ * bundled chart, whose size zk-rollout renders per step; for a third-party chart, which takes its
+ * size from its own values, one server per rollout at most. Throws ScalingRefusal with the reason.
+ */
+export function scalingPlanFor(env: Environment, statefulSet: string, from: number | undefined): ScalingPlan | undefined {
+  const to = env.ensemble.servers
+  if (from === undefined || from === to) return undefined
+  if (env.chart.source.kind !== 'bundled') {
+    const refused = unsafeScalingError(statefulSet, from, to)
+    if (refused) throw new ScalingRefusal(refused)
+    return undefined
+  }
+  return planScaling({ from, to, allowUnsafeSize: env.ensemble.allowUnsafeSize, observerIds: env.observers?.hosts.map(h => h.id) ?? [] })
 }
 
 export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
@@ -60,20 +77,12 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
   const to = env.ensemble.servers
   const restarted: string[] = []
 
-  if (from !== to && env.chart.source.kind !== 'bundled') {
-    // A third-party chart takes its size from its own values: one step, rolled by whatever
-    // strategy the chart sets (zk-rollout orders the restarts only under OnDelete).
-    const refused = unsafeScalingError(name, from, to)
-    if (refused) throw new Error(refused)
-  }
-  const plan =
-    from !== to && env.chart.source.kind === 'bundled'
-      ? planScaling({ from, to, allowUnsafeSize: env.ensemble.allowUnsafeSize, observerIds: env.observers?.hosts.map(h => h.id) ?? [] })
-      : undefined
+  const plan = scalingPlanFor(env, name, from)
   if (plan && plan.steps.length > 1 && !opts.afterStep)
     throw new ScalingRefusal(
       `StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
-        `each followed by the LoadBalancers and observers; run them with zk-rollout rollout or the root action, not deploy-chart alone`
+        `each followed by the LoadBalancers and the observers' new server list: give deploy-chart the observers' ssh-private-key and known-hosts ` +
+        `(the root action passes them), or run zk-rollout rollout`
     )
 
   if (plan) {
@@ -106,10 +115,7 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
       restarted.push(...(await rollOutdated(ctx, step.to)))
       chart = await deploy({ replicas: step.to, servers: step.to })
       await waitPodGone(ctx, `${name}-${step.change.ordinal}`)
-      log.info(
-        `${name}-${step.change.ordinal} removed; its PersistentVolumeClaims are kept. To delete them by hand: ` +
-          `kubectl delete pvc -n ${namespace} data-${name}-${step.change.ordinal} datalog-${name}-${step.change.ordinal}`
-      )
+      log.info(await removedPodClaims(kubectl, namespace, `${name}-${step.change.ordinal}`))
     }
     if (step.to !== to) await opts.afterStep?.(step)
   }
@@ -134,6 +140,17 @@ async function moveLeadershipOff(ctx: RollContext, n: number, ordinal: number): 
   const after = await waitForQuorum(ctx, n, `after restarting ${leaving.pod}`)
   if (after.leaders.includes(leaving.pod)) throw new EnsembleStepError(`${leaving.pod} was elected leader again; rerun to try once more`, after)
   return [leaving.pod]
+}
+
+/** What happens to a removed server's volumes: they stay (the data may be wanted back); how to delete them. */
+async function removedPodClaims(kubectl: Kubectl, namespace: string, pod: string): Promise<string> {
+  const claims = await kubectl.list<KubeObject>('persistentvolumeclaims', namespace).then(
+    list => list.map(c => c.metadata.name).filter(n => n.endsWith(`-${pod}`)),
+    () => undefined
+  )
+  if (claims === undefined) return `${pod} removed; its PersistentVolumeClaims, if any, are kept (list them with kubectl get pvc -n ${namespace})`
+  if (claims.length === 0) return `${pod} removed; it had no PersistentVolumeClaims`
+  return `${pod} removed; its PersistentVolumeClaims are kept. To delete them by hand: kubectl delete pvc -n ${namespace} ${claims.join(' ')}`
 }
 
 async function waitPodGone(ctx: RollContext, pod: string): Promise<void> {

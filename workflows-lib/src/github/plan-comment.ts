@@ -189,7 +189,8 @@ export async function planPullRequest(opts: PlanPullRequestOptions): Promise<Pla
   for (const error of planned.errors) annotateConfigError(error, opts.workspace)
   const input = { environments: planned.environments, unchanged: planned.unchanged, sha: event.sha, runUrl: runUrl() }
   const markdown = planMarkdown(input, COMMENT_LIMIT)
-  const invalid = planned.environments.filter(e => e.status === 'invalid').map(e => e.name)
+  // A scale the rollout would refuse fails the check like an invalid file: merging it would fail.
+  const invalid = planned.environments.filter(e => e.status === 'invalid' || (e.status === 'planned' && e.plan.refusals.length > 0)).map(e => e.name)
   for (const e of planned.environments)
     log.info(
       e.status === 'planned'

@@ -11,7 +11,9 @@ import * as path from 'node:path'
 import { setEnsembleServers } from '../environment/edit.js'
 import { ENVIRONMENT_FILE, loadEnvironment } from '../environment/load.js'
 import { isEnvironmentName, ENVIRONMENT_NAME_RULE } from '../environment/rules.js'
+import { scalingPlanFor } from '../ensemble/converge.js'
 import { CommandError } from '../kube/command.js'
+import { formatSizes, planScaling, stepRestarts, type ScalingPlan } from '../scaling/plan.js'
 import * as log from '../output/log.js'
 import { quoted } from '../output/printable.js'
 import { InputError } from '../runner/inputs.js'
@@ -44,31 +46,35 @@ export interface ScaleRequestResult {
 
 export const scaleBranch = (environment: string, servers: number): string => `zk-rollout/scale-${environment}-${servers}`
 
-/** The sizes a scale passes through, one server at a time: 3 -> 4 -> 5. */
-export function scaleSteps(from: number, to: number): number[] {
-  const step = to > from ? 1 : -1
-  return Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * step)
-}
-
 export function scaleRequestBody(opts: {
   environment: string
   file: string
-  from: number
-  to: number
+  plan: ScalingPlan
+  statefulSet: string
+  observerIds: number[]
   requestedBy?: string
   runUrl?: string
 }): string {
-  const verb = opts.to > opts.from ? 'Grows' : 'Shrinks'
+  const { plan } = opts
+  const verb = plan.to > plan.from ? 'Grows' : 'Shrinks'
+  const steps = plan.steps.flatMap(step => [
+    `1. **${step.from} -> ${step.to}**: ${stepRestarts(step, opts.statefulSet).join('; ')}` +
+      (opts.observerIds.length && step.to !== plan.to ? `; then observers ${opts.observerIds.join(', ')} get the ${step.to}-server list` : '')
+  ])
   return [
     SCALE_MARKER,
-    `${verb} the ZooKeeper ensemble of \`${opts.environment}\` from ${opts.from} to ${opts.to} servers: \`ensemble.servers\` in \`${opts.file}\` is the only change.`,
+    `${verb} the ZooKeeper ensemble of \`${opts.environment}\` from ${plan.from} to ${plan.to} servers: \`ensemble.servers\` in \`${opts.file}\` is the only change.`,
     '',
     'Merging this pull request rolls it out through `rollout.yml`, like any change to the environment. The plan workflow comments what ' +
       "that rollout does; a pull request opened with the workflow's own GITHUB_TOKEN starts no workflows, so if no plan appears, close and reopen it.",
     '',
     '### Planned steps',
     '',
-    `${scaleSteps(opts.from, opts.to).join(' -> ')}, one server at a time.`,
+    `${formatSizes(plan)}, one server at a time, so that every majority of one configuration meets every majority of the next:`,
+    '',
+    ...steps,
+    ...(opts.observerIds.length ? ['', `After the last step the observers (${opts.observerIds.join(', ')}) get the ${plan.to}-server list.`] : []),
+    ...(plan.unsafeSize ? ['', `**Unsafe size**, allowed by \`ensemble.allowUnsafeSize\`: ${plan.unsafeSize}.`] : []),
     '',
     `Requested${opts.requestedBy ? ` by @${opts.requestedBy}` : ''}${opts.runUrl ? ` in [this run](${encodeURI(opts.runUrl)})` : ''}.`,
     ''
@@ -176,6 +182,10 @@ export async function requestScale(opts: ScaleRequestOptions): Promise<ScaleRequ
     throw new Error(`${quoted(opts.environment)} already has ${from} servers (ensemble.servers is already ${from}): nothing to scale`)
   const edited = setEnsembleServers(await fs.readFile(file, 'utf8'), opts.servers)
   await checkEdited(file, edited, opts.workspace)
+  // Refused here (even size, colliding observer id, a third-party chart's jump) opens nothing.
+  // A third-party chart's single step has no plan of its own: the body shows it the same way.
+  const target = { ...current, ensemble: { ...current.ensemble, servers: opts.servers } }
+  const plan = scalingPlanFor(target, current.kubernetes.statefulSet, from) ?? planScaling({ from, to: opts.servers, allowUnsafeSize: true })
 
   const base = opts.base ?? dispatchedBranch()
   if (!base) throw new InputError('base', 'is required when the workflow was not dispatched on a branch')
@@ -200,8 +210,9 @@ export async function requestScale(opts: ScaleRequestOptions): Promise<ScaleRequ
   const body = scaleRequestBody({
     environment: opts.environment,
     file: shownFile,
-    from,
-    to: opts.servers,
+    plan,
+    statefulSet: current.kubernetes.statefulSet,
+    observerIds: current.observers?.hosts.map(h => h.id) ?? [],
     requestedBy: process.env.GITHUB_ACTOR,
     runUrl: runUrl()
   })

@@ -10,7 +10,9 @@ import type { KubeObject, Service, StatefulSet } from '../kube/types.js'
 import { oneLine, quoted } from '../output/printable.js'
 import { managedLabels } from '../render/labels.js'
 import { renderServerServices, SERVER_ROLE } from '../render/server-services.js'
-import { pendingReleaseError, releaseUnchanged, replicaMismatchError, unsafeScalingError, upgradeRequest } from '../steps/deploy-chart.js'
+import { scalingPlanFor } from '../ensemble/converge.js'
+import { formatSizes, ScalingRefusal } from '../scaling/plan.js'
+import { pendingReleaseError, releaseUnchanged, replicaMismatchError, upgradeRequest } from '../steps/deploy-chart.js'
 import { selectorFor } from '../steps/expose-servers.js'
 
 /** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
@@ -41,7 +43,7 @@ export interface LiveDiff {
   /** In manifest order: the desired release's, then the removed ones. */
   objects: ObjectChange[]
   /** The release's StatefulSet: live replicas (undefined when there is none) and desired. */
-  statefulSet?: { name: string; live?: number; desired: number }
+  statefulSet?: { name: string; live?: number; desired: number; steps?: string; refused?: boolean }
   /** Why deploy-chart would refuse this rollout (it would then change nothing). */
   refusals: string[]
   /** expose-servers' per-pod LoadBalancer Services, by name. */
@@ -87,11 +89,16 @@ export async function liveDiff({ env, helm, kubectl, roots }: LiveDiffOptions): 
       const replicas = sts.spec.replicas ?? 1
       const live = await kubectl.getOptional<StatefulSet>('statefulset', sts.metadata.name, namespace)
       diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas }
-      for (const refused of [
-        replicaMismatchError(env, sts.metadata.name, replicas),
-        unsafeScalingError(sts.metadata.name, live?.spec.replicas, replicas)
-      ])
-        if (refused) diff.refusals.push(refused)
+      const mismatch = replicaMismatchError(env, sts.metadata.name, replicas)
+      if (mismatch) diff.refusals.push(mismatch)
+      try {
+        const plan = scalingPlanFor(env, sts.metadata.name, live?.spec.replicas)
+        if (plan) diff.statefulSet.steps = formatSizes(plan)
+      } catch (error) {
+        if (!(error instanceof ScalingRefusal)) throw error
+        diff.statefulSet.refused = true
+        diff.refusals.push(error.message)
+      }
     } catch (error) {
       diff.refusals.push((error as Error).message)
     }
@@ -230,7 +237,7 @@ export function describeLiveDiff(diff: LiveDiff): { summary: string; details: st
   const details: string[] = diff.refusals.map(r => `refused: ${oneLine(r)}`)
   const s = diff.statefulSet
   if (s) {
-    const scaling = unsafeScalingError(s.name, s.live, s.desired) ? ' (refused: more than one server at a time)' : ''
+    const scaling = s.refused ? ' (refused, see above)' : s.steps ? ` (one server per step: ${s.steps})` : ''
     details.push(
       s.live === undefined
         ? `StatefulSet ${oneLine(s.name)} replicas: (none) -> ${s.desired}`

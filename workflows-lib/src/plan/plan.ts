@@ -31,6 +31,8 @@ export interface Plan {
   placeholders: boolean
   steps: PlanStep[]
   files: PlannedFile[]
+  /** Why a rollout of this would be refused before changing anything (a size change the planner refuses). */
+  refusals: string[]
 }
 
 export interface PlanOptions {
@@ -123,7 +125,8 @@ export function buildPlan(env: Environment, opts: PlanOptions): Plan {
       })
     }
   }
-  return { environment: { name: env.name, file: rel(env.file) }, servers, placeholders, steps, files }
+  const refusals = scaling?.refusal ? [scaling.refusal] : []
+  return { environment: { name: env.name, file: rel(env.file) }, servers, placeholders, steps, files, refusals }
 }
 
 function describeChart(env: Environment, chartPath: string): string {
