@@ -393,7 +393,7 @@ describe('scale-request', () => {
     expect(pr).toMatchObject({ head: 'zk-rollout/scale-staging-5', base: 'main', title: 'Scale staging from 3 to 5 servers', state: 'open' })
     expect(pr.body).toContain('from 3 to 5 servers')
     expect(pr.body).toContain('rolls it out through `rollout.yml`')
-    expect(pr.body).toContain('### Planned steps\n\n3 -> 4 -> 5, one server at a time.')
+    expect(pr.body).toContain('### Planned steps\n\n3 -> 4 -> 5, one server at a time')
     expect(result.outputs['pull-request-number']).toBe(String(pr.number))
     expect(result.outputs['pull-request-url']).toBe(`https://github.com/${REPOSITORY}/pull/${pr.number}`)
     expect(result.summary).toContain('zk-rollout/scale-staging-5')

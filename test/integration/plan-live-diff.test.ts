@@ -127,13 +127,11 @@ describe('the plan against the live release', () => {
     )
   })
 
-  it('(d) flags 3 -> 5 servers as refused and lists the two LoadBalancer Services it would add, in the comment too', async () => {
+  it('(d) plans 3 -> 5 servers one server per step and lists the two LoadBalancer Services it would add, in the comment too', async () => {
     const env = await environment(5)
     const diff = await diffOf(env)
-    expect(diff.statefulSet).toEqual({ name: 'zk-zookeeper', live: 3, desired: 5 })
-    expect(diff.refusals).toEqual([
-      expect.stringMatching(/^StatefulSet zk-zookeeper has 3 servers and the environment asks for 5: changing more than one server/)
-    ])
+    expect(diff.statefulSet).toEqual({ name: 'zk-zookeeper', live: 3, desired: 5, steps: '3 -> 4 -> 5' })
+    expect(diff.refusals).toEqual([])
     expect(diff.services).toEqual({ create: ['zk-lb-3', 'zk-lb-4'], remove: [], keep: ['zk-lb-0', 'zk-lb-1', 'zk-lb-2'] })
     const changed = Object.fromEntries(diff.objects.map(o => [`${o.kind}/${o.name}`, o.change === 'changed' ? o.paths : o.change]))
     expect(Object.keys(changed).sort()).toEqual(['ConfigMap/zk-zookeeper', 'StatefulSet/zk-zookeeper'])
@@ -147,8 +145,8 @@ describe('the plan against the live release', () => {
       }
     ])
     const { summary, details } = describeLiveDiff(diff)
-    expect(summary).toMatch(/deploy-chart would refuse it \(below\) and change nothing$/)
-    expect(details).toContain('StatefulSet zk-zookeeper replicas: 3 -> 5 (refused: more than one server at a time)')
+    expect(summary).not.toMatch(/refuse/)
+    expect(details).toContain('StatefulSet zk-zookeeper replicas: 3 -> 5 (one server per step: 3 -> 4 -> 5)')
     expect(details).toContain('changed StatefulSet/zk-zookeeper: spec.replicas 3 -> 5')
     expect(details).toContain('LoadBalancer Services: create zk-lb-3, zk-lb-4; remove none; keep zk-lb-0, zk-lb-1, zk-lb-2')
 
@@ -157,7 +155,11 @@ describe('the plan against the live release', () => {
     const planned = await planEnvironments({ names: ['live'], roots, workspace, live: e => liveDiff({ env: e, helm, kubectl, roots }) })
     const md = planMarkdown({ environments: planned.environments, unchanged: [] })
     expect(md).toContain('**Against the live release**: `release zk in namespace livediff is at revision 1 (deployed, chart 0.1.0): a new revision 2')
-    expect(md).toContain('- `StatefulSet zk-zookeeper replicas: 3 -> 5 (refused: more than one server at a time)`')
+    expect(md).toContain('- `StatefulSet zk-zookeeper replicas: 3 -> 5 (one server per step: 3 -> 4 -> 5)`')
+    // The plan's first step is the scale, against the live size.
+    const planned5 = planned.environments[0]
+    expect(planned5.status === 'planned' && planned5.plan.steps[0]).toMatchObject({ action: 'scale-ensemble', summary: 'scale 3 -> 4 -> 5' })
+    expect(md).toContain('scale 3 -> 4 -> 5')
     expect(md).toContain('- `LoadBalancer Services: create zk-lb-3, zk-lb-4; remove none; keep zk-lb-0, zk-lb-1, zk-lb-2`')
   })
 

@@ -141,7 +141,7 @@ describe('scale.yml', () => {
     expect({ conclusion: r.conclusion, log: r.conclusion === 'success' ? '' : log(r) }).toEqual({ conclusion: 'success', log: '' })
     const opened = api.state.pulls.filter(p => p.head === 'zk-rollout/scale-example-5')
     expect(opened).toEqual([expect.objectContaining({ base: 'main', state: 'open', title: 'Scale example from 3 to 5 servers' })])
-    expect(opened[0].body).toContain('3 -> 4 -> 5, one server at a time.')
+    expect(opened[0].body).toContain('3 -> 4 -> 5, one server at a time')
     const diff = execFileSync('git', ['diff', '--unified=0', sha, 'zk-rollout/scale-example-5', '--', 'environments/example/environment.yaml'], {
       cwd: repo.dir,
       encoding: 'utf8'

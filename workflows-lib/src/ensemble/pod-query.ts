@@ -3,6 +3,7 @@
 // /dev/tcp (the official image has bash and coreutils). It needs RBAC `create` on pods/exec in
 // the namespace, and nothing reachable from the runner but the API server. The word and the port
 // are positional arguments, never spliced into the script.
+import { CommandError } from '../kube/command.js'
 import type { Kubectl } from '../kube/kubectl.js'
 import type { FourLetterWord } from '../zookeeper/four-letter.js'
 
@@ -19,21 +20,14 @@ export interface ExecQueryOptions {
 
 export function execPodQuery(kubectl: Kubectl, opts: ExecQueryOptions): PodQuery {
   return async (pod, word) => {
-    const { stdout } = await kubectl.run([
-      'exec',
-      pod,
-      '-n',
-      opts.namespace,
-      '-c',
-      opts.container,
-      '--',
-      'bash',
-      '-c',
-      SCRIPT,
-      'zk-rollout',
-      String(opts.clientPort ?? 2181),
-      word
-    ])
+    const { stdout } = await kubectl
+      .run(['exec', pod, '-n', opts.namespace, '-c', opts.container, '--', 'bash', '-c', SCRIPT, 'zk-rollout', String(opts.clientPort ?? 2181), word])
+      .catch((e: unknown) => {
+        // The whole command line says nothing new here: what the container or kubectl said does.
+        if (!(e instanceof CommandError)) throw e
+        const said = (e.result.stderr.trim() || e.result.stdout.trim()).split('\n').at(-1) || `exit ${e.result.exitCode}`
+        throw new Error(`'${word}' through kubectl exec into ${pod} failed: ${said}`, { cause: e })
+      })
     if (stdout.trim() === '')
       throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`)
     return stdout
