@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -250,14 +251,28 @@ describe('sandbox (process mode)', () => {
     )
     expect(failed?.code).toBe(7)
     expect(failed?.stderr).toContain('oops')
-    // Nothing else listens on the exec's loopback: not the host's, only the pod's ports.
-    const other = await run(sandbox.kubectl, ['exec', 'zk-0', '-n', ns, '--', 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/22'], {
-      env: sandbox.env
-    }).then(
-      () => 0,
-      (e: { code: number }) => e.code
-    )
-    expect(other).not.toBe(0)
+    // The exec's loopback is the pod's, not the host's: a port listening on the host's 127.0.0.1
+    // (reachable from here, as the check below shows first) is not reachable from inside.
+    const host = net.createServer(c => c.end('host\n'))
+    await new Promise<void>(resolve => host.listen(0, '127.0.0.1', resolve))
+    const port = (host.address() as net.AddressInfo).port
+    try {
+      const fromHost = await new Promise<string>((resolve, reject) => {
+        const c = net.connect({ host: '127.0.0.1', port }, () => c.once('data', d => resolve(d.toString())))
+        c.once('error', reject)
+      })
+      expect(fromHost).toBe('host\n')
+      const inside = await run(sandbox.kubectl, ['exec', 'zk-0', '-n', ns, '--', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port} && cat <&3`], {
+        env: sandbox.env
+      }).then(
+        r => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout })
+      )
+      expect(inside.out).not.toContain('host')
+      expect(inside.code).not.toBe(0)
+    } finally {
+      host.close()
+    }
   })
 
   it('records container stops and starts in the order the node saw them', () => {

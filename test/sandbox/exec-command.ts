@@ -46,44 +46,72 @@ export interface ExecTarget {
 
 export interface RunningExec {
   child: ChildProcess
-  /** Resolves with the exit code once the process ended and the sockets are gone. */
+  /** Resolves with the exit code once the output is read to its end and the sockets are gone. */
   exited: Promise<number>
+  /** Ends the command and everything it started (its process group). */
+  kill: () => void
 }
 
 export async function startExec(target: ExecTarget, command: string[]): Promise<RunningExec> {
   const sockets = path.join(target.dir, `exec-${randomBytes(4).toString('hex')}`)
   fs.mkdirSync(sockets, { recursive: true })
-  const servers = await Promise.all(
-    target.ports.map(
-      port =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer(inner => {
-            // A stopped container refuses, as its loopback would.
-            if (!target.address) return inner.destroy()
-            const outer = net.connect({ host: target.address, port })
-            inner.pipe(outer)
-            outer.pipe(inner)
-            inner.on('error', () => outer.destroy())
-            outer.on('error', () => inner.destroy())
-          })
-          server.once('error', reject)
-          server.listen(path.join(sockets, `p${port}.sock`), () => resolve(server))
-        })
-    )
-  )
+  const servers: net.Server[] = []
+  const cleanUp = (): void => {
+    for (const s of servers) s.close()
+    fs.rmSync(sockets, { recursive: true, force: true })
+  }
+  try {
+    for (const port of target.ports) servers.push(await forward(target, port, path.join(sockets, `p${port}.sock`)))
+  } catch (e) {
+    cleanUp()
+    throw e
+  }
+  // A process group of its own, so that a hang-up ends the command too, not only the relay.
   const child = spawn(
     'unshare',
     ['--net', '--', process.execPath, '--input-type=module', '-e', RELAY, sockets, ...target.ports.map(String), '--', ...command],
-    { cwd: target.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: target.hostname, HOME: target.dir }, stdio: 'pipe' }
+    {
+      cwd: target.dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: target.hostname, HOME: target.dir },
+      stdio: 'pipe',
+      detached: true
+    }
   )
+  // 'close', not 'exit': the output is read to its end before the status is sent.
   const exited = new Promise<number>(resolve => {
-    const done = (code: number): void => {
-      for (const s of servers) s.close()
-      fs.rmSync(sockets, { recursive: true, force: true })
+    let done = false
+    const finish = (code: number): void => {
+      if (done) return
+      done = true
+      cleanUp()
       resolve(code)
     }
-    child.on('error', () => done(127))
-    child.on('exit', (code, signal) => done(code ?? (signal ? 137 : 1)))
+    child.on('error', () => finish(127))
+    child.on('close', (code, signal) => finish(code ?? (signal ? 137 : 1)))
   })
-  return { child, exited }
+  const kill = (): void => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  return { child, exited, kill }
+}
+
+/** A Unix socket whose connections go to the pod's real address and port. */
+function forward(target: ExecTarget, port: number, socketPath: string): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer(inner => {
+      // A stopped container refuses, as its loopback would.
+      if (!target.address) return inner.destroy()
+      const outer = net.connect({ host: target.address, port })
+      inner.pipe(outer)
+      outer.pipe(inner)
+      inner.on('error', () => outer.destroy())
+      outer.on('error', () => inner.destroy())
+    })
+    server.once('error', reject)
+    server.listen(socketPath, () => resolve(server))
+  })
 }

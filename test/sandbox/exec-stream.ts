@@ -13,6 +13,7 @@ export const STDIN = 0
 export const STDOUT = 1
 export const STDERR = 2
 export const ERROR = 3
+const CLOSE = 255
 
 export interface ExecChannel {
   protocol: string
@@ -20,6 +21,9 @@ export interface ExecChannel {
   /** Sends the exit status on the error channel and closes the connection. */
   finish(exitCode: number, command: string[]): void
   onStdin(listener: (data: Buffer) => void): void
+  /** v5 only: the client closed stdin. */
+  onStdinEnd(listener: () => void): void
+  /** The client went away before the command finished. */
   onClosed(listener: () => void): void
 }
 
@@ -50,6 +54,7 @@ export function acceptExec(req: IncomingMessage, socket: Duplex): ExecChannel | 
 class Channel implements ExecChannel {
   private buffered = Buffer.alloc(0)
   private stdin: ((data: Buffer) => void)[] = []
+  private stdinEnd: (() => void)[] = []
   private closed: (() => void)[] = []
   private done = false
 
@@ -58,13 +63,23 @@ class Channel implements ExecChannel {
     readonly protocol: string
   ) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
-    const gone = (): void => {
-      if (this.done) return
-      this.done = true
-      for (const l of this.closed) l()
-    }
-    socket.on('close', gone)
-    socket.on('error', gone)
+    socket.on('close', () => this.hangUp())
+    socket.on('error', () => this.hangUp())
+  }
+
+  private hungUp = false
+
+  /** The connection is gone before the command finished: its listeners end the command. */
+  private hangUp(): void {
+    const early = !this.done
+    this.done = true
+    if (this.hungUp) return
+    this.hungUp = true
+    if (early) for (const l of this.closed) l()
+  }
+
+  onStdinEnd(listener: () => void): void {
+    this.stdinEnd.push(listener)
   }
 
   onStdin(listener: (data: Buffer) => void): void {
@@ -140,12 +155,18 @@ class Channel implements ExecChannel {
       this.buffered = b.subarray(at + len)
       if (opcode === 9) this.frame(10, payload)
       else if (opcode === 8) {
-        this.done = true
+        // The client hangs up: answer the close, and let the listeners end the command.
+        this.frame(8, payload.subarray(0, 2))
         this.socket.end()
+        this.hangUp()
         return
-      } else if ((opcode === 2 || opcode === 1 || opcode === 0) && payload[0] === STDIN) {
+      } else if ((opcode === 2 || opcode === 1) && payload[0] === STDIN) {
         for (const l of this.stdin) l(payload.subarray(1))
+      } else if ((opcode === 2 || opcode === 1) && payload[0] === CLOSE && payload[1] === STDIN) {
+        // v5: the client closed stdin.
+        for (const l of this.stdinEnd) l()
       }
+      // Continuation frames (opcode 0) are not sent by kubectl for exec; they are ignored.
     }
   }
 }

@@ -331,12 +331,14 @@ export class SandboxKubelet {
       },
       command
     )
-      .then(({ child, exited }) => {
+      .then(({ child, exited, kill }) => {
         child.stdout?.on('data', (d: Buffer) => channel.send(STDOUT, d))
         child.stderr?.on('data', (d: Buffer) => channel.send(STDERR, d))
-        if (url.searchParams.get('input') === '1') channel.onStdin(d => child.stdin?.write(d))
-        else child.stdin?.end()
-        channel.onClosed(() => child.kill('SIGKILL'))
+        if (url.searchParams.get('input') === '1') {
+          channel.onStdin(d => child.stdin?.write(d))
+          channel.onStdinEnd(() => child.stdin?.end())
+        } else child.stdin?.end()
+        channel.onClosed(kill)
         return exited.then(code => channel.finish(code, command))
       })
       .catch((e: Error) => {
