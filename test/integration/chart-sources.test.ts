@@ -116,7 +116,7 @@ describe('bundled chart lifecycle', () => {
   it('refuses to change the server count by more than one at a time', async () => {
     const env5 = await loadEnvironment(writeEnvironment(yaml(5), { name: 'life', values: sandboxValues }))
     await expect(deployChart({ env: env5, helm, kubectl, roots })).rejects.toThrow(
-      /StatefulSet zk-zookeeper has 3 servers and the environment asks for 5: changing more than one server at a time can split the quorum.*Scale one server at a time \(e\.g\. 3 -> 4\)/
+      /StatefulSet zk-zookeeper has 3 servers and the environment asks for 5: changing more than one server at a time can split the quorum.*Change it one server per rollout \(e\.g\. 3 -> 4\)/
     )
     expect((await helm.status('zk', 'life'))!.manifest).toContain('replicas: 3')
   })

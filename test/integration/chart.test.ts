@@ -68,6 +68,21 @@ describe.each(helms)('charts/zookeeper with %s', (_, helm) => {
     expect(cfg).toContain('4lw.commands.whitelist=srvr,mntr,ruok\n')
   })
 
+  it('leaves restarts to zk-rollout (OnDelete) and lists fewer voters than pods during a scale-down step', async () => {
+    const docs = await template(helm, ['--set', 'replicas=5', '--set', 'servers=4'])
+    const sts = docs.find(d => d.kind === 'StatefulSet') as unknown as {
+      spec: { replicas: number; updateStrategy: { type: string }; template: { metadata: { annotations: Record<string, string> } } }
+    }
+    expect(sts.spec.updateStrategy.type).toBe('OnDelete')
+    expect(sts.spec.replicas).toBe(5)
+    expect(sts.spec.template.metadata.annotations['zk-rollout.io/voters']).toBe('4')
+    const cfg = (docs.find(d => d.kind === 'ConfigMap') as unknown as { data: { 'zoo.cfg': string } }).data['zoo.cfg']
+    expect(cfg.split('\n').filter(l => l.startsWith('server.'))).toHaveLength(4)
+    // Without servers, every replica votes.
+    const plain = (await template(helm, ['--set', 'replicas=5'])).find(d => d.kind === 'StatefulSet') as unknown as typeof sts
+    expect(plain.spec.template.metadata.annotations['zk-rollout.io/voters']).toBe('5')
+  })
+
   // The fallback to policy/v1beta1 needs a live 1.20 API (offline, helm always offers
   // policy/v1): kubernetes-rollout.test.ts checks it on the sandbox.
   it('uses policy/v1 for the PodDisruptionBudget where it is served', async () => {

@@ -7,7 +7,7 @@ import { loadEnvironment, type Environment } from '../../workflows-lib/src/envir
 import type { Helm } from '../../workflows-lib/src/kube/helm.js'
 import type { Kubectl } from '../../workflows-lib/src/kube/kubectl.js'
 import type { Pod, Service } from '../../workflows-lib/src/kube/types.js'
-import { converge } from '../../workflows-lib/src/ensemble/converge.js'
+import { converge, rollBack } from '../../workflows-lib/src/ensemble/converge.js'
 import { quorumProblem } from '../../workflows-lib/src/ensemble/state.js'
 import { deployChart } from '../../workflows-lib/src/steps/deploy-chart.js'
 import { exposeServers } from '../../workflows-lib/src/steps/expose-servers.js'
@@ -143,6 +143,30 @@ describe.each([['helm 3'], ['helm 4']])('bundled chart with %s', which => {
     // Nothing left for the controller or wait-ready: every pod runs the new revision.
     const ready = await waitReady({ kubectl, namespace, statefulSet: result.chart.statefulSet, podTimeoutMs: 30_000, overallTimeoutMs: 60_000 })
     expect(ready).toHaveLength(3)
+  })
+
+  it('a rollback restarts the servers onto the old revision in the same order, and one across a size change is refused', async () => {
+    const modes: (string | undefined)[] = []
+    const restarted = await rollBack({
+      env,
+      helm,
+      kubectl,
+      revision: 1,
+      onRestart: (pod, state) => modes.push(state.servers.find(s => s.pod === pod)?.mode)
+    })
+    expect(restarted).toHaveLength(3)
+    expect(modes).toEqual(['follower', 'follower', 'leader'])
+    const pods = await kubectl.list<Pod>('pods', namespace, 'app.kubernetes.io/instance=zk')
+    expect(pods.map(p => p.metadata.annotations?.team)).toEqual([undefined, undefined, undefined])
+    // At five servers (revisions 4 and 5), back to revision 3 (three servers) would jump two voters.
+    const five = await loadEnvironment(
+      writeEnvironment(kubeEnvironmentYaml({ namespace, release: 'zk', servers: 5 }), { name: namespace, values: sandboxValues })
+    )
+    await converge({ env: five, helm, kubectl, roots, afterStep: async () => undefined })
+    await expect(rollBack({ env: five, helm, kubectl, revision: 3 })).rejects.toThrow(
+      /revision 3 of zk has 3 servers and the live ensemble 5 .*Roll out ensemble.servers: 3 instead/
+    )
+    expect((await helm.status('zk', namespace))?.revision).toBeGreaterThan(3)
   })
 })
 

@@ -39164,25 +39164,6 @@ function stepRestarts(step, statefulSet) {
         ];
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
-
-/** The bundled chart, relative to the repository (or action) root. */
-const BUNDLED_CHART_DIR = 'charts/zookeeper';
-/** Helm's chart argument and the flags that pin it, for `helm upgrade --install <release> ...`. */
-function chartReference(env, roots) {
-    const source = env.chart.source;
-    switch (source.kind) {
-        case 'bundled':
-            return { chart: external_node_path_namespaceObject.join(roots.bundled, BUNDLED_CHART_DIR), flags: [] };
-        case 'path':
-            return { chart: external_node_path_namespaceObject.resolve(roots.repository, source.path), flags: [] };
-        case 'repo':
-            return { chart: source.name, flags: ['--repo', source.url, '--version', source.version] };
-        case 'oci':
-            return { chart: source.url, flags: ['--version', source.version] };
-    }
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
@@ -39355,6 +39336,10 @@ class Helm {
         await this.majorVersion();
         return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
     }
+    /** The manifest of one revision of the release. */
+    async manifestAt(release, namespace, revision) {
+        return (await this.read(['get', 'manifest', release, '-n', namespace, '--revision', String(revision)])).stdout;
+    }
     async rollback(release, namespace, revision) {
         await this.change(['rollback', release, String(revision), '-n', namespace]);
     }
@@ -39372,19 +39357,39 @@ function findStatefulSet(manifest, release) {
     return sets[0];
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
+
+/** The bundled chart, relative to the repository (or action) root. */
+const BUNDLED_CHART_DIR = 'charts/zookeeper';
+/** Helm's chart argument and the flags that pin it, for `helm upgrade --install <release> ...`. */
+function chartReference(env, roots) {
+    const source = env.chart.source;
+    switch (source.kind) {
+        case 'bundled':
+            return { chart: external_node_path_namespaceObject.join(roots.bundled, BUNDLED_CHART_DIR), flags: [] };
+        case 'path':
+            return { chart: external_node_path_namespaceObject.resolve(roots.repository, source.path), flags: [] };
+        case 'repo':
+            return { chart: source.name, flags: ['--repo', source.url, '--version', source.version] };
+        case 'oci':
+            return { chart: source.url, flags: ['--version', source.version] };
+    }
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-chart.ts
 // Step 1: helm upgrade --install of the environment's chart, only when it would change
-// something (a server-side dry run is compared with the deployed release), and never a jump
-// of more than one server at a time.
+// something (a server-side dry run is compared with the deployed release). Called alone it
+// refuses a jump of more than one server; the executor (ensemble/converge.ts) calls it once per
+// size step of a scale.
 
 
 
 function upgradeRequest(env, roots, size) {
     const { chart, flags } = chartReference(env, roots);
     const replicas = size?.replicas ?? env.ensemble.servers;
-    // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
-    // the rendered release equals what a plain `helm upgrade` of the same values gives.
-    const servers = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {};
+    // Always set, so a `servers:` in the values file cannot leave a pod unlisted; it differs from
+    // replicas only while a scale-down step keeps the last pod running.
+    const servers = String(size?.servers ?? replicas);
     return {
         release: env.kubernetes.release,
         namespace: env.kubernetes.namespace,
@@ -39392,7 +39397,7 @@ function upgradeRequest(env, roots, size) {
         chartFlags: flags,
         valuesFile: env.chart.valuesFile,
         // The bundled chart takes its size from ensemble.servers; other charts from their values.
-        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), servers } : {}
     };
 }
 const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
@@ -39420,7 +39425,7 @@ function unsafeScalingError(name, from, to) {
         return undefined;
     return (`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
         `can split the quorum (any majority of the old and the new configuration must intersect). ` +
-        `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
+        `Change it one server per rollout (e.g. ${from} -> ${from + Math.sign(to - from)}); with the bundled chart, zk-rollout rollout and the root action take such steps themselves.`);
 }
 /** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
 function replicaMismatchError(env, name, replicas, expected = env.ensemble.servers) {
@@ -39489,7 +39494,20 @@ const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout
 function execPodQuery(kubectl, opts) {
     return async (pod, word) => {
         const { stdout } = await kubectl
-            .run(['exec', pod, '-n', opts.namespace, '-c', opts.container, '--', 'bash', '-c', SCRIPT, 'zk-rollout', String(opts.clientPort ?? 2181), word])
+            .run([
+            'exec',
+            pod,
+            '-n',
+            opts.namespace,
+            ...(opts.container ? ['-c', opts.container] : []),
+            '--',
+            'bash',
+            '-c',
+            SCRIPT,
+            'zk-rollout',
+            String(opts.clientPort ?? 2181),
+            word
+        ])
             .catch((e) => {
             // The whole command line says nothing new here: what the container or kubectl said does.
             if (!(e instanceof CommandError))
@@ -39664,7 +39682,10 @@ async function waitReady(opts) {
     const sts = await settledStatefulSet(opts, deadline);
     const replicas = sts.spec.replicas ?? 1;
     const updateRevision = sts.status?.updateRevision;
-    const rolling = Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
+    // Under OnDelete the controller replaces nothing itself (and never advances currentRevision):
+    // zk-rollout restarted the pods already, so they are waited for in ordinal order.
+    const onDelete = sts.spec.updateStrategy?.type === 'OnDelete';
+    const rolling = !onDelete && Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
     // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
     const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
     const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
@@ -39768,6 +39789,13 @@ function mntrNumber(fields, key) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
 
 
+/** The bundled chart's annotation: how many voters the pod template's zoo.cfg lists. */
+const VOTERS_ANNOTATION = 'zk-rollout.io/voters';
+/** Voters the StatefulSet's current template lists, when its chart says (the bundled one does). */
+function templateVoters(sts) {
+    const v = Number(sts.spec.template?.metadata?.annotations?.[VOTERS_ANNOTATION]);
+    return Number.isInteger(v) && v > 0 ? v : undefined;
+}
 const ordinalOf = (sts, pod) => {
     const m = new RegExp(`^${sts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(pod);
     return m ? Number(m[1]) : undefined;
@@ -39787,9 +39815,7 @@ async function readEnsembleState(kubectl, query, namespace, statefulSet) {
     const servers = await Promise.all(pods.map(({ pod, ordinal }) => serverState(query, pod, ordinal, updateRevision)));
     return {
         statefulSet,
-        replicas: sts.spec.replicas ?? 1,
         updateRevision,
-        updateStrategy: sts.spec.updateStrategy?.type,
         servers,
         leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
     };
@@ -39885,26 +39911,40 @@ class EnsembleStepError extends Error {
     }
 }
 const roll_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
-async function needsRestarts(ctx, n) {
-    const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
-    if (sts?.spec.updateStrategy?.type !== 'OnDelete')
-        return false;
-    const revision = sts.status?.updateRevision;
-    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
-    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+/**
+ * The StatefulSet once its controller has seen the latest spec: before that, its updateRevision
+ * is the previous one, and a roll would restart nothing (or wait for the wrong revision).
+ */
+async function roll_settledStatefulSet(ctx) {
+    const deadline = Date.now() + ctx.podTimeoutMs;
+    for (;;) {
+        const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
+        if (!sts)
+            throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined);
+        const generation = sts.metadata.generation ?? 0;
+        if ((sts.status?.observedGeneration ?? 0) >= generation)
+            return sts;
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`, undefined);
+        await roll_sleep(ctx.pollMs ?? 200);
+    }
 }
-/** Until servers 0..n-1 form one healthy quorum; the last state, or EnsembleStepError at the deadline. */
-async function waitForQuorum(ctx, n, why) {
+/** Until `ok(state)` says nothing is wrong; the last state, or EnsembleStepError with the problem at the deadline. */
+async function waitUntil(ctx, why, problem) {
     const deadline = Date.now() + ctx.quorumTimeoutMs;
     for (;;) {
         const state = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet);
-        const problem = quorumProblem(state, n);
-        if (!problem)
+        const wrong = problem(state);
+        if (!wrong)
             return state;
         if (Date.now() >= deadline)
-            throw new EnsembleStepError(`${why}: servers 0..${n - 1} were not one quorum within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${problem}`, state);
+            throw new EnsembleStepError(`${why}: not within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${wrong}`, state);
         await roll_sleep(ctx.pollMs ?? 500);
     }
+}
+/** Until servers 0..n-1 form one healthy quorum (one leader, every other one a synced follower). */
+function waitForQuorum(ctx, n, why) {
+    return waitUntil(ctx, `${why}: servers 0..${n - 1} were not one quorum`, s => quorumProblem(s, n));
 }
 /** Until the pod named `name` is a new incarnation (not `oldUid`) at `revision` and Ready. */
 async function waitPodReplaced(ctx, name, oldUid, revision) {
@@ -39929,7 +39969,8 @@ async function waitPodReplaced(ctx, name, oldUid, revision) {
 /** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
 async function restartServer(ctx, server, state) {
     ctx.onRestart?.(server.pod, state);
-    await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--wait=false']);
+    // Once: a retried deletion could hit the successor the controller already made.
+    await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--ignore-not-found', '--wait=false'], { once: true });
     try {
         await waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision);
     }
@@ -39938,8 +39979,25 @@ async function restartServer(ctx, server, state) {
         throw new EnsembleStepError(e.message.split('\nState of the ensemble:')[0], now);
     }
 }
+async function needsRestarts(ctx, n) {
+    const sts = await roll_settledStatefulSet(ctx);
+    if (sts.spec.updateStrategy?.type !== 'OnDelete')
+        return false;
+    const revision = sts.status?.updateRevision;
+    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
+    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+}
+/** What stops the next restart now: a serving server needs a healthy quorum, a broken one a serving majority. */
+function restartBlocker(state, n) {
+    const next = restartOrder(state, n)[0];
+    if (!next)
+        return quorumProblem(state, n);
+    if (next.mode === 'leader' || next.mode === 'follower')
+        return quorumProblem(state, n);
+    return hasQuorum(state, n) ? undefined : `no majority of servers 0..${n - 1} serves with one leader (${quorumProblem(state, n)})`;
+}
 /**
- * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order. Returns the
+ * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order, and returns the
  * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
  */
 async function rollOutdated(ctx, n) {
@@ -39948,7 +40006,8 @@ async function rollOutdated(ctx, n) {
     if (!(await needsRestarts(ctx, n)))
         return restarted;
     for (;;) {
-        const state = await waitForQuorum(ctx, n, restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server');
+        const why = restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server';
+        const state = await waitUntil(ctx, `${why}: servers 0..${n - 1} were not ready for the next restart`, s => restartBlocker(s, n));
         const [next, ...rest] = restartOrder(state, n);
         if (!next)
             return restarted;
@@ -39959,6 +40018,7 @@ async function rollOutdated(ctx, n) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/converge.ts
+
 
 
 
@@ -39986,21 +40046,20 @@ async function converge(opts) {
     const { env, kubectl } = opts;
     const namespace = env.kubernetes.namespace;
     const name = env.kubernetes.statefulSet;
-    const deploy = (size) => deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) });
     const live = await kubectl.getOptional('statefulset', name, namespace);
+    const ctx = rollContext(env, kubectl, opts.query, opts.onRestart);
+    // Every helm upgrade is followed by the controller's reading of it: before that, its
+    // updateRevision is the previous one and a roll would restart nothing.
+    const deploy = async (size) => {
+        const chart = await deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) });
+        return { chart, sts: await roll_settledStatefulSet(ctx) };
+    };
     // First install: pods start 0..N-1, each with the full server list; nothing to restart.
     if (!live)
-        return { chart: await deploy(), restarted: [] };
-    const ctx = {
-        kubectl,
-        query: opts.query ?? execPodQuery(kubectl, { namespace, container: 'zookeeper' }),
-        namespace,
-        statefulSet: name,
-        podTimeoutMs: env.timeouts.podReadyMs,
-        quorumTimeoutMs: env.timeouts.podReadyMs,
-        ...(opts.onRestart ? { onRestart: opts.onRestart } : {})
-    };
+        return { chart: (await deploy()).chart, restarted: [] };
     const from = live.spec.replicas ?? 1;
+    // Voters the live template lists: fewer than replicas while a scale-down step is halfway.
+    const voters = templateVoters(live) ?? from;
     const to = env.ensemble.servers;
     const restarted = [];
     const plan = scalingPlanFor(env, name, from);
@@ -40008,41 +40067,52 @@ async function converge(opts) {
         throw new ScalingRefusal(`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
             `each followed by the LoadBalancers and the observers' new server list: give deploy-chart the observers' ssh-private-key and known-hosts ` +
             `(the root action passes them), or run zk-rollout rollout`);
+    // Resume: a step interrupted halfway left servers on two configurations; finish it first among
+    // the servers every configuration lists, so the next step again differs by one voter only. It
+    // waits for the quorum itself (a server of a failed step may still be coming back).
+    restarted.push(...(await rollOutdated(ctx, Math.min(from, voters, to))));
     if (plan) {
         const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
-        if (!hasQuorum(state, from))
+        if (!hasQuorum(state, Math.min(from, voters)))
             throw new EnsembleStepError(`scale ${formatSizes(plan)} refused: the ensemble has no quorum now; fix that first (a scale restarts servers)`, state);
         log_info(`scaling StatefulSet ${name}: ${formatSizes(plan)}, one voter per step`);
         if (plan.unsafeSize)
             log_warning(`target size ${to}: ${plan.unsafeSize} (allowed by ensemble.allowUnsafeSize)`);
     }
-    // Resume: a step interrupted halfway left servers on two configurations; finish it first at
-    // the size both agree on, so the next step again differs by one voter only.
-    restarted.push(...(await rollOutdated(ctx, Math.min(from, to))));
     let chart;
     for (const step of plan?.steps ?? []) {
-        log_info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${name}-${step.change.ordinal})`);
+        const leaving = `${name}-${step.change.ordinal}`;
+        log_info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${leaving})`);
         if (step.change.kind === 'add') {
-            chart = await deploy({ replicas: step.to, servers: step.to });
-            const sts = await kubectl.getOptional('statefulset', name, namespace);
-            await waitPodReplaced(ctx, `${name}-${step.change.ordinal}`, undefined, sts?.status?.updateRevision);
+            const deployed = await deploy({ replicas: step.to, servers: step.to });
+            chart = deployed.chart;
+            await waitPodReplaced(ctx, leaving, undefined, deployed.sts.status?.updateRevision);
             restarted.push(...(await rollOutdated(ctx, step.to)));
         }
         else {
-            // A server that no longer lists the leader cannot follow it: leadership moves first.
-            restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
+            // A server that no longer lists the leader cannot follow it: leadership moves first, while
+            // every server still lists the one leaving (if a run stopped after the others had dropped
+            // it, they get it back first: one voter apart again).
+            const state = await waitForQuorum(ctx, Math.min(step.from, voters), `before removing ${leaving}`);
+            if (state.leaders.includes(leaving)) {
+                if (voters < step.from) {
+                    await deploy({ replicas: step.from, servers: step.from });
+                    restarted.push(...(await rollOutdated(ctx, step.from)));
+                }
+                restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
+            }
             // The others stop listing the last server while it still runs; only then is it removed.
             await deploy({ replicas: step.from, servers: step.to });
             restarted.push(...(await rollOutdated(ctx, step.to)));
-            chart = await deploy({ replicas: step.to, servers: step.to });
-            await waitPodGone(ctx, `${name}-${step.change.ordinal}`);
-            log_info(await removedPodClaims(kubectl, namespace, `${name}-${step.change.ordinal}`));
+            chart = (await deploy({ replicas: step.to, servers: step.to })).chart;
+            await waitPodGone(ctx, leaving);
+            log_info(await removedPodClaims(kubectl, live, leaving));
         }
         if (step.to !== to)
             await opts.afterStep?.(step);
     }
     if (!chart) {
-        chart = await deploy();
+        chart = (await deploy()).chart;
         restarted.push(...(await rollOutdated(ctx, to)));
     }
     if (restarted.length) {
@@ -40051,6 +40121,19 @@ async function converge(opts) {
             log_info(`  ${line}`);
     }
     return { chart, ...(plan ? { scaling: plan } : {}), restarted };
+}
+function rollContext(env, kubectl, query, onRestart) {
+    const { namespace, statefulSet } = env.kubernetes;
+    return {
+        kubectl,
+        // The bundled chart's container; another chart's default one.
+        query: query ?? execPodQuery(kubectl, { namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) }),
+        namespace,
+        statefulSet,
+        podTimeoutMs: env.timeouts.podReadyMs,
+        quorumTimeoutMs: env.timeouts.podReadyMs,
+        ...(onRestart ? { onRestart } : {})
+    };
 }
 /** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
 async function moveLeadershipOff(ctx, n, ordinal) {
@@ -40066,13 +40149,15 @@ async function moveLeadershipOff(ctx, n, ordinal) {
     return [leaving.pod];
 }
 /** What happens to a removed server's volumes: they stay (the data may be wanted back); how to delete them. */
-async function removedPodClaims(kubectl, namespace, pod) {
-    const claims = await kubectl.list('persistentvolumeclaims', namespace).then(list => list.map(c => c.metadata.name).filter(n => n.endsWith(`-${pod}`)), () => undefined);
-    if (claims === undefined)
-        return `${pod} removed; its PersistentVolumeClaims, if any, are kept (list them with kubectl get pvc -n ${namespace})`;
-    if (claims.length === 0)
+async function removedPodClaims(kubectl, sts, pod) {
+    // The controller names them <template>-<pod>: exactly those, not a look-alike of another release.
+    const templates = (sts.spec.volumeClaimTemplates ?? []).map(t => `${t.metadata.name}-${pod}`);
+    if (templates.length === 0)
         return `${pod} removed; it had no PersistentVolumeClaims`;
-    return `${pod} removed; its PersistentVolumeClaims are kept. To delete them by hand: kubectl delete pvc -n ${namespace} ${claims.join(' ')}`;
+    const kept = await Promise.all(templates.map(c => kubectl.getOptional('persistentvolumeclaim', c, sts.metadata.namespace))).then(found => templates.filter((_, i) => found[i]), () => templates);
+    if (kept.length === 0)
+        return `${pod} removed; its PersistentVolumeClaims were already gone`;
+    return `${pod} removed; its PersistentVolumeClaims are kept. To delete them by hand: kubectl delete pvc -n ${sts.metadata.namespace} ${kept.join(' ')}`;
 }
 async function waitPodGone(ctx, pod) {
     const deadline = Date.now() + ctx.podTimeoutMs;
@@ -40081,6 +40166,28 @@ async function waitPodGone(ctx, pod) {
             throw new EnsembleStepError(`pod ${pod} was not removed within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined);
         await new Promise(resolve => setTimeout(resolve, 500));
     }
+}
+/**
+ * helm rollback, then the servers restarted onto the old revision in ZooKeeper order (under
+ * OnDelete nothing else would restart them). A revision of another size is refused: helm would
+ * change the voters at once; rolling out the old ensemble.servers takes the safe steps instead.
+ */
+async function rollBack(opts) {
+    const { env, helm, kubectl, revision } = opts;
+    const { release, namespace, statefulSet } = env.kubernetes;
+    const live = await kubectl.getOptional('statefulset', statefulSet, namespace);
+    const old = findStatefulSet(await helm.manifestAt(release, namespace, revision), release);
+    const oldReplicas = old.spec.replicas ?? 1;
+    const liveReplicas = live?.spec.replicas;
+    if (liveReplicas !== undefined && (oldReplicas !== liveReplicas || templateVoters(old) !== templateVoters(live)))
+        throw new ScalingRefusal(`revision ${revision} of ${release} has ${oldReplicas} servers and the live ensemble ${liveReplicas} (or lists other voters): ` +
+            `a rollback would change them at once. Roll out ensemble.servers: ${oldReplicas} instead, which goes one voter per step`);
+    await rollbackChart(helm, env, revision);
+    if (!live)
+        return [];
+    const ctx = rollContext(env, kubectl, opts.query, opts.onRestart);
+    await roll_settledStatefulSet(ctx);
+    return rollOutdated(ctx, liveReplicas);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/between-steps.ts
@@ -40443,7 +40550,8 @@ class Kubectl {
     }
     async run(args, opts = {}) {
         const shown = `kubectl ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+        const once = () => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts);
+        return opts.once ? once() : retryTransient(once, { what: shown });
     }
     async json(args) {
         const { stdout } = await this.run([...args, '-o', 'json']);
@@ -41831,7 +41939,8 @@ async function main_run() {
         // Joins the root composite's lock when it holds it (same holder), else takes its own.
         await withLockedCluster(settings, async ({ env, helm, kubectl }) => {
             if (settings.rollbackTo !== undefined) {
-                await rollbackChart(helm, env, settings.rollbackTo);
+                const restarted = await rollBack({ env, helm, kubectl, revision: settings.rollbackTo });
+                setOutput('restarted', restarted.join(','));
                 await writeSummary(`deploy-chart: ${env.name} rolled back`, ['release', 'namespace', 'revision'], [[env.kubernetes.release, env.kubernetes.namespace, settings.rollbackTo]]);
                 return;
             }

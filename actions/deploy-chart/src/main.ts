@@ -4,7 +4,7 @@ import { chartRoots, runAction, withSecretFiles } from '../../../workflows-lib/s
 import { formatSizes } from '../../../workflows-lib/src/scaling/plan.js'
 import { writeSummary } from '../../../workflows-lib/src/github/summary.js'
 import { withLockedCluster } from '../../../workflows-lib/src/runner/locked-cluster.js'
-import { rollbackChart } from '../../../workflows-lib/src/steps/deploy-chart.js'
+import { rollBack } from '../../../workflows-lib/src/ensemble/converge.js'
 import { getSettings } from './input-helper.js'
 
 export async function run(): Promise<void> {
@@ -13,7 +13,8 @@ export async function run(): Promise<void> {
     // Joins the root composite's lock when it holds it (same holder), else takes its own.
     await withLockedCluster(settings, async ({ env, helm, kubectl }) => {
       if (settings.rollbackTo !== undefined) {
-        await rollbackChart(helm, env, settings.rollbackTo)
+        const restarted = await rollBack({ env, helm, kubectl, revision: settings.rollbackTo })
+        core.setOutput('restarted', restarted.join(','))
         await writeSummary(
           `deploy-chart: ${env.name} rolled back`,
           ['release', 'namespace', 'revision'],

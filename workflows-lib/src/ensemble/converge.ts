@@ -10,10 +10,11 @@ import type { Kubectl } from '../kube/kubectl.js'
 import type { KubeObject } from '../kube/types.js'
 import * as log from '../output/log.js'
 import { formatSizes, planScaling, ScalingRefusal, type ScalingPlan, type VotingStep } from '../scaling/plan.js'
-import { deployChart, unsafeScalingError, type DeployChartResult } from '../steps/deploy-chart.js'
+import { findStatefulSet } from '../kube/helm.js'
+import { deployChart, rollbackChart, unsafeScalingError, type DeployChartResult } from '../steps/deploy-chart.js'
 import { execPodQuery, type PodQuery } from './pod-query.js'
-import { EnsembleStepError, restartServer, rollOutdated, waitForQuorum, waitPodReplaced, type RollContext } from './roll.js'
-import { formatEnsembleState, hasQuorum, readEnsembleState, type StatefulSetWithStrategy } from './state.js'
+import { EnsembleStepError, restartServer, rollOutdated, settledStatefulSet, waitForQuorum, waitPodReplaced, type RollContext } from './roll.js'
+import { formatEnsembleState, hasQuorum, readEnsembleState, templateVoters, type StatefulSetWithStrategy } from './state.js'
 
 export interface ConvergeOptions {
   env: Environment
@@ -58,22 +59,20 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
   const { env, kubectl } = opts
   const namespace = env.kubernetes.namespace
   const name = env.kubernetes.statefulSet
-  const deploy = (size?: { replicas: number; servers: number }): Promise<DeployChartResult> =>
-    deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) })
   const live = await kubectl.getOptional<StatefulSetWithStrategy>('statefulset', name, namespace)
-  // First install: pods start 0..N-1, each with the full server list; nothing to restart.
-  if (!live) return { chart: await deploy(), restarted: [] }
-
-  const ctx: RollContext = {
-    kubectl,
-    query: opts.query ?? execPodQuery(kubectl, { namespace, container: 'zookeeper' }),
-    namespace,
-    statefulSet: name,
-    podTimeoutMs: env.timeouts.podReadyMs,
-    quorumTimeoutMs: env.timeouts.podReadyMs,
-    ...(opts.onRestart ? { onRestart: opts.onRestart } : {})
+  const ctx = rollContext(env, kubectl, opts.query, opts.onRestart)
+  // Every helm upgrade is followed by the controller's reading of it: before that, its
+  // updateRevision is the previous one and a roll would restart nothing.
+  const deploy = async (size?: { replicas: number; servers: number }): Promise<{ chart: DeployChartResult; sts: StatefulSetWithStrategy }> => {
+    const chart = await deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) })
+    return { chart, sts: await settledStatefulSet(ctx) }
   }
+  // First install: pods start 0..N-1, each with the full server list; nothing to restart.
+  if (!live) return { chart: (await deploy()).chart, restarted: [] }
+
   const from = live.spec.replicas ?? 1
+  // Voters the live template lists: fewer than replicas while a scale-down step is halfway.
+  const voters = templateVoters(live) ?? from
   const to = env.ensemble.servers
   const restarted: string[] = []
 
@@ -85,9 +84,13 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
         `(the root action passes them), or run zk-rollout rollout`
     )
 
+  // Resume: a step interrupted halfway left servers on two configurations; finish it first among
+  // the servers every configuration lists, so the next step again differs by one voter only. It
+  // waits for the quorum itself (a server of a failed step may still be coming back).
+  restarted.push(...(await rollOutdated(ctx, Math.min(from, voters, to))))
   if (plan) {
     const state = await readEnsembleState(kubectl, ctx.query, namespace, name)
-    if (!hasQuorum(state, from))
+    if (!hasQuorum(state, Math.min(from, voters)))
       throw new EnsembleStepError(
         `scale ${formatSizes(plan)} refused: the ensemble has no quorum now; fix that first (a scale restarts servers)`,
         state
@@ -95,32 +98,39 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
     log.info(`scaling StatefulSet ${name}: ${formatSizes(plan)}, one voter per step`)
     if (plan.unsafeSize) log.warning(`target size ${to}: ${plan.unsafeSize} (allowed by ensemble.allowUnsafeSize)`)
   }
-  // Resume: a step interrupted halfway left servers on two configurations; finish it first at
-  // the size both agree on, so the next step again differs by one voter only.
-  restarted.push(...(await rollOutdated(ctx, Math.min(from, to))))
 
   let chart: DeployChartResult | undefined
   for (const step of plan?.steps ?? []) {
-    log.info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${name}-${step.change.ordinal})`)
+    const leaving = `${name}-${step.change.ordinal}`
+    log.info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${leaving})`)
     if (step.change.kind === 'add') {
-      chart = await deploy({ replicas: step.to, servers: step.to })
-      const sts = await kubectl.getOptional<StatefulSetWithStrategy>('statefulset', name, namespace)
-      await waitPodReplaced(ctx, `${name}-${step.change.ordinal}`, undefined, sts?.status?.updateRevision)
+      const deployed = await deploy({ replicas: step.to, servers: step.to })
+      chart = deployed.chart
+      await waitPodReplaced(ctx, leaving, undefined, deployed.sts.status?.updateRevision)
       restarted.push(...(await rollOutdated(ctx, step.to)))
     } else {
-      // A server that no longer lists the leader cannot follow it: leadership moves first.
-      restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)))
+      // A server that no longer lists the leader cannot follow it: leadership moves first, while
+      // every server still lists the one leaving (if a run stopped after the others had dropped
+      // it, they get it back first: one voter apart again).
+      const state = await waitForQuorum(ctx, Math.min(step.from, voters), `before removing ${leaving}`)
+      if (state.leaders.includes(leaving)) {
+        if (voters < step.from) {
+          await deploy({ replicas: step.from, servers: step.from })
+          restarted.push(...(await rollOutdated(ctx, step.from)))
+        }
+        restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)))
+      }
       // The others stop listing the last server while it still runs; only then is it removed.
       await deploy({ replicas: step.from, servers: step.to })
       restarted.push(...(await rollOutdated(ctx, step.to)))
-      chart = await deploy({ replicas: step.to, servers: step.to })
-      await waitPodGone(ctx, `${name}-${step.change.ordinal}`)
-      log.info(await removedPodClaims(kubectl, namespace, `${name}-${step.change.ordinal}`))
+      chart = (await deploy({ replicas: step.to, servers: step.to })).chart
+      await waitPodGone(ctx, leaving)
+      log.info(await removedPodClaims(kubectl, live, leaving))
     }
     if (step.to !== to) await opts.afterStep?.(step)
   }
   if (!chart) {
-    chart = await deploy()
+    chart = (await deploy()).chart
     restarted.push(...(await rollOutdated(ctx, to)))
   }
   if (restarted.length) {
@@ -128,6 +138,20 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
     for (const line of formatEnsembleState(state)) log.info(`  ${line}`)
   }
   return { chart, ...(plan ? { scaling: plan } : {}), restarted }
+}
+
+function rollContext(env: Environment, kubectl: Kubectl, query: PodQuery | undefined, onRestart: RollContext['onRestart'] | undefined): RollContext {
+  const { namespace, statefulSet } = env.kubernetes
+  return {
+    kubectl,
+    // The bundled chart's container; another chart's default one.
+    query: query ?? execPodQuery(kubectl, { namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) }),
+    namespace,
+    statefulSet,
+    podTimeoutMs: env.timeouts.podReadyMs,
+    quorumTimeoutMs: env.timeouts.podReadyMs,
+    ...(onRestart ? { onRestart } : {})
+  }
 }
 
 /** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
@@ -143,14 +167,16 @@ async function moveLeadershipOff(ctx: RollContext, n: number, ordinal: number): 
 }
 
 /** What happens to a removed server's volumes: they stay (the data may be wanted back); how to delete them. */
-async function removedPodClaims(kubectl: Kubectl, namespace: string, pod: string): Promise<string> {
-  const claims = await kubectl.list<KubeObject>('persistentvolumeclaims', namespace).then(
-    list => list.map(c => c.metadata.name).filter(n => n.endsWith(`-${pod}`)),
-    () => undefined
+async function removedPodClaims(kubectl: Kubectl, sts: StatefulSetWithStrategy, pod: string): Promise<string> {
+  // The controller names them <template>-<pod>: exactly those, not a look-alike of another release.
+  const templates = ((sts.spec as { volumeClaimTemplates?: KubeObject[] }).volumeClaimTemplates ?? []).map(t => `${t.metadata.name}-${pod}`)
+  if (templates.length === 0) return `${pod} removed; it had no PersistentVolumeClaims`
+  const kept = await Promise.all(templates.map(c => kubectl.getOptional('persistentvolumeclaim', c, sts.metadata.namespace))).then(
+    found => templates.filter((_, i) => found[i]),
+    () => templates
   )
-  if (claims === undefined) return `${pod} removed; its PersistentVolumeClaims, if any, are kept (list them with kubectl get pvc -n ${namespace})`
-  if (claims.length === 0) return `${pod} removed; it had no PersistentVolumeClaims`
-  return `${pod} removed; its PersistentVolumeClaims are kept. To delete them by hand: kubectl delete pvc -n ${namespace} ${claims.join(' ')}`
+  if (kept.length === 0) return `${pod} removed; its PersistentVolumeClaims were already gone`
+  return `${pod} removed; its PersistentVolumeClaims are kept. To delete them by hand: kubectl delete pvc -n ${sts.metadata.namespace} ${kept.join(' ')}`
 }
 
 async function waitPodGone(ctx: RollContext, pod: string): Promise<void> {
@@ -159,4 +185,37 @@ async function waitPodGone(ctx: RollContext, pod: string): Promise<void> {
     if (Date.now() >= deadline) throw new EnsembleStepError(`pod ${pod} was not removed within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined)
     await new Promise(resolve => setTimeout(resolve, 500))
   }
+}
+
+export interface RollBackOptions {
+  env: Environment
+  helm: Helm
+  kubectl: Kubectl
+  revision: number
+  query?: PodQuery
+  onRestart?: RollContext['onRestart']
+}
+
+/**
+ * helm rollback, then the servers restarted onto the old revision in ZooKeeper order (under
+ * OnDelete nothing else would restart them). A revision of another size is refused: helm would
+ * change the voters at once; rolling out the old ensemble.servers takes the safe steps instead.
+ */
+export async function rollBack(opts: RollBackOptions): Promise<string[]> {
+  const { env, helm, kubectl, revision } = opts
+  const { release, namespace, statefulSet } = env.kubernetes
+  const live = await kubectl.getOptional<StatefulSetWithStrategy>('statefulset', statefulSet, namespace)
+  const old = findStatefulSet(await helm.manifestAt(release, namespace, revision), release)
+  const oldReplicas = old.spec.replicas ?? 1
+  const liveReplicas = live?.spec.replicas
+  if (liveReplicas !== undefined && (oldReplicas !== liveReplicas || templateVoters(old as StatefulSetWithStrategy) !== templateVoters(live!)))
+    throw new ScalingRefusal(
+      `revision ${revision} of ${release} has ${oldReplicas} servers and the live ensemble ${liveReplicas} (or lists other voters): ` +
+        `a rollback would change them at once. Roll out ensemble.servers: ${oldReplicas} instead, which goes one voter per step`
+    )
+  await rollbackChart(helm, env, revision)
+  if (!live) return []
+  const ctx = rollContext(env, kubectl, opts.query, opts.onRestart)
+  await settledStatefulSet(ctx)
+  return rollOutdated(ctx, liveReplicas!)
 }

@@ -14,14 +14,28 @@ const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout
 
 export interface ExecQueryOptions {
   namespace: string
-  container: string
+  /** Undefined: the pod's default container (its kubectl.kubernetes.io/default-container, else the first). */
+  container?: string
   clientPort?: number
 }
 
 export function execPodQuery(kubectl: Kubectl, opts: ExecQueryOptions): PodQuery {
   return async (pod, word) => {
     const { stdout } = await kubectl
-      .run(['exec', pod, '-n', opts.namespace, '-c', opts.container, '--', 'bash', '-c', SCRIPT, 'zk-rollout', String(opts.clientPort ?? 2181), word])
+      .run([
+        'exec',
+        pod,
+        '-n',
+        opts.namespace,
+        ...(opts.container ? ['-c', opts.container] : []),
+        '--',
+        'bash',
+        '-c',
+        SCRIPT,
+        'zk-rollout',
+        String(opts.clientPort ?? 2181),
+        word
+      ])
       .catch((e: unknown) => {
         // The whole command line says nothing new here: what the container or kubectl said does.
         if (!(e instanceof CommandError)) throw e

@@ -1,6 +1,8 @@
 // ZooKeeper-aware restarts of a StatefulSet with updateStrategy OnDelete: one server at a time,
-// followers first and the leader last, each deleted only when the ensemble is a healthy quorum
-// and waited until it is one again. Every choice comes from a fresh reading of the live state.
+// followers first and the leader last. A serving server is restarted only while the ensemble is
+// a healthy quorum; one that does not serve may be restarted while a majority still serves (that
+// costs nothing, and is how a broken server gets fixed). Each restart is waited until the server
+// serves again. Every choice comes from a fresh reading of the live state.
 import type { Kubectl } from '../kube/kubectl.js'
 import type { Pod } from '../kube/types.js'
 import { listAndWatch } from '../kube/watch.js'
@@ -9,6 +11,7 @@ import { fastFailure, isPodReady } from '../steps/wait-ready.js'
 import type { PodQuery } from './pod-query.js'
 import {
   formatEnsembleState,
+  hasQuorum,
   quorumProblem,
   readEnsembleState,
   restartOrder,
@@ -49,28 +52,41 @@ export class EnsembleStepError extends Error {
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
-async function needsRestarts(ctx: RollContext, n: number): Promise<boolean> {
-  const sts = await ctx.kubectl.getOptional<StatefulSetWithStrategy>('statefulset', ctx.statefulSet, ctx.namespace)
-  if (sts?.spec.updateStrategy?.type !== 'OnDelete') return false
-  const revision = sts.status?.updateRevision
-  const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional<Pod>('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)))
-  return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision)
+/**
+ * The StatefulSet once its controller has seen the latest spec: before that, its updateRevision
+ * is the previous one, and a roll would restart nothing (or wait for the wrong revision).
+ */
+export async function settledStatefulSet(ctx: RollContext): Promise<StatefulSetWithStrategy> {
+  const deadline = Date.now() + ctx.podTimeoutMs
+  for (;;) {
+    const sts = await ctx.kubectl.getOptional<StatefulSetWithStrategy>('statefulset', ctx.statefulSet, ctx.namespace)
+    if (!sts) throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined)
+    const generation = (sts.metadata as { generation?: number }).generation ?? 0
+    if ((sts.status?.observedGeneration ?? 0) >= generation) return sts
+    if (Date.now() >= deadline)
+      throw new EnsembleStepError(
+        `StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`,
+        undefined
+      )
+    await sleep(ctx.pollMs ?? 200)
+  }
 }
 
-/** Until servers 0..n-1 form one healthy quorum; the last state, or EnsembleStepError at the deadline. */
-export async function waitForQuorum(ctx: RollContext, n: number, why: string): Promise<EnsembleState> {
+/** Until `ok(state)` says nothing is wrong; the last state, or EnsembleStepError with the problem at the deadline. */
+async function waitUntil(ctx: RollContext, why: string, problem: (s: EnsembleState) => string | undefined): Promise<EnsembleState> {
   const deadline = Date.now() + ctx.quorumTimeoutMs
   for (;;) {
     const state = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet)
-    const problem = quorumProblem(state, n)
-    if (!problem) return state
-    if (Date.now() >= deadline)
-      throw new EnsembleStepError(
-        `${why}: servers 0..${n - 1} were not one quorum within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${problem}`,
-        state
-      )
+    const wrong = problem(state)
+    if (!wrong) return state
+    if (Date.now() >= deadline) throw new EnsembleStepError(`${why}: not within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${wrong}`, state)
     await sleep(ctx.pollMs ?? 500)
   }
+}
+
+/** Until servers 0..n-1 form one healthy quorum (one leader, every other one a synced follower). */
+export function waitForQuorum(ctx: RollContext, n: number, why: string): Promise<EnsembleState> {
+  return waitUntil(ctx, `${why}: servers 0..${n - 1} were not one quorum`, s => quorumProblem(s, n))
 }
 
 /** Until the pod named `name` is a new incarnation (not `oldUid`) at `revision` and Ready. */
@@ -95,7 +111,8 @@ export async function waitPodReplaced(ctx: RollContext, name: string, oldUid: st
 /** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
 export async function restartServer(ctx: RollContext, server: ServerState, state: EnsembleState): Promise<void> {
   ctx.onRestart?.(server.pod, state)
-  await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--wait=false'])
+  // Once: a retried deletion could hit the successor the controller already made.
+  await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--ignore-not-found', '--wait=false'], { once: true })
   try {
     await waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision)
   } catch (e) {
@@ -104,8 +121,24 @@ export async function restartServer(ctx: RollContext, server: ServerState, state
   }
 }
 
+async function needsRestarts(ctx: RollContext, n: number): Promise<boolean> {
+  const sts = await settledStatefulSet(ctx)
+  if (sts.spec.updateStrategy?.type !== 'OnDelete') return false
+  const revision = sts.status?.updateRevision
+  const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional<Pod>('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)))
+  return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision)
+}
+
+/** What stops the next restart now: a serving server needs a healthy quorum, a broken one a serving majority. */
+function restartBlocker(state: EnsembleState, n: number): string | undefined {
+  const next = restartOrder(state, n)[0]
+  if (!next) return quorumProblem(state, n)
+  if (next.mode === 'leader' || next.mode === 'follower') return quorumProblem(state, n)
+  return hasQuorum(state, n) ? undefined : `no majority of servers 0..${n - 1} serves with one leader (${quorumProblem(state, n)})`
+}
+
 /**
- * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order. Returns the
+ * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order, and returns the
  * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
  */
 export async function rollOutdated(ctx: RollContext, n: number): Promise<string[]> {
@@ -113,7 +146,8 @@ export async function rollOutdated(ctx: RollContext, n: number): Promise<string[
   // From the API alone first: a release with nothing to restart costs no exec into any pod.
   if (!(await needsRestarts(ctx, n))) return restarted
   for (;;) {
-    const state = await waitForQuorum(ctx, n, restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server')
+    const why = restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server'
+    const state = await waitUntil(ctx, `${why}: servers 0..${n - 1} were not ready for the next restart`, s => restartBlocker(s, n))
     const [next, ...rest] = restartOrder(state, n)
     if (!next) return restarted
     log.info(

@@ -27,9 +27,7 @@ export interface ServerState {
 
 export interface EnsembleState {
   statefulSet: string
-  replicas: number
   updateRevision?: string
-  updateStrategy?: string
   servers: ServerState[]
   leaders: string[]
 }
@@ -37,8 +35,18 @@ export interface EnsembleState {
 export interface StatefulSetWithStrategy extends StatefulSet {
   spec: StatefulSet['spec'] & {
     selector?: { matchLabels?: Record<string, string> }
-    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } }
+    updateStrategy?: { type?: string }
+    template?: { metadata?: { annotations?: Record<string, string> } }
   }
+}
+
+/** The bundled chart's annotation: how many voters the pod template's zoo.cfg lists. */
+export const VOTERS_ANNOTATION = 'zk-rollout.io/voters'
+
+/** Voters the StatefulSet's current template lists, when its chart says (the bundled one does). */
+export function templateVoters(sts: StatefulSetWithStrategy): number | undefined {
+  const v = Number(sts.spec.template?.metadata?.annotations?.[VOTERS_ANNOTATION])
+  return Number.isInteger(v) && v > 0 ? v : undefined
 }
 
 const ordinalOf = (sts: string, pod: string): number | undefined => {
@@ -60,9 +68,7 @@ export async function readEnsembleState(kubectl: Kubectl, query: PodQuery, names
   const servers = await Promise.all(pods.map(({ pod, ordinal }) => serverState(query, pod, ordinal, updateRevision)))
   return {
     statefulSet,
-    replicas: sts.spec.replicas ?? 1,
     updateRevision,
-    updateStrategy: sts.spec.updateStrategy?.type,
     servers,
     leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
   }

@@ -24,6 +24,8 @@ export interface RunOptions {
   input?: string
   /** Exit codes that are answers, not failures (e.g. 1 for "not found" checks). */
   allowExitCodes?: number[]
+  /** Not retried on a transient error: for a request whose repetition would do harm (a pod deletion). */
+  once?: boolean
 }
 
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */

@@ -133,6 +133,11 @@ export class Helm {
     return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout)
   }
 
+  /** The manifest of one revision of the release. */
+  async manifestAt(release: string, namespace: string, revision: number): Promise<string> {
+    return (await this.read(['get', 'manifest', release, '-n', namespace, '--revision', String(revision)])).stdout
+  }
+
   async rollback(release: string, namespace: string, revision: number): Promise<void> {
     await this.change(['rollback', release, String(revision), '-n', namespace])
   }

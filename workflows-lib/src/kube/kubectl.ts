@@ -19,7 +19,8 @@ export class Kubectl {
 
   async run(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
     const shown = `kubectl ${args.join(' ')}`
-    return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown })
+    const once = (): Promise<CommandResult> => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts)
+    return opts.once ? once() : retryTransient(once, { what: shown })
   }
 
   async json<T>(args: string[]): Promise<T> {

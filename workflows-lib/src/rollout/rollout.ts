@@ -12,7 +12,8 @@ import { withEnvironmentLock, type EnvironmentLockOptions } from '../lock/index.
 import type { DeployReport } from '../observers/index.js'
 import { deployFailureMessage, deployObservers } from '../steps/deploy-observers.js'
 import type { SshCredentials } from '../ssh/index.js'
-import { rollbackChart, type DeployChartResult } from '../steps/deploy-chart.js'
+import { rollBack } from '../ensemble/converge.js'
+import type { DeployChartResult } from '../steps/deploy-chart.js'
 import { convergeFollowing } from '../ensemble/between-steps.js'
 import type { RollContext } from '../ensemble/roll.js'
 import { formatSizes, type ScalingPlan } from '../scaling/plan.js'
@@ -110,7 +111,8 @@ async function rolloutSteps(opts: RolloutOptions): Promise<RolloutReport> {
     const chart = partial.chart
     // Never after a scale: the previous revision is another size, and helm would jump there at once.
     if (opts.rollbackOnFailure && chart?.changed && chart.previousRevision !== undefined && !partial.scaling) {
-      await rollbackChart(helm, env, chart.previousRevision)
+      // The servers go back onto the old revision in ZooKeeper order too.
+      await rollBack({ env, helm, kubectl, revision: chart.previousRevision })
       log.info(`release ${chart.release} rolled back to revision ${chart.previousRevision} after ${step} failed`)
     }
     throw new RolloutError(`${step} failed: ${(error as Error).message}`, step, partial)

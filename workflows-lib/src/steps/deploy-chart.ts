@@ -1,6 +1,7 @@
 // Step 1: helm upgrade --install of the environment's chart, only when it would change
-// something (a server-side dry run is compared with the deployed release), and never a jump
-// of more than one server at a time.
+// something (a server-side dry run is compared with the deployed release). Called alone it
+// refuses a jump of more than one server; the executor (ensemble/converge.ts) calls it once per
+// size step of a scale.
 import * as log from '../output/log.js'
 import { chartReference, type ChartRoots } from '../chart/chart-reference.js'
 import type { Environment } from '../environment/types.js'
@@ -37,9 +38,9 @@ export interface ChartSize {
 export function upgradeRequest(env: Environment, roots: ChartRoots, size?: ChartSize): UpgradeRequest {
   const { chart, flags } = chartReference(env, roots)
   const replicas = size?.replicas ?? env.ensemble.servers
-  // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
-  // the rendered release equals what a plain `helm upgrade` of the same values gives.
-  const servers: Record<string, string> = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {}
+  // Always set, so a `servers:` in the values file cannot leave a pod unlisted; it differs from
+  // replicas only while a scale-down step keeps the last pod running.
+  const servers = String(size?.servers ?? replicas)
   return {
     release: env.kubernetes.release,
     namespace: env.kubernetes.namespace,
@@ -47,7 +48,7 @@ export function upgradeRequest(env: Environment, roots: ChartRoots, size?: Chart
     chartFlags: flags,
     valuesFile: env.chart.valuesFile,
     // The bundled chart takes its size from ensemble.servers; other charts from their values.
-    set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
+    set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), servers } : {}
   }
 }
 
@@ -82,7 +83,7 @@ export function unsafeScalingError(name: string, from: number | undefined, to: n
   return (
     `StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
     `can split the quorum (any majority of the old and the new configuration must intersect). ` +
-    `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`
+    `Change it one server per rollout (e.g. ${from} -> ${from + Math.sign(to - from)}); with the bundled chart, zk-rollout rollout and the root action take such steps themselves.`
   )
 }
 

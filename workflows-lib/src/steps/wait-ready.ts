@@ -133,7 +133,10 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
   const sts = await settledStatefulSet(opts, deadline)
   const replicas = sts.spec.replicas ?? 1
   const updateRevision = sts.status?.updateRevision
-  const rolling = Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision)
+  // Under OnDelete the controller replaces nothing itself (and never advances currentRevision):
+  // zk-rollout restarted the pods already, so they are waited for in ordinal order.
+  const onDelete = (sts.spec as { updateStrategy?: { type?: string } }).updateStrategy?.type === 'OnDelete'
+  const rolling = !onDelete && Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision)
   // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
   const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i))
   const podName = (ordinal: number): string => `${opts.statefulSet}-${ordinal}`
