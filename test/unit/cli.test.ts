@@ -74,6 +74,9 @@ describe('zk-rollout CLI', () => {
     err = ''
     expect(await run(['plan', 'environments/prod', '--base', 'no-such-ref'], io)).toBe(1)
     expect(err).toContain('--base no-such-ref: cannot read environments/prod/environment.yaml at that revision')
+    err = ''
+    expect(await run(['plan', 'environments/prod', '--base=--output=/tmp/x'], io)).toBe(1)
+    expect(err).toContain('is not a git revision name')
   })
 
   it('exits 1 with file:line:column on an invalid environment', async () => {

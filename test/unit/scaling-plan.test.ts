@@ -111,8 +111,6 @@ describe('restart order and quorum checks (from a reading of the live ensemble)'
   })
   const state = (servers: ServerState[]): EnsembleState => ({
     statefulSet: 'zk',
-    replicas: servers.length,
-    updateStrategy: 'OnDelete',
     servers,
     leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
   })
