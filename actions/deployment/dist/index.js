@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9030);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2524);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -35026,7 +35026,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9030:
+/***/ 2524:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44503,6 +44503,10 @@ class helm_Helm {
         await this.majorVersion();
         return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
     }
+    /** The manifest of one revision of the release. */
+    async manifestAt(release, namespace, revision) {
+        return (await this.read(['get', 'manifest', release, '-n', namespace, '--revision', String(revision)])).stdout;
+    }
     async rollback(release, namespace, revision) {
         await this.change(['rollback', release, String(revision), '-n', namespace]);
     }
@@ -44684,6 +44688,80 @@ function server_services_renderServerServices(env, statefulSet) {
     return Array.from({ length: env.ensemble.servers }, (_, i) => renderServerService(env, i, statefulSet));
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/scaling/plan.ts
+// The scaling planner: from the live size to the environment's, the sequence of static voting
+// configurations that changes one voter per step. ZooKeeper without dynamic reconfiguration
+// learns its voters from zoo.cfg, so while a step rolls out some servers run the old list and
+// some the new one; only if every majority of the old list meets every majority of the new one
+// can the two halves never elect two leaders. Removing or adding one voter keeps that true;
+// two at once (3 -> 5: {1,2} and {3,4,5}) does not. Pure: no cluster, no I/O.
+class plan_ScalingRefusal extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ScalingRefusal';
+    }
+}
+const majority = (n) => Math.floor(n / 2) + 1;
+/** Why a size is unsafe (no better fault tolerance than a smaller odd one), or undefined. */
+function unsafeSizeReason(n) {
+    if (n % 2 === 1 && n >= 3)
+        return undefined;
+    const tolerated = Math.floor((n - 1) / 2);
+    return (`${n} server${n === 1 ? '' : 's'} tolerate${n === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} (a quorum is ${majority(n)} of ${n})` +
+        (n % 2 === 0 ? `, no more than ${n - 1} would, and every write waits for one server more` : ''));
+}
+function plan_planScaling(req) {
+    const { from, to } = req;
+    for (const [name, n] of [
+        ['current size', from],
+        ['target size', to]
+    ])
+        if (!Number.isInteger(n) || n < 1 || n > 99)
+            throw new plan_ScalingRefusal(`${name} ${n} is not a server count (1..99)`);
+    if (from === to)
+        throw new plan_ScalingRefusal(`the ensemble already has ${to} server${to === 1 ? '' : 's'}: nothing to scale`);
+    const unsafe = unsafeSizeReason(to);
+    if (unsafe && !req.allowUnsafeSize)
+        throw new plan_ScalingRefusal(`target ${to} refused: ${unsafe}. Choose an odd size of 3 or more, or set ensemble.allowUnsafeSize: true`);
+    // Scaling down, servers up to `from` still vote until the last step: ids there collide too.
+    const highest = Math.max(from, to);
+    const colliding = (req.observerIds ?? []).filter(id => id <= highest).sort((a, b) => a - b);
+    if (colliding.length > 0)
+        throw new plan_ScalingRefusal(`observer id${colliding.length === 1 ? '' : 's'} ${colliding.join(', ')} would collide with participant id${colliding.length === 1 ? '' : 's'} ` +
+            `${colliding.join(', ')} of the ${highest}-server configuration: observer ids must stay above every participant; renumber them (101 and up)`);
+    const dir = Math.sign(to - from);
+    const sizes = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * dir);
+    const steps = sizes.slice(1).map((size, i) => {
+        const prev = sizes[i];
+        const ordinal = Math.max(prev, size) - 1;
+        return {
+            from: prev,
+            to: size,
+            change: { kind: size > prev ? 'add' : 'remove', myid: ordinal + 1, ordinal },
+            voters: Array.from({ length: size }, (_, v) => v + 1)
+        };
+    });
+    return { from, to, sizes, steps, ...(unsafe ? { unsafeSize: unsafe } : {}) };
+}
+/** `3 -> 4 -> 5` */
+function plan_formatSizes(plan) {
+    return plan.sizes.join(' -> ');
+}
+/**
+ * What one step restarts, in order, as a plan can know it before the cluster is asked who leads:
+ * the new server first (scale-up), then every other server, followers first and the leader last.
+ */
+function plan_stepRestarts(step, statefulSet) {
+    const pod = (ordinal) => `${statefulSet}-${ordinal}`;
+    const staying = Array.from({ length: Math.min(step.from, step.to) }, (_, i) => pod(i));
+    return step.change.kind === 'add'
+        ? [`start ${pod(step.change.ordinal)} (new, myid ${step.change.myid})`, `restart ${staying.join(', ')}: followers first, the leader last`]
+        : [
+            `restart ${staying.join(', ')} without server.${step.change.myid}: followers first, the leader last`,
+            `then remove ${pod(step.change.ordinal)} (its PersistentVolumeClaim is kept)`
+        ];
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/chart/chart-reference.ts
 
 /** The bundled chart, relative to the repository (or action) root. */
@@ -44705,17 +44783,18 @@ function chart_reference_chartReference(env, roots) {
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-chart.ts
 // Step 1: helm upgrade --install of the environment's chart, only when it would change
-// something (a server-side dry run is compared with the deployed release), and never a jump
-// of more than one server at a time.
+// something (a server-side dry run is compared with the deployed release). Called alone it
+// refuses a jump of more than one server; the executor (ensemble/converge.ts) calls it once per
+// size step of a scale.
 
 
 
 function deploy_chart_upgradeRequest(env, roots, size) {
     const { chart, flags } = chartReference(env, roots);
     const replicas = size?.replicas ?? env.ensemble.servers;
-    // servers only while a scale-down step keeps the last pod running unlisted; otherwise unset, so
-    // the rendered release equals what a plain `helm upgrade` of the same values gives.
-    const servers = size && size.servers !== size.replicas ? { servers: String(size.servers) } : {};
+    // Always set, so a `servers:` in the values file cannot leave a pod unlisted; it differs from
+    // replicas only while a scale-down step keeps the last pod running.
+    const servers = String(size?.servers ?? replicas);
     return {
         release: env.kubernetes.release,
         namespace: env.kubernetes.namespace,
@@ -44723,7 +44802,7 @@ function deploy_chart_upgradeRequest(env, roots, size) {
         chartFlags: flags,
         valuesFile: env.chart.valuesFile,
         // The bundled chart takes its size from ensemble.servers; other charts from their values.
-        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), ...servers } : {}
+        set: env.chart.source.kind === 'bundled' ? { replicas: String(replicas), servers } : {}
     };
 }
 const normalize = (manifest) => manifest.replace(/\s+$/gm, '').trim();
@@ -44751,7 +44830,7 @@ function deploy_chart_unsafeScalingError(name, from, to) {
         return undefined;
     return (`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: changing more than one server at a time ` +
         `can split the quorum (any majority of the old and the new configuration must intersect). ` +
-        `Scale one server at a time (e.g. ${from} -> ${from + Math.sign(to - from)}), or use the scale workflow.`);
+        `Change it one server per rollout (e.g. ${from} -> ${from + Math.sign(to - from)}); with the bundled chart, zk-rollout rollout and the root action take such steps themselves.`);
 }
 /** Why a chart that renders `replicas` servers is refused for this environment, or undefined. */
 function deploy_chart_replicaMismatchError(env, name, replicas, expected = env.ensemble.servers) {
@@ -44760,7 +44839,7 @@ function deploy_chart_replicaMismatchError(env, name, replicas, expected = env.e
     return (`the chart renders StatefulSet ${name} with ${replicas} replicas but ensemble.servers is ${env.ensemble.servers}: ` +
         `set the chart's replica count in ${env.chart.valuesFile} to match`);
 }
-async function deployChart({ env, helm, kubectl, roots, size }) {
+async function deploy_chart_deployChart({ env, helm, kubectl, roots, size }) {
     const req = deploy_chart_upgradeRequest(env, roots, size);
     const major = await helm.majorVersion();
     log.info(`helm ${major}: release ${req.release} in namespace ${req.namespace}, chart ${req.chart}`);
@@ -44804,9 +44883,47 @@ async function refuseUnsafeScaling(kubectl, env, name, replicas) {
     if (refused)
         throw new Error(refused);
 }
-async function rollbackChart(helm, env, revision) {
+async function deploy_chart_rollbackChart(helm, env, revision) {
     log.info(`rolling release ${env.kubernetes.release} back to revision ${revision}`);
     await helm.rollback(env.kubernetes.release, env.kubernetes.namespace, revision);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/pod-query.ts
+// Asking a server pod its state from a runner outside the cluster: `kubectl exec` into the
+// ZooKeeper container, where a four-letter word goes to 127.0.0.1:<clientPort> over bash's
+// /dev/tcp (the official image has bash and coreutils). It needs RBAC `create` on pods/exec in
+// the namespace, and nothing reachable from the runner but the API server. The word and the port
+// are positional arguments, never spliced into the script.
+
+const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
+function pod_query_execPodQuery(kubectl, opts) {
+    return async (pod, word) => {
+        const { stdout } = await kubectl
+            .run([
+            'exec',
+            pod,
+            '-n',
+            opts.namespace,
+            ...(opts.container ? ['-c', opts.container] : []),
+            '--',
+            'bash',
+            '-c',
+            SCRIPT,
+            'zk-rollout',
+            String(opts.clientPort ?? 2181),
+            word
+        ])
+            .catch((e) => {
+            // The whole command line says nothing new here: what the container or kubectl said does.
+            if (!(e instanceof CommandError))
+                throw e;
+            const said = (e.result.stderr.trim() || e.result.stdout.trim()).split('\n').at(-1) || `exit ${e.result.exitCode}`;
+            throw new Error(`'${word}' through kubectl exec into ${pod} failed: ${said}`, { cause: e });
+        });
+        if (stdout.trim() === '')
+            throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`);
+        return stdout;
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -44978,6 +45095,723 @@ async function watch_listAndWatch(kubectl, opts) {
     }
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
+function describeState(state) {
+    if (state?.waiting)
+        return `waiting (${state.waiting.reason ?? 'unknown'}${state.waiting.message ? `: ${state.waiting.message}` : ''})`;
+    if (state?.terminated)
+        return `terminated (${state.terminated.reason ?? 'exit'} ${state.terminated.exitCode ?? ''}${state.terminated.message ? `: ${state.terminated.message}` : ''})`.replace(' )', ')');
+    if (state?.running)
+        return `running since ${state.running.startedAt ?? '?'}`;
+    return 'no state yet';
+}
+function podRestarts(pod) {
+    return (pod?.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+}
+/** A short status line for progress logs. */
+function diagnostics_podSummary(pod) {
+    if (!pod)
+        return 'not created yet';
+    const conditions = (pod.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    const restarts = podRestarts(pod);
+    return [pod.status?.phase ?? 'Pending', ...conditions, ...(restarts ? [`restarts=${restarts}`] : [])].join(', ');
+}
+async function diagnostics_diagnosePod(kubectl, namespace, name, pod) {
+    const containers = pod?.status?.containerStatuses ?? [];
+    const diag = {
+        pod: name,
+        phase: pod ? (pod.status?.phase ?? 'Pending') : 'not created',
+        conditions: (pod?.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`),
+        containers: containers.map(c => `${c.name}: ${describeState(c.state)}, ready=${c.ready}, restarts=${c.restartCount}${c.lastState?.terminated ? `, last: ${describeState(c.lastState)}` : ''}`),
+        restarts: podRestarts(pod),
+        events: [],
+        logs: ''
+    };
+    try {
+        const events = await kubectl.raw(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`);
+        const when = (e) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '';
+        diag.events = events.items
+            .sort((a, b) => when(a).localeCompare(when(b)))
+            .slice(-10)
+            .map(e => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${e.count && e.count > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`.trim());
+    }
+    catch (error) {
+        diag.events = [`(events unavailable: ${error.message.split('\n')[0]})`];
+    }
+    if (pod) {
+        const previous = diag.restarts > 0 ? ['--previous'] : [];
+        try {
+            diag.logs = (await kubectl.run(['logs', name, '-n', namespace, '--all-containers', '--tail=20', ...previous])).stdout.trimEnd();
+        }
+        catch (error) {
+            diag.logs = `(logs unavailable: ${error.message.split('\n').slice(-1)[0]})`;
+        }
+    }
+    return diag;
+}
+function formatDiagnostics(d) {
+    return [
+        `pod ${d.pod}: phase ${d.phase}, restarts ${d.restarts}`,
+        ...(d.conditions.length ? ['  conditions:', ...d.conditions.map(c => `    ${c}`)] : []),
+        ...(d.containers.length ? ['  containers:', ...d.containers.map(c => `    ${c}`)] : []),
+        '  recent events:',
+        ...(d.events.length ? d.events.map(e => `    ${e}`) : ['    (none)']),
+        ...(d.logs ? ['  last log lines:', ...d.logs.split('\n').map(l => `    ${l}`)] : [])
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/steps/wait-ready.ts
+// Step 2: pods 0..N-1 of the StatefulSet Ready, in order, driven by one watch. Fails fast on a
+// crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
+// per-pod or overall deadline. Every failure carries the pod's diagnostics.
+
+
+
+
+function waitReadyOptions(req) {
+    const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
+    return {
+        kubectl: req.kubectl,
+        namespace: req.env.kubernetes.namespace,
+        statefulSet: req.statefulSet ?? req.env.kubernetes.statefulSet,
+        podTimeoutMs,
+        overallTimeoutMs: req.overallTimeoutMs ?? podTimeoutMs * req.env.ensemble.servers
+    };
+}
+class WaitReadyError extends Error {
+    diagnostics;
+    constructor(message, diagnostics) {
+        super(diagnostics ? `${message}\n${formatDiagnostics(diagnostics)}` : message);
+        this.diagnostics = diagnostics;
+        this.name = 'WaitReadyError';
+    }
+}
+/**
+ * Why the wait for one pod stops: a fast failure or its per-pod timeout. The abort reason of the
+ * pod watch, so the error names the pod that failed, which need not be the one waited for.
+ */
+class PodFailure extends Error {
+    ordinal;
+    reason;
+    constructor(ordinal, reason) {
+        super(reason);
+        this.ordinal = ordinal;
+        this.reason = reason;
+        this.name = 'PodFailure';
+    }
+}
+const fatalWaitingReasons = new Set([
+    'CrashLoopBackOff',
+    'ErrImagePull',
+    'ImagePullBackOff',
+    'InvalidImageName',
+    'CreateContainerConfigError',
+    'CreateContainerError'
+]);
+function wait_ready_isPodReady(pod, updateRevision) {
+    if (!pod || pod.metadata.deletionTimestamp)
+        return false;
+    if (updateRevision && pod.metadata.labels?.['controller-revision-hash'] !== updateRevision)
+        return false;
+    return (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
+}
+/** A reason to stop waiting now, or undefined while the pod may still become Ready. */
+function wait_ready_fastFailure(pod, crashLoopRestarts) {
+    if (!pod)
+        return undefined;
+    const scheduled = pod.status?.conditions?.find(c => c.type === 'PodScheduled');
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
+        return `cannot be scheduled: ${scheduled.message ?? 'no node fits'}`;
+    for (const c of pod.status?.containerStatuses ?? []) {
+        const reason = c.state?.waiting?.reason;
+        if (reason && fatalWaitingReasons.has(reason))
+            return `container ${c.name} is ${reason} (restarts: ${c.restartCount})${c.state?.waiting?.message ? `: ${c.state.waiting.message}` : ''}`;
+        if (!c.ready && c.restartCount >= crashLoopRestarts)
+            return `container ${c.name} keeps restarting (restarts: ${c.restartCount})`;
+    }
+    return undefined;
+}
+async function wait_ready_settledStatefulSet(opts, deadline) {
+    let found;
+    // The controller must have seen the latest spec before its updateRevision means anything.
+    await listAndWatch(opts.kubectl, {
+        path: `/apis/apps/v1/namespaces/${opts.namespace}/statefulsets`,
+        fieldSelector: `metadata.name=${opts.statefulSet}`,
+        what: `statefulset ${opts.statefulSet}`,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        timeoutError: () => new WaitReadyError(found
+            ? `StatefulSet ${opts.statefulSet} was not observed by its controller in time (generation ${found.metadata.generation}, observed ${found.status?.observedGeneration ?? 'none'}): is kube-controller-manager running?`
+            : `StatefulSet ${opts.statefulSet} does not exist in namespace ${opts.namespace}: did deploy-chart run?`, undefined),
+        onChange: objects => {
+            found = objects.get(opts.statefulSet);
+            const generation = found?.metadata?.generation ?? 0;
+            return found !== undefined && (found.status?.observedGeneration ?? 0) >= generation;
+        }
+    });
+    return found;
+}
+async function waitReady(opts) {
+    const started = Date.now();
+    const deadline = started + opts.overallTimeoutMs;
+    const sts = await wait_ready_settledStatefulSet(opts, deadline);
+    const replicas = sts.spec.replicas ?? 1;
+    const updateRevision = sts.status?.updateRevision;
+    // Under OnDelete the controller replaces nothing itself (and never advances currentRevision):
+    // zk-rollout restarted the pods already, so they are waited for in ordinal order.
+    const onDelete = sts.spec.updateStrategy?.type === 'OnDelete';
+    const rolling = !onDelete && Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
+    // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
+    const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
+    const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    log.info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
+    const ready = [];
+    let index = 0;
+    let currentSince = Date.now();
+    let pods = new Map();
+    const abort = new AbortController();
+    const crashLoopRestarts = opts.crashLoopRestarts ?? 3;
+    const failWith = async (ordinal, why) => {
+        const name = podName(ordinal);
+        throw new WaitReadyError(`pod ${name} ${why}`, await diagnosePod(opts.kubectl, opts.namespace, name, pods.get(name)));
+    };
+    // The overall deadline is the pod watch's own timeout. The per-pod deadline is one timer,
+    // re-armed whenever the next pod becomes the one waited for; the ticker only prints progress.
+    let podDeadline;
+    const armPodDeadline = () => {
+        clearTimeout(podDeadline);
+        if (index >= order.length)
+            return;
+        const ordinal = order[index];
+        podDeadline = setSafeTimeout(() => abort.abort(new PodFailure(ordinal, `not Ready after ${Math.round((Date.now() - currentSince) / 1000)} s (per-pod timeout)`)), opts.podTimeoutMs, 'per-pod timeout');
+    };
+    const ticker = setSafeInterval(() => {
+        if (index >= order.length)
+            return;
+        const name = podName(order[index]);
+        log.info(`  ${name}: waiting ${Math.round((Date.now() - currentSince) / 1000)} s: ${podSummary(pods.get(name))}`);
+    }, opts.progressIntervalMs ?? 10_000, 'progress');
+    armPodDeadline();
+    try {
+        await listAndWatch(opts.kubectl, {
+            path: `/api/v1/namespaces/${opts.namespace}/pods`,
+            labelSelector: selector || undefined,
+            what: `pods of ${opts.statefulSet}`,
+            signal: abort.signal,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            timeoutError: () => new Error(`not Ready within the overall timeout of ${Math.round(opts.overallTimeoutMs / 1000)} s`),
+            onChange: objects => {
+                pods = objects;
+                while (index < order.length && wait_ready_isPodReady(objects.get(podName(order[index])), updateRevision)) {
+                    const now = Date.now();
+                    ready.push({ pod: podName(order[index]), ordinal: order[index], waitedMs: now - currentSince });
+                    log.info(`${podName(order[index])} Ready after ${((now - currentSince) / 1000).toFixed(1)} s`);
+                    index++;
+                    currentSince = now;
+                    armPodDeadline();
+                }
+                if (index >= order.length)
+                    return true;
+                for (const ordinal of order.slice(index)) {
+                    const why = wait_ready_fastFailure(objects.get(podName(ordinal)), crashLoopRestarts);
+                    if (why) {
+                        abort.abort(new PodFailure(ordinal, why));
+                        return false;
+                    }
+                }
+                return false;
+            }
+        });
+    }
+    catch (error) {
+        if (error instanceof WaitReadyError)
+            throw error;
+        if (error instanceof PodFailure)
+            await failWith(error.ordinal, error.reason);
+        // The overall timeout, or kubectl failing: about the pod being waited for.
+        await failWith(order[index], error.message);
+    }
+    finally {
+        clearInterval(ticker);
+        clearTimeout(podDeadline);
+    }
+    log.info(`all ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return ready;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/srvr.ts
+/** The answer of a server that runs but has no quorum (yet), instead of its status. */
+class ZooKeeperNotServingError extends Error {
+    constructor() {
+        super('ZooKeeper is not currently serving requests: it has no quorum yet (still electing a leader or syncing), or lost it');
+        this.name = 'ZooKeeperNotServingError';
+    }
+}
+const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+/** Parses the answer to `srvr` (or `stat`, whose extra client lines are ignored). */
+function srvr_parseSrvr(text) {
+    if (text.trim() === NOT_SERVING)
+        throw new ZooKeeperNotServingError();
+    const fields = new Map();
+    for (const line of text.split('\n')) {
+        // Client lines of `stat` start with a space or '/', so only "Key: value" lines match.
+        const m = /^([A-Za-z][A-Za-z/ ]*):\s*(.*?)\s*$/.exec(line);
+        if (m)
+            fields.set(m[1], m[2]);
+    }
+    const build = fields.get('Zookeeper version');
+    if (build === undefined) {
+        throw new Error(`Not a ZooKeeper srvr answer (no "Zookeeper version:" line): ${JSON.stringify(text.slice(0, 200))}`);
+    }
+    const field = (name) => {
+        const value = fields.get(name);
+        if (value === undefined) {
+            throw new Error(`ZooKeeper srvr answer has no "${name}:" line: ${JSON.stringify(text.slice(0, 400))}`);
+        }
+        return value;
+    };
+    const integer = (name) => {
+        const value = field(name);
+        if (!/^-?\d+$/.test(value))
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${value}" is not an integer`);
+        return Number(value);
+    };
+    const triple = (name) => {
+        const parts = field(name).split('/').map(Number);
+        if (parts.length !== 3 || parts.some(Number.isNaN)) {
+            throw new Error(`ZooKeeper srvr answer: "${name}: ${field(name)}" is not three numbers a/b/c`);
+        }
+        return [parts[0], parts[1], parts[2]];
+    };
+    const zxidText = field('Zxid');
+    if (!/^0x[0-9a-fA-F]+$/.test(zxidText))
+        throw new Error(`ZooKeeper srvr answer: "Zxid: ${zxidText}" is not hexadecimal`);
+    const [min, avg, max] = triple('Latency min/avg/max');
+    const status = {
+        version: /^\d+\.\d+\.\d+/.exec(build)?.[0] ?? build,
+        build,
+        mode: field('Mode'),
+        zxid: BigInt(zxidText),
+        nodeCount: integer('Node count'),
+        latency: { min, avg, max },
+        received: integer('Received'),
+        sent: integer('Sent'),
+        connections: integer('Connections'),
+        outstanding: integer('Outstanding')
+    };
+    if (fields.has('Proposal sizes last/min/max')) {
+        const [last, pmin, pmax] = triple('Proposal sizes last/min/max');
+        status.proposalSizes = { last, min: pmin, max: pmax };
+    }
+    return status;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
+
+
+/** The bundled chart's annotation: how many voters the pod template's zoo.cfg lists. */
+const VOTERS_ANNOTATION = 'zk-rollout.io/voters';
+/** Voters the StatefulSet's current template lists, when its chart says (the bundled one does). */
+function state_templateVoters(sts) {
+    const v = Number(sts.spec.template?.metadata?.annotations?.[VOTERS_ANNOTATION]);
+    return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+const ordinalOf = (sts, pod) => {
+    const m = new RegExp(`^${sts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(pod);
+    return m ? Number(m[1]) : undefined;
+};
+async function state_readEnsembleState(kubectl, query, namespace, statefulSet) {
+    const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
+    if (!sts)
+        throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
+    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    const pods = (await kubectl.list('pods', namespace, selector || undefined))
+        .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
+        .filter((p) => p.ordinal !== undefined)
+        .sort((a, b) => a.ordinal - b.ordinal);
+    const updateRevision = sts.status?.updateRevision;
+    const servers = await Promise.all(pods.map(({ pod, ordinal }) => serverState(query, pod, ordinal, updateRevision)));
+    return {
+        statefulSet,
+        updateRevision,
+        servers,
+        leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
+    };
+}
+async function serverState(query, pod, ordinal, updateRevision) {
+    const revision = pod.metadata.labels?.['controller-revision-hash'];
+    const state = {
+        pod: pod.metadata.name,
+        ordinal,
+        myid: ordinal + 1,
+        uid: pod.metadata.uid,
+        revision,
+        current: revision !== undefined && revision === updateRevision,
+        ready: !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')
+    };
+    if (pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') {
+        state.problem = pod.metadata.deletionTimestamp ? 'being deleted' : `pod ${pod.status?.phase ?? 'Pending'}`;
+        return state;
+    }
+    try {
+        const srvr = parseSrvr(await query(state.pod, 'srvr'));
+        state.mode = srvr.mode;
+        state.zxid = srvr.zxid;
+        if (srvr.mode === 'leader') {
+            const mntr = parseMntr(await query(state.pod, 'mntr'));
+            state.synced = { voting: mntrNumber(mntr, 'zk_synced_followers') ?? 0, nonVoting: mntrNumber(mntr, 'zk_synced_non_voting_followers') ?? 0 };
+        }
+    }
+    catch (e) {
+        state.problem = e.message.split('\n')[0];
+    }
+    return state;
+}
+/** Why the servers 0..n-1 are not one healthy quorum (one leader, every other one synced with it), or undefined. */
+function state_quorumProblem(state, n) {
+    const voters = state.servers.filter(s => s.ordinal < n);
+    const missing = Array.from({ length: n }, (_, i) => i).filter(i => !voters.some(s => s.ordinal === i));
+    if (missing.length)
+        return `${missing.map(i => `${state.statefulSet}-${i}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`;
+    const down = voters.filter(s => s.mode !== 'leader' && s.mode !== 'follower');
+    if (down.length)
+        return down.map(s => `${s.pod} is not serving (${s.mode ? `Mode: ${s.mode}` : s.problem})`).join('; ');
+    if (state.leaders.length !== 1)
+        return `${state.leaders.length} servers say they lead: ${state.leaders.join(', ')}`;
+    const leader = state.servers.find(s => s.mode === 'leader');
+    const followers = state.servers.filter(s => s.mode === 'follower').length;
+    const synced = (leader.synced?.voting ?? 0) + (leader.synced?.nonVoting ?? 0);
+    if (synced < followers)
+        return `leader ${leader.pod} has ${synced} synced follower${synced === 1 ? '' : 's'} of ${followers}`;
+    return undefined;
+}
+/** Whether a majority of 0..n-1 serve with one leader: the minimum to start changing anything. */
+function state_hasQuorum(state, n) {
+    const serving = state.servers.filter(s => s.ordinal < n && (s.mode === 'leader' || s.mode === 'follower')).length;
+    return state.leaders.length === 1 && serving >= Math.floor(n / 2) + 1;
+}
+/**
+ * Which of the servers 0..n-1 still run an old revision, in the order to restart them: those
+ * not serving first (restarting them cannot cost the quorum anything), then followers by
+ * ordinal, the leader last, so the ensemble elects a new leader once, not once per restart.
+ */
+function state_restartOrder(state, n) {
+    const rank = (s) => (s.mode === 'leader' ? 2 : s.mode === 'follower' ? 1 : 0);
+    return state.servers.filter(s => s.ordinal < n && !s.current).sort((a, b) => rank(a) - rank(b) || a.ordinal - b.ordinal);
+}
+/** A few lines for a failure report or a log: who runs which revision, in which mode. */
+function state_formatEnsembleState(state) {
+    const lines = state.servers.map(s => {
+        const mode = s.mode ? `Mode: ${s.mode}` : `not serving: ${s.problem ?? 'unknown'}`;
+        const synced = s.synced ? `, synced followers ${s.synced.voting} voting + ${s.synced.nonVoting} non-voting` : '';
+        return `${s.pod} (myid ${s.myid}): revision ${s.revision ?? 'none'} (${s.current ? 'new' : 'old'}), ${s.ready ? 'Ready' : 'not Ready'}, ${mode}${s.zxid !== undefined ? ` zxid 0x${s.zxid.toString(16)}` : ''}${synced}`;
+    });
+    lines.push(state.leaders.length === 1 ? `leader: ${state.leaders[0]}` : `leaders: ${state.leaders.join(', ') || 'none'}`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
+
+
+
+
+/** A check failed: nothing more was restarted. `state` is the last reading, for the report. */
+class roll_EnsembleStepError extends Error {
+    state;
+    constructor(message, state) {
+        super(state
+            ? `${message}\nState of the ensemble:\n${state_formatEnsembleState(state)
+                .map(l => `  ${l}`)
+                .join('\n')}`
+            : message);
+        this.state = state;
+        this.name = 'EnsembleStepError';
+    }
+}
+const roll_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/**
+ * The StatefulSet once its controller has seen the latest spec: before that, its updateRevision
+ * is the previous one, and a roll would restart nothing (or wait for the wrong revision).
+ */
+async function roll_settledStatefulSet(ctx) {
+    const deadline = Date.now() + ctx.podTimeoutMs;
+    for (;;) {
+        const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
+        if (!sts)
+            throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined);
+        const generation = sts.metadata.generation ?? 0;
+        if ((sts.status?.observedGeneration ?? 0) >= generation)
+            return sts;
+        if (Date.now() >= deadline)
+            throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`, undefined);
+        await roll_sleep(ctx.pollMs ?? 200);
+    }
+}
+/** Until `ok(state)` says nothing is wrong; the last state, or EnsembleStepError with the problem at the deadline. */
+async function waitUntil(ctx, why, problem) {
+    const deadline = Date.now() + ctx.quorumTimeoutMs;
+    for (;;) {
+        const state = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet);
+        const wrong = problem(state);
+        if (!wrong)
+            return state;
+        if (Date.now() >= deadline)
+            throw new roll_EnsembleStepError(`${why}: not within ${Math.round(ctx.quorumTimeoutMs / 1000)} s: ${wrong}`, state);
+        await roll_sleep(ctx.pollMs ?? 500);
+    }
+}
+/** Until servers 0..n-1 form one healthy quorum (one leader, every other one a synced follower). */
+function roll_waitForQuorum(ctx, n, why) {
+    return waitUntil(ctx, `${why}: servers 0..${n - 1} were not one quorum`, s => quorumProblem(s, n));
+}
+/** Until the pod named `name` is a new incarnation (not `oldUid`) at `revision` and Ready. */
+async function roll_waitPodReplaced(ctx, name, oldUid, revision) {
+    let last;
+    await listAndWatch(ctx.kubectl, {
+        path: `/api/v1/namespaces/${ctx.namespace}/pods`,
+        fieldSelector: `metadata.name=${name}`,
+        what: `pod ${name}`,
+        timeoutMs: ctx.podTimeoutMs,
+        timeoutError: () => new roll_EnsembleStepError(`pod ${name} was not Ready again within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined),
+        onChange: objects => {
+            last = objects.get(name);
+            if (!last || last.metadata.uid === oldUid)
+                return false;
+            const failed = fastFailure(last, 3);
+            if (failed)
+                throw new roll_EnsembleStepError(`pod ${name} ${failed}`, undefined);
+            return isPodReady(last, revision);
+        }
+    });
+}
+/** Deletes one server's pod and waits for its successor to be Ready at the StatefulSet's revision. */
+async function roll_restartServer(ctx, server, state) {
+    ctx.onRestart?.(server.pod, state);
+    // Once: a retried deletion could hit the successor the controller already made.
+    await ctx.kubectl.run(['delete', 'pod', server.pod, '-n', ctx.namespace, '--ignore-not-found', '--wait=false'], { once: true });
+    try {
+        await roll_waitPodReplaced(ctx, server.pod, server.uid, state.updateRevision);
+    }
+    catch (e) {
+        const now = await readEnsembleState(ctx.kubectl, ctx.query, ctx.namespace, ctx.statefulSet).catch(() => undefined);
+        throw new roll_EnsembleStepError(e.message.split('\nState of the ensemble:')[0], now);
+    }
+}
+async function needsRestarts(ctx, n) {
+    const sts = await roll_settledStatefulSet(ctx);
+    if (sts.spec.updateStrategy?.type !== 'OnDelete')
+        return false;
+    const revision = sts.status?.updateRevision;
+    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
+    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+}
+/** What stops the next restart now: a serving server needs a healthy quorum, a broken one a serving majority. */
+function restartBlocker(state, n) {
+    const next = restartOrder(state, n)[0];
+    if (!next)
+        return quorumProblem(state, n);
+    if (next.mode === 'leader' || next.mode === 'follower')
+        return quorumProblem(state, n);
+    return hasQuorum(state, n) ? undefined : `no majority of servers 0..${n - 1} serves with one leader (${quorumProblem(state, n)})`;
+}
+/**
+ * Restarts every server of 0..n-1 that runs an old revision, in ZooKeeper order, and returns the
+ * pods restarted. A StatefulSet that is not OnDelete is the controller's to roll: nothing is done.
+ */
+async function roll_rollOutdated(ctx, n) {
+    const restarted = [];
+    // From the API alone first: a release with nothing to restart costs no exec into any pod.
+    if (!(await needsRestarts(ctx, n)))
+        return restarted;
+    for (;;) {
+        const why = restarted.length ? `after restarting ${restarted.at(-1)}` : 'before restarting any server';
+        const state = await waitUntil(ctx, `${why}: servers 0..${n - 1} were not ready for the next restart`, s => restartBlocker(s, n));
+        const [next, ...rest] = restartOrder(state, n);
+        if (!next)
+            return restarted;
+        log.info(`restarting ${next.pod} (${next.mode ?? 'not serving'}) for revision ${state.updateRevision}; ${rest.length ? `then ${rest.map(s => s.pod).join(', ')}` : 'the last one'}`);
+        await roll_restartServer(ctx, next, state);
+        restarted.push(next.pod);
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/converge.ts
+
+
+
+
+
+
+
+/**
+ * The scale from `from` live servers to the environment's size: the planner's steps for the
+ * bundled chart, whose size zk-rollout renders per step; for a third-party chart, which takes its
+ * size from its own values, one server per rollout at most. Throws ScalingRefusal with the reason.
+ */
+function converge_scalingPlanFor(env, statefulSet, from) {
+    const to = env.ensemble.servers;
+    if (from === undefined || from === to)
+        return undefined;
+    if (env.chart.source.kind !== 'bundled') {
+        const refused = unsafeScalingError(statefulSet, from, to);
+        if (refused)
+            throw new ScalingRefusal(refused);
+        return undefined;
+    }
+    return planScaling({ from, to, allowUnsafeSize: env.ensemble.allowUnsafeSize, observerIds: env.observers?.hosts.map(h => h.id) ?? [] });
+}
+async function converge(opts) {
+    const { env, kubectl } = opts;
+    const namespace = env.kubernetes.namespace;
+    const name = env.kubernetes.statefulSet;
+    const live = await kubectl.getOptional('statefulset', name, namespace);
+    const ctx = rollContext(env, kubectl, opts.query, opts.onRestart);
+    // Every helm upgrade is followed by the controller's reading of it: before that, its
+    // updateRevision is the previous one and a roll would restart nothing.
+    const deploy = async (size) => {
+        const chart = await deployChart({ env, helm: opts.helm, kubectl, roots: opts.roots, ...(size ? { size } : {}) });
+        return { chart, sts: await settledStatefulSet(ctx) };
+    };
+    // First install: pods start 0..N-1, each with the full server list; nothing to restart.
+    if (!live)
+        return { chart: (await deploy()).chart, restarted: [] };
+    const from = live.spec.replicas ?? 1;
+    // Voters the live template lists: fewer than replicas while a scale-down step is halfway.
+    const voters = templateVoters(live) ?? from;
+    const to = env.ensemble.servers;
+    const restarted = [];
+    const plan = converge_scalingPlanFor(env, name, from);
+    if (plan && plan.steps.length > 1 && !opts.afterStep)
+        throw new ScalingRefusal(`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
+            `each followed by the LoadBalancers and the observers' new server list: give deploy-chart the observers' ssh-private-key and known-hosts ` +
+            `(the root action passes them), or run zk-rollout rollout`);
+    // Resume: a step interrupted halfway left servers on two configurations; finish it first among
+    // the servers every configuration lists, so the next step again differs by one voter only. It
+    // waits for the quorum itself (a server of a failed step may still be coming back).
+    restarted.push(...(await rollOutdated(ctx, Math.min(from, voters, to))));
+    if (plan) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        if (!hasQuorum(state, Math.min(from, voters)))
+            throw new EnsembleStepError(`scale ${formatSizes(plan)} refused: the ensemble has no quorum now; fix that first (a scale restarts servers)`, state);
+        log.info(`scaling StatefulSet ${name}: ${formatSizes(plan)}, one voter per step`);
+        if (plan.unsafeSize)
+            log.warning(`target size ${to}: ${plan.unsafeSize} (allowed by ensemble.allowUnsafeSize)`);
+    }
+    let chart;
+    for (const step of plan?.steps ?? []) {
+        const leaving = `${name}-${step.change.ordinal}`;
+        log.info(`== scale step ${step.from} -> ${step.to}: ${step.change.kind} server.${step.change.myid} (${leaving})`);
+        if (step.change.kind === 'add') {
+            const deployed = await deploy({ replicas: step.to, servers: step.to });
+            chart = deployed.chart;
+            await waitPodReplaced(ctx, leaving, undefined, deployed.sts.status?.updateRevision);
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+        }
+        else {
+            // A server that no longer lists the leader cannot follow it: leadership moves first, while
+            // every server still lists the one leaving (if a run stopped after the others had dropped
+            // it, they get it back first: one voter apart again).
+            const state = await waitForQuorum(ctx, Math.min(step.from, voters), `before removing ${leaving}`);
+            if (state.leaders.includes(leaving)) {
+                if (voters < step.from) {
+                    await deploy({ replicas: step.from, servers: step.from });
+                    restarted.push(...(await rollOutdated(ctx, step.from)));
+                }
+                restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
+            }
+            // The others stop listing the last server while it still runs; only then is it removed.
+            await deploy({ replicas: step.from, servers: step.to });
+            restarted.push(...(await rollOutdated(ctx, step.to)));
+            chart = (await deploy({ replicas: step.to, servers: step.to })).chart;
+            await waitPodGone(ctx, leaving);
+            log.info(await removedPodClaims(kubectl, live, leaving));
+        }
+        if (step.to !== to)
+            await opts.afterStep?.(step);
+    }
+    if (!chart) {
+        chart = (await deploy()).chart;
+        restarted.push(...(await rollOutdated(ctx, to)));
+    }
+    if (restarted.length) {
+        const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
+        for (const line of formatEnsembleState(state))
+            log.info(`  ${line}`);
+    }
+    return { chart, ...(plan ? { scaling: plan } : {}), restarted };
+}
+function rollContext(env, kubectl, query, onRestart) {
+    const { namespace, statefulSet } = env.kubernetes;
+    return {
+        kubectl,
+        // The bundled chart's container; another chart's default one.
+        query: query ?? execPodQuery(kubectl, { namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) }),
+        namespace,
+        statefulSet,
+        podTimeoutMs: env.timeouts.podReadyMs,
+        quorumTimeoutMs: env.timeouts.podReadyMs,
+        ...(onRestart ? { onRestart } : {})
+    };
+}
+/** Restarts the server at `ordinal` if it leads, so that one of the others is elected meanwhile. */
+async function moveLeadershipOff(ctx, n, ordinal) {
+    const state = await waitForQuorum(ctx, n, `before removing ${ctx.statefulSet}-${ordinal}`);
+    const leaving = state.servers.find(s => s.ordinal === ordinal);
+    if (leaving?.mode !== 'leader')
+        return [];
+    log.info(`${leaving.pod} leads and is to be removed: restarting it first, so that a server that stays takes over`);
+    await restartServer(ctx, leaving, state);
+    const after = await waitForQuorum(ctx, n, `after restarting ${leaving.pod}`);
+    if (after.leaders.includes(leaving.pod))
+        throw new EnsembleStepError(`${leaving.pod} was elected leader again; rerun to try once more`, after);
+    return [leaving.pod];
+}
+/** What happens to a removed server's volumes: they stay (the data may be wanted back); how to delete them. */
+async function removedPodClaims(kubectl, sts, pod) {
+    // The controller names them <template>-<pod>: exactly those, not a look-alike of another release.
+    const templates = (sts.spec.volumeClaimTemplates ?? []).map(t => `${t.metadata.name}-${pod}`);
+    if (templates.length === 0)
+        return `${pod} removed; it had no PersistentVolumeClaims`;
+    const kept = await Promise.all(templates.map(c => kubectl.getOptional('persistentvolumeclaim', c, sts.metadata.namespace))).then(found => templates.filter((_, i) => found[i]), () => templates);
+    if (kept.length === 0)
+        return `${pod} removed; its PersistentVolumeClaims were already gone`;
+    return `${pod} removed; its PersistentVolumeClaims are kept. To delete them by hand: kubectl delete pvc -n ${sts.metadata.namespace} ${kept.join(' ')}`;
+}
+async function waitPodGone(ctx, pod) {
+    const deadline = Date.now() + ctx.podTimeoutMs;
+    while (await ctx.kubectl.getOptional('pod', pod, ctx.namespace)) {
+        if (Date.now() >= deadline)
+            throw new EnsembleStepError(`pod ${pod} was not removed within ${Math.round(ctx.podTimeoutMs / 1000)} s`, undefined);
+        await new Promise(resolve => setTimeout(resolve, 500));
+    }
+}
+/**
+ * helm rollback, then the servers restarted onto the old revision in ZooKeeper order (under
+ * OnDelete nothing else would restart them). A revision of another size is refused: helm would
+ * change the voters at once; rolling out the old ensemble.servers takes the safe steps instead.
+ */
+async function rollBack(opts) {
+    const { env, helm, kubectl, revision } = opts;
+    const { release, namespace, statefulSet } = env.kubernetes;
+    const live = await kubectl.getOptional('statefulset', statefulSet, namespace);
+    const old = findStatefulSet(await helm.manifestAt(release, namespace, revision), release);
+    const oldReplicas = old.spec.replicas ?? 1;
+    const liveReplicas = live?.spec.replicas;
+    if (liveReplicas !== undefined && (oldReplicas !== liveReplicas || templateVoters(old) !== templateVoters(live)))
+        throw new ScalingRefusal(`revision ${revision} of ${release} has ${oldReplicas} servers and the live ensemble ${liveReplicas} (or lists other voters): ` +
+            `a rollback would change them at once. Roll out ensemble.servers: ${oldReplicas} instead, which goes one voter per step`);
+    await rollbackChart(helm, env, revision);
+    if (!live)
+        return [];
+    const ctx = rollContext(env, kubectl, opts.query, opts.onRestart);
+    await settledStatefulSet(ctx);
+    return rollOutdated(ctx, liveReplicas);
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/steps/expose-servers.ts
 // Step 3: one LoadBalancer Service per server pod, Services of pods beyond the current size
 // removed, and every address (IP, or hostname on AWS) waited for and returned in ordinal order.
@@ -45071,6 +45905,8 @@ async function serviceEvents(kubectl, namespace, name) {
 
 
 
+
+
 /** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
 const MAX_PATHS = 10;
 const MAX_VALUE = 60;
@@ -45104,12 +45940,20 @@ async function live_diff_liveDiff({ env, helm, kubectl, roots }) {
             const replicas = sts.spec.replicas ?? 1;
             const live = await kubectl.getOptional('statefulset', sts.metadata.name, namespace);
             diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas };
-            for (const refused of [
-                replicaMismatchError(env, sts.metadata.name, replicas),
-                unsafeScalingError(sts.metadata.name, live?.spec.replicas, replicas)
-            ])
-                if (refused)
-                    diff.refusals.push(refused);
+            const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
+            if (mismatch)
+                diff.refusals.push(mismatch);
+            try {
+                const plan = scalingPlanFor(env, sts.metadata.name, live?.spec.replicas);
+                if (plan)
+                    diff.statefulSet.steps = formatSizes(plan);
+            }
+            catch (error) {
+                if (!(error instanceof ScalingRefusal))
+                    throw error;
+                diff.statefulSet.refused = true;
+                diff.refusals.push(error.message);
+            }
         }
         catch (error) {
             diff.refusals.push(error.message);
@@ -45252,7 +46096,7 @@ function live_diff_describeLiveDiff(diff) {
     const details = diff.refusals.map(r => `refused: ${oneLine(r)}`);
     const s = diff.statefulSet;
     if (s) {
-        const scaling = unsafeScalingError(s.name, s.live, s.desired) ? ' (refused: more than one server at a time)' : '';
+        const scaling = s.refused ? ' (refused, see above)' : s.steps ? ` (one server per step: ${s.steps})` : '';
         details.push(s.live === undefined
             ? `StatefulSet ${oneLine(s.name)} replicas: (none) -> ${s.desired}`
             : s.live === s.desired
@@ -45291,80 +46135,6 @@ function live_diff_liveDiffError(error) {
 
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
-;// CONCATENATED MODULE: ./workflows-lib/src/scaling/plan.ts
-// The scaling planner: from the live size to the environment's, the sequence of static voting
-// configurations that changes one voter per step. ZooKeeper without dynamic reconfiguration
-// learns its voters from zoo.cfg, so while a step rolls out some servers run the old list and
-// some the new one; only if every majority of the old list meets every majority of the new one
-// can the two halves never elect two leaders. Removing or adding one voter keeps that true;
-// two at once (3 -> 5: {1,2} and {3,4,5}) does not. Pure: no cluster, no I/O.
-class plan_ScalingRefusal extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ScalingRefusal';
-    }
-}
-const majority = (n) => Math.floor(n / 2) + 1;
-/** Why a size is unsafe (no better fault tolerance than a smaller odd one), or undefined. */
-function unsafeSizeReason(n) {
-    if (n % 2 === 1 && n >= 3)
-        return undefined;
-    const tolerated = Math.floor((n - 1) / 2);
-    return (`${n} server${n === 1 ? '' : 's'} tolerate${n === 1 ? 's' : ''} ${tolerated} failure${tolerated === 1 ? '' : 's'} (a quorum is ${majority(n)} of ${n})` +
-        (n % 2 === 0 ? `, no more than ${n - 1} would, and every write waits for one server more` : ''));
-}
-function plan_planScaling(req) {
-    const { from, to } = req;
-    for (const [name, n] of [
-        ['current size', from],
-        ['target size', to]
-    ])
-        if (!Number.isInteger(n) || n < 1 || n > 99)
-            throw new plan_ScalingRefusal(`${name} ${n} is not a server count (1..99)`);
-    if (from === to)
-        throw new plan_ScalingRefusal(`the ensemble already has ${to} server${to === 1 ? '' : 's'}: nothing to scale`);
-    const unsafe = unsafeSizeReason(to);
-    if (unsafe && !req.allowUnsafeSize)
-        throw new plan_ScalingRefusal(`target ${to} refused: ${unsafe}. Choose an odd size of 3 or more, or set ensemble.allowUnsafeSize: true`);
-    // Scaling down, servers up to `from` still vote until the last step: ids there collide too.
-    const highest = Math.max(from, to);
-    const colliding = (req.observerIds ?? []).filter(id => id <= highest).sort((a, b) => a - b);
-    if (colliding.length > 0)
-        throw new plan_ScalingRefusal(`observer id${colliding.length === 1 ? '' : 's'} ${colliding.join(', ')} would collide with participant id${colliding.length === 1 ? '' : 's'} ` +
-            `${colliding.join(', ')} of the ${highest}-server configuration: observer ids must stay above every participant; renumber them (101 and up)`);
-    const dir = Math.sign(to - from);
-    const sizes = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * dir);
-    const steps = sizes.slice(1).map((size, i) => {
-        const prev = sizes[i];
-        const ordinal = Math.max(prev, size) - 1;
-        return {
-            from: prev,
-            to: size,
-            change: { kind: size > prev ? 'add' : 'remove', myid: ordinal + 1, ordinal },
-            voters: Array.from({ length: size }, (_, v) => v + 1)
-        };
-    });
-    return { from, to, sizes, steps, ...(unsafe ? { unsafeSize: unsafe } : {}) };
-}
-/** `3 -> 4 -> 5` */
-function plan_formatSizes(plan) {
-    return plan.sizes.join(' -> ');
-}
-/**
- * What one step restarts, in order, as a plan can know it before the cluster is asked who leads:
- * the new server first (scale-up), then every other server, followers first and the leader last.
- */
-function plan_stepRestarts(step, statefulSet) {
-    const pod = (ordinal) => `${statefulSet}-${ordinal}`;
-    const staying = Array.from({ length: Math.min(step.from, step.to) }, (_, i) => pod(i));
-    return step.change.kind === 'add'
-        ? [`start ${pod(step.change.ordinal)} (new, myid ${step.change.myid})`, `restart ${staying.join(', ')}: followers first, the leader last`]
-        : [
-            `restart ${staying.join(', ')} without server.${step.change.myid}: followers first, the leader last`,
-            `then remove ${pod(step.change.ordinal)} (its PersistentVolumeClaim is kept)`
-        ];
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/plan/scaling-step.ts
 // The part of a plan that a size change adds: the steps (3 -> 4 -> 5), what each restarts, and
 // the observers that get a new server list after each. The current size comes from the live
@@ -45374,30 +46144,30 @@ function plan_stepRestarts(step, statefulSet) {
 
 
 
+
+
 function scaling_step_scalingStep(env, current) {
     const to = env.ensemble.servers;
     if (current.servers === to)
         return undefined;
+    const source = `current size ${current.servers} from ${current.source}`;
     let plan;
     try {
-        plan = planScaling({
-            from: current.servers,
-            to,
-            allowUnsafeSize: env.ensemble.allowUnsafeSize,
-            observerIds: env.observers?.hosts.map(h => h.id) ?? []
-        });
+        // The same decision the rollout makes: planner steps for the bundled chart, one step otherwise.
+        plan = scalingPlanFor(env, env.kubernetes.statefulSet, current.servers);
     }
     catch (e) {
         if (!(e instanceof ScalingRefusal))
             throw e;
-        return {
-            summary: `${current.servers} -> ${to} servers: refused`,
-            details: [e.message, `current size from ${current.source}`],
-            refusal: e.message
-        };
+        return { summary: `${current.servers} -> ${to} servers: refused`, details: [e.message, source], refusal: e.message };
     }
+    if (!plan)
+        return {
+            summary: `${current.servers} -> ${to} servers through the chart's own values`,
+            details: [source, "the chart's updateStrategy decides how its pods restart (zk-rollout orders restarts only under OnDelete)"]
+        };
     const observers = env.observers?.hosts.map(h => h.id).join(', ');
-    const details = [`current size ${current.servers} from ${current.source}; one voter per step, so old and new majorities always intersect`];
+    const details = [`${source}; one voter per step, so old and new majorities always intersect`];
     for (const step of plan.steps) {
         details.push(`step ${step.from} -> ${step.to}: ${stepRestarts(step, env.kubernetes.statefulSet).join('; ')}`);
         if (observers)
@@ -45405,11 +46175,15 @@ function scaling_step_scalingStep(env, current) {
     }
     if (plan.unsafeSize)
         details.push(`unsafe size allowed by ensemble.allowUnsafeSize: ${plan.unsafeSize}`);
-    return { summary: `scale ${formatSizes(plan)}`, details, plan };
+    return { summary: `scale ${formatSizes(plan)}`, details };
 }
+/** A git revision as `--base` takes it: never an option, never a path trick. */
+const REF = /^[A-Za-z0-9_][-A-Za-z0-9_./~^@{}]{0,254}$/;
 const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
 /** ensemble.servers of the environment file as committed at `ref`; undefined when it did not exist there. */
 async function scaling_step_serversAtRevision(file, ref, repository) {
+    if (!REF.test(ref) || ref.includes('..'))
+        throw new Error(`--base ${quoted(ref)} is not a git revision name (a branch, tag or commit)`);
     const relative = path.relative(repository, file).split(path.sep).join('/');
     let text;
     try {
@@ -45518,7 +46292,8 @@ function plan_buildPlan(env, opts) {
             });
         }
     }
-    return { environment: { name: env.name, file: rel(env.file) }, servers, placeholders, steps, files };
+    const refusals = scaling?.refusal ? [scaling.refusal] : [];
+    return { environment: { name: env.name, file: rel(env.file) }, servers, placeholders, steps, files, refusals };
 }
 function describeChart(env, chartPath) {
     const s = env.chart.source;
@@ -45567,7 +46342,8 @@ class kubectl_Kubectl {
     }
     async run(args, opts = {}) {
         const shown = `kubectl ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+        const once = () => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts);
+        return opts.once ? once() : retryTransient(once, { what: shown });
     }
     async json(args) {
         const { stdout } = await this.run([...args, '-o', 'json']);
@@ -46023,7 +46799,8 @@ async function planPullRequest(opts) {
         annotateConfigError(error, opts.workspace);
     const input = { environments: planned.environments, unchanged: planned.unchanged, sha: event.sha, runUrl: runUrl() };
     const markdown = planMarkdown(input, COMMENT_LIMIT);
-    const invalid = planned.environments.filter(e => e.status === 'invalid').map(e => e.name);
+    // A scale the rollout would refuse fails the check like an invalid file: merging it would fail.
+    const invalid = planned.environments.filter(e => e.status === 'invalid' || (e.status === 'planned' && e.plan.refusals.length > 0)).map(e => e.name);
     for (const e of planned.environments)
         log.info(e.status === 'planned'
             ? `${quoted(e.name)}: ${e.plan.steps.length} steps, ${e.plan.files.length} files` +

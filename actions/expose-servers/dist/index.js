@@ -37732,6 +37732,10 @@ class Helm {
         await this.majorVersion();
         return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
     }
+    /** The manifest of one revision of the release. */
+    async manifestAt(release, namespace, revision) {
+        return (await this.read(['get', 'manifest', release, '-n', namespace, '--revision', String(revision)])).stdout;
+    }
     async rollback(release, namespace, revision) {
         await this.change(['rollback', release, String(revision), '-n', namespace]);
     }
@@ -37768,7 +37772,8 @@ class Kubectl {
     }
     async run(args, opts = {}) {
         const shown = `kubectl ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+        const once = () => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts);
+        return opts.once ? once() : retryTransient(once, { what: shown });
     }
     async json(args) {
         const { stdout } = await this.run([...args, '-o', 'json']);

@@ -38282,6 +38282,10 @@ class Helm {
         await this.majorVersion();
         return fromReleaseJson((await this.change(this.upgradeArgs(req))).stdout);
     }
+    /** The manifest of one revision of the release. */
+    async manifestAt(release, namespace, revision) {
+        return (await this.read(['get', 'manifest', release, '-n', namespace, '--revision', String(revision)])).stdout;
+    }
     async rollback(release, namespace, revision) {
         await this.change(['rollback', release, String(revision), '-n', namespace]);
     }
@@ -38318,7 +38322,8 @@ class Kubectl {
     }
     async run(args, opts = {}) {
         const shown = `kubectl ${args.join(' ')}`;
-        return retryTransient(() => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts), { what: shown });
+        const once = () => runCommand(this.binary, [...this.baseArgs(), '--request-timeout=60s', ...args], shown, opts);
+        return opts.once ? once() : retryTransient(once, { what: shown });
     }
     async json(args) {
         const { stdout } = await this.run([...args, '-o', 'json']);
@@ -39673,7 +39678,10 @@ async function waitReady(opts) {
     const sts = await settledStatefulSet(opts, deadline);
     const replicas = sts.spec.replicas ?? 1;
     const updateRevision = sts.status?.updateRevision;
-    const rolling = Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
+    // Under OnDelete the controller replaces nothing itself (and never advances currentRevision):
+    // zk-rollout restarted the pods already, so they are waited for in ordinal order.
+    const onDelete = sts.spec.updateStrategy?.type === 'OnDelete';
+    const rolling = !onDelete && Boolean(updateRevision && sts.status?.currentRevision && sts.status.currentRevision !== updateRevision);
     // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
     const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
     const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
