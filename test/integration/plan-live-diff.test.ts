@@ -3,6 +3,7 @@
 // LoadBalancer Services it would add, and proof that comparing wrote nothing to the cluster.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as path from 'node:path'
+import { run } from '../../workflows-lib/src/cli/main.js'
 import { loadEnvironment } from '../../workflows-lib/src/environment/index.js'
 import type { Environment } from '../../workflows-lib/src/environment/types.js'
 import { planEnvironments } from '../../workflows-lib/src/github/plan-comment.js'
@@ -16,7 +17,7 @@ import { exposeServers } from '../../workflows-lib/src/steps/expose-servers.js'
 import { waitReady } from '../../workflows-lib/src/steps/wait-ready.js'
 import { startSandbox, type Sandbox } from '../sandbox/index.js'
 import { addressBlocks } from '../support/addresses.js'
-import { writeEnvironment } from '../support/environments.js'
+import { repoRoot, writeEnvironment } from '../support/environments.js'
 import { kubeEnvironmentYaml, productClients, roots, sandboxValues, useSandboxToolEnv } from '../support/kube.js'
 
 const namespace = 'livediff'
@@ -156,6 +157,18 @@ describe('the plan against the live release', () => {
     const md = planMarkdown({ environments: planned.environments, unchanged: [] })
     expect(md).toContain('**Against the live release**: `release zk in namespace livediff is at revision 1 (deployed, chart 0.1.0): a new revision 2')
     expect(md).toContain('- `StatefulSet zk-zookeeper replicas: 3 -> 5 (one server per step: 3 -> 4 -> 5)`')
+    // zk-rollout plan --kubeconfig reads the same live size (one get) and plans the same steps.
+    let out = ''
+    const code = await run(['plan', 'environments/live', '--kubeconfig', sandbox.kubeconfig, '--kubectl', sandbox.kubectl], {
+      out: t => (out += t),
+      err: t => (out += t),
+      cwd: workspace,
+      packageRoot: repoRoot,
+      which: async t => t
+    })
+    expect(code).toBe(0)
+    expect(out).toContain('1. scale-ensemble: scale 3 -> 4 -> 5')
+    expect(out).toContain('current size 3 from the live StatefulSet')
     // The plan's first step is the scale, against the live size.
     const planned5 = planned.environments[0]
     expect(planned5.status === 'planned' && planned5.plan.steps[0]).toMatchObject({ action: 'scale-ensemble', summary: 'scale 3 -> 4 -> 5' })

@@ -57,6 +57,14 @@ describe('zk-rollout CLI', () => {
     )
     expect(out).toContain('then observers 101 get the 5-server list')
     expect(out).toContain('2. deploy-chart:')
+    // A cluster that cannot be asked: said on stderr, and the base revision is used instead.
+    out = ''
+    expect(
+      await run(['plan', 'environments/prod', '--base', 'HEAD', '--kubeconfig', path.join(repo, 'no-such-kubeconfig'), '--kubectl', 'false'], io)
+    ).toBe(0)
+    expect(err).toMatch(/^zk-rollout: cannot read the live size \(.*\); comparing with --base HEAD\n$/)
+    expect(out).toContain('current size 3 from HEAD:environments/prod/environment.yaml')
+    err = ''
     // Shrinking 5 -> 3, server.4 votes until the last step: observer id 4 is refused in the plan.
     git('commit', '-qam', 'five servers')
     writeFileSync(file, minimalYaml.replace('id: 101', 'id: 4'))

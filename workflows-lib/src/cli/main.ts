@@ -7,7 +7,9 @@ import { loadEnvironment } from '../environment/load.js'
 import { ConfigError } from '../environment/problems.js'
 import { environmentSchema } from '../environment/schema.js'
 import { annotateConfigError } from '../github/annotate.js'
-import { serversAtRevision } from '../plan/scaling-step.js'
+import { serversAtRevision, type CurrentSize } from '../plan/scaling-step.js'
+import type { Environment } from '../environment/types.js'
+import type { StatefulSet } from '../kube/types.js'
 import { buildPlan, formatPlanText } from '../plan/plan.js'
 import { withSecretFiles } from '../runner/secret-file.js'
 import { Helm } from '../kube/helm.js'
@@ -16,7 +18,7 @@ import { formatRolloutReport, rollout } from '../rollout/rollout.js'
 import { useActionsLog, useTerminalLog } from '../output/log.js'
 import { inert } from '../output/printable.js'
 
-export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--base ref] [--format text|json]
+export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--base ref] [--kubeconfig file] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
                   [--kubectl path] [--helm path] [--rollback-on-failure] [--verbose]
        zk-rollout schema
@@ -26,6 +28,7 @@ export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c]
   --servers  The servers' LoadBalancer addresses (IPs or hostnames), in ordinal order.
   --base     A git revision (e.g. origin/main): a size change against the environment file
              there is planned one voter per step (3 -> 4 -> 5), with what each step restarts.
+             With --kubeconfig, plan compares with the live StatefulSet instead (read-only).
   --format   text (default) or json.
   rollout    Run the rollout: deploy the chart, wait for pods in order, expose each server,
              deploy the observers over SSH (host keys checked against --known-hosts), and
@@ -102,12 +105,36 @@ export async function run(argv: string[], given: Io): Promise<number> {
     .filter(Boolean)
   return guarded(io, async () => {
     const env = await loadEnvironment(path.resolve(io.cwd, directory), { repository: io.cwd })
-    const current = values.base ? await serversAtRevision(env.file, values.base, io.cwd) : undefined
+    const current = await currentSize(env, values, io)
     const plan = buildPlan(env, { servers, roots: { bundled: io.packageRoot, repository: io.cwd }, ...(current ? { current } : {}) })
     io.out(values.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanText(plan))
     // The plan is printed either way; a rollout of it would be refused, so this is a failure.
     if (plan.refusals.length > 0) throw new Error(`a rollout would be refused: ${plan.refusals.join('; ')}`)
   })
+}
+
+/**
+ * The size the plan compares with: the live StatefulSet's when --kubeconfig is given and the
+ * cluster answers (read-only: one get), else the environment file at --base, else none.
+ */
+async function currentSize(
+  env: Environment,
+  flags: { kubeconfig?: string; kubectl?: string; base?: string },
+  io: Io
+): Promise<CurrentSize | undefined> {
+  if (flags.kubeconfig) {
+    try {
+      const kubectl = new Kubectl(await io.which(flags.kubectl ?? 'kubectl'), path.resolve(io.cwd, flags.kubeconfig))
+      const sts = await kubectl.getOptional<StatefulSet>('statefulset', env.kubernetes.statefulSet, env.kubernetes.namespace)
+      // No StatefulSet yet: a first install, which has nothing to scale from.
+      return sts ? { servers: sts.spec.replicas ?? 1, source: 'the live StatefulSet' } : undefined
+    } catch (error) {
+      io.err(
+        `zk-rollout: cannot read the live size (${(error as Error).message.split('\n')[0]})${flags.base ? `; comparing with --base ${flags.base}` : ''}\n`
+      )
+    }
+  }
+  return flags.base ? serversAtRevision(env.file, flags.base, io.cwd) : undefined
 }
 
 interface RolloutFlags {
