@@ -97,7 +97,10 @@ function stillOurs(p: RecordedProcess): boolean {
   } catch {
     return false
   }
-  return cmdlineOf(p.pid) === p.cmdline
+  // A process that is exiting has already dropped its cmdline but is not a zombie yet: still ours
+  // to wait for (found by CI: down returned while a killed apiserver was still tearing down).
+  const cmdline = cmdlineOf(p.pid)
+  return cmdline === p.cmdline || cmdline === ''
 }
 
 function sandboxOptions(args: Args): SandboxOptions {
