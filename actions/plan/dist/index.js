@@ -40487,7 +40487,7 @@ async function converge(opts) {
         return { chart: (await deploy()).chart, restarted: [] };
     const from = live.spec.replicas ?? 1;
     // Voters the live template lists: fewer than replicas while a scale-down step is halfway.
-    const voters = templateVoters(live) ?? from;
+    let voters = templateVoters(live) ?? from;
     const to = env.ensemble.servers;
     const restarted = [];
     const plan = scalingPlanFor(env, name, from);
@@ -40495,10 +40495,21 @@ async function converge(opts) {
         throw new ScalingRefusal(`StatefulSet ${name} has ${from} servers and the environment asks for ${to}: that is ${plan.steps.length} steps (${formatSizes(plan)}), ` +
             `each followed by the LoadBalancers and the observers' new server list: give deploy-chart the observers' ssh-private-key and known-hosts ` +
             `(the root action passes them), or run zk-rollout rollout`);
-    // Resume: a step interrupted halfway left servers on two configurations; finish it first among
-    // the servers every configuration lists, so the next step again differs by one voter only. It
-    // waits for the quorum itself (a server of a failed step may still be coming back).
-    restarted.push(...(await rollOutdated(ctx, Math.min(from, voters, to))));
+    // Resume: a step interrupted halfway left servers on two lists; finish it first among the
+    // servers the live template lists, all of them before any leader restart, so the next step
+    // again differs by one voter only. It waits for the quorum itself (a server of a failed step
+    // may still be coming back). A scale-down stopped after the others dropped the last server
+    // while that server leads: they could not follow it, so every list gets it back first.
+    if (voters < from) {
+        const leaving = `${name}-${from - 1}`;
+        if ((await readEnsembleState(kubectl, ctx.query, namespace, name)).leaders.includes(leaving)) {
+            await deploy({ replicas: from, servers: from });
+            restarted.push(...(await rollOutdated(ctx, from)));
+            restarted.push(...(await moveLeadershipOff(ctx, from, from - 1)));
+            await deploy({ replicas: from, servers: voters });
+        }
+    }
+    restarted.push(...(await rollOutdated(ctx, Math.min(from, voters))));
     if (plan) {
         const state = await readEnsembleState(kubectl, ctx.query, namespace, name);
         if (!hasQuorum(state, Math.min(from, voters)))
@@ -40522,13 +40533,8 @@ async function converge(opts) {
             // every server still lists the one leaving (if a run stopped after the others had dropped
             // it, they get it back first: one voter apart again).
             const state = await waitForQuorum(ctx, Math.min(step.from, voters), `before removing ${leaving}`);
-            if (state.leaders.includes(leaving)) {
-                if (voters < step.from) {
-                    await deploy({ replicas: step.from, servers: step.from });
-                    restarted.push(...(await rollOutdated(ctx, step.from)));
-                }
+            if (state.leaders.includes(leaving))
                 restarted.push(...(await moveLeadershipOff(ctx, step.from, step.change.ordinal)));
-            }
             // The others stop listing the last server while it still runs; only then is it removed.
             await deploy({ replicas: step.from, servers: step.to });
             restarted.push(...(await rollOutdated(ctx, step.to)));
@@ -40536,6 +40542,7 @@ async function converge(opts) {
             await waitPodGone(ctx, leaving);
             log.info(await removedPodClaims(kubectl, live, leaving));
         }
+        voters = step.to;
         if (step.to !== to)
             await opts.afterStep?.(step);
     }
