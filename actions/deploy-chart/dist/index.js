@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7254);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6885);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7254:
+/***/ 6885:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39521,6 +39521,15 @@ function execPodQuery(kubectl, opts) {
     };
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
+function types_podSelector(sts) {
+    const labels = sts.spec.selector?.matchLabels ?? {};
+    return (Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || undefined);
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/diagnostics.ts
 function describeState(state) {
     if (state?.waiting)
@@ -39590,6 +39599,7 @@ function formatDiagnostics(d) {
 // Step 2: pods 0..N-1 of the StatefulSet Ready, in order, driven by one watch. Fails fast on a
 // crash loop, an unschedulable pod or an image that cannot be pulled; otherwise at the
 // per-pod or overall deadline. Every failure carries the pod's diagnostics.
+
 
 
 
@@ -39689,9 +39699,7 @@ async function waitReady(opts) {
     // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
     const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
     const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
+    const selector = podSelector(sts);
     log.info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
     const ready = [];
     let index = 0;
@@ -39723,7 +39731,7 @@ async function waitReady(opts) {
     try {
         await listAndWatch(opts.kubectl, {
             path: `/api/v1/namespaces/${opts.namespace}/pods`,
-            labelSelector: selector || undefined,
+            labelSelector: selector,
             what: `pods of ${opts.statefulSet}`,
             signal: abort.signal,
             timeoutMs: Math.max(1, deadline - Date.now()),
@@ -39789,6 +39797,7 @@ function mntrNumber(fields, key) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
 
 
+
 /** The bundled chart's annotation: how many voters the pod template's zoo.cfg lists. */
 const VOTERS_ANNOTATION = 'zk-rollout.io/voters';
 /** Voters the StatefulSet's current template lists, when its chart says (the bundled one does). */
@@ -39804,10 +39813,7 @@ async function readEnsembleState(kubectl, query, namespace, statefulSet) {
     const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
     if (!sts)
         throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-    const pods = (await kubectl.list('pods', namespace, selector || undefined))
+    const pods = (await kubectl.list('pods', namespace, types_podSelector(sts)))
         .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
         .filter((p) => p.ordinal !== undefined)
         .sort((a, b) => a.ordinal - b.ordinal);
@@ -39893,6 +39899,7 @@ function formatEnsembleState(state) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
+
 
 
 
@@ -39984,8 +39991,9 @@ async function needsRestarts(ctx, n) {
     if (sts.spec.updateStrategy?.type !== 'OnDelete')
         return false;
     const revision = sts.status?.updateRevision;
-    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
-    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+    // One list, not a get per pod; a missing pod counts as not at the revision.
+    const pods = new Map((await ctx.kubectl.list('pods', ctx.namespace, types_podSelector(sts))).map(p => [p.metadata.name, p]));
+    return Array.from({ length: n }, (_, i) => pods.get(`${ctx.statefulSet}-${i}`)).some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
 }
 /** What stops the next restart now: a serving server needs a healthy quorum, a broken one a serving majority. */
 function restartBlocker(state, n) {

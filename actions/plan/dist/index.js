@@ -39974,6 +39974,7 @@ function formatDiagnostics(d) {
 
 
 
+
 function waitReadyOptions(req) {
     const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
     return {
@@ -40069,9 +40070,7 @@ async function waitReady(opts) {
     // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
     const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
     const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
+    const selector = podSelector(sts);
     log.info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
     const ready = [];
     let index = 0;
@@ -40103,7 +40102,7 @@ async function waitReady(opts) {
     try {
         await listAndWatch(opts.kubectl, {
             path: `/api/v1/namespaces/${opts.namespace}/pods`,
-            labelSelector: selector || undefined,
+            labelSelector: selector,
             what: `pods of ${opts.statefulSet}`,
             signal: abort.signal,
             timeoutMs: Math.max(1, deadline - Date.now()),
@@ -40217,6 +40216,7 @@ function srvr_parseSrvr(text) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
 
 
+
 /** The bundled chart's annotation: how many voters the pod template's zoo.cfg lists. */
 const VOTERS_ANNOTATION = 'zk-rollout.io/voters';
 /** Voters the StatefulSet's current template lists, when its chart says (the bundled one does). */
@@ -40232,10 +40232,7 @@ async function state_readEnsembleState(kubectl, query, namespace, statefulSet) {
     const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
     if (!sts)
         throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-    const pods = (await kubectl.list('pods', namespace, selector || undefined))
+    const pods = (await kubectl.list('pods', namespace, podSelector(sts)))
         .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
         .filter((p) => p.ordinal !== undefined)
         .sort((a, b) => a.ordinal - b.ordinal);
@@ -40321,6 +40318,7 @@ function state_formatEnsembleState(state) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
+
 
 
 
@@ -40412,8 +40410,9 @@ async function needsRestarts(ctx, n) {
     if (sts.spec.updateStrategy?.type !== 'OnDelete')
         return false;
     const revision = sts.status?.updateRevision;
-    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
-    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+    // One list, not a get per pod; a missing pod counts as not at the revision.
+    const pods = new Map((await ctx.kubectl.list('pods', ctx.namespace, podSelector(sts))).map(p => [p.metadata.name, p]));
+    return Array.from({ length: n }, (_, i) => pods.get(`${ctx.statefulSet}-${i}`)).some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
 }
 /** What stops the next restart now: a serving server needs a healthy quorum, a broken one a serving majority. */
 function restartBlocker(state, n) {
@@ -46808,16 +46807,7 @@ async function planEnvironments(opts) {
         try {
             const env = await load_loadEnvironment(directory, { repository: opts.workspace });
             const live = opts.live ? await compareLive(opts.live, env) : undefined;
-            // The size now: the live StatefulSet's, else the base branch's environment file.
-            const liveReplicas = live?.status === 'compared' ? live.diff.statefulSet?.live : undefined;
-            const current = liveReplicas !== undefined
-                ? { servers: liveReplicas, source: 'the live StatefulSet' }
-                : opts.baseRef
-                    ? await serversAtRevision(env.file, opts.baseRef, opts.workspace).catch((e) => {
-                        log_warning(`${printable_quoted(env.name)}: the plan shows no scaling steps: ${e.message}`);
-                        return undefined;
-                    })
-                    : undefined;
+            const current = await currentSize(env, live, opts);
             const plan = buildPlan(env, { roots: opts.roots, ...(current ? { current } : {}) });
             environments.push({
                 name,
@@ -46836,6 +46826,18 @@ async function planEnvironments(opts) {
         }
     }
     return { environments, unchanged: all.filter(n => !names.includes(n)), errors };
+}
+/** The size now: the live StatefulSet's, else the base branch's environment file, else unknown. */
+async function currentSize(env, live, opts) {
+    const replicas = live?.status === 'compared' ? live.diff.statefulSet?.live : undefined;
+    if (replicas !== undefined)
+        return { servers: replicas, source: 'the live StatefulSet' };
+    if (!opts.baseRef)
+        return undefined;
+    return serversAtRevision(env.file, opts.baseRef, opts.workspace).catch((e) => {
+        log_warning(`${printable_quoted(env.name)}: the plan shows no scaling steps: ${e.message}`);
+        return undefined;
+    });
 }
 /** The pull request being planned: the input, else the event's. */
 function pullRequestOf(payload) {

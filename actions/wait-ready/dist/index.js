@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7982);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1850);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7982:
+/***/ 1850:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39413,6 +39413,15 @@ function loadActionEnvironment(input) {
 
 
 
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
+function podSelector(sts) {
+    const labels = sts.spec.selector?.matchLabels ?? {};
+    return (Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || undefined);
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
@@ -39590,6 +39599,7 @@ async function listAndWatch(kubectl, opts) {
 
 
 
+
 function waitReadyOptions(req) {
     const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
     return {
@@ -39685,9 +39695,7 @@ async function waitReady(opts) {
     // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
     const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
     const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
+    const selector = podSelector(sts);
     log_info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
     const ready = [];
     let index = 0;
@@ -39719,7 +39727,7 @@ async function waitReady(opts) {
     try {
         await listAndWatch(opts.kubectl, {
             path: `/api/v1/namespaces/${opts.namespace}/pods`,
-            labelSelector: selector || undefined,
+            labelSelector: selector,
             what: `pods of ${opts.statefulSet}`,
             signal: abort.signal,
             timeoutMs: Math.max(1, deadline - Date.now()),

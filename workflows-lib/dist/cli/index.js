@@ -34178,7 +34178,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8701);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3307);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2872);
 
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)(process.argv.slice(2), {
@@ -34194,7 +34194,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3307:
+/***/ 2872:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38299,6 +38299,15 @@ function execPodQuery(kubectl, opts) {
     };
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
+function podSelector(sts) {
+    const labels = sts.spec.selector?.matchLabels ?? {};
+    return (Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || undefined);
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
 // List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
 // streams events, so a change is seen within milliseconds and no client starts per check.
@@ -38539,6 +38548,7 @@ function formatDiagnostics(d) {
 
 
 
+
 function waitReadyOptions(req) {
     const podTimeoutMs = req.podTimeoutMs ?? req.env.timeouts.podReadyMs;
     return {
@@ -38634,9 +38644,7 @@ async function waitReady(opts) {
     // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
     const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i));
     const podName = (ordinal) => `${opts.statefulSet}-${ordinal}`;
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
+    const selector = podSelector(sts);
     log_info(`waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`);
     const ready = [];
     let index = 0;
@@ -38668,7 +38676,7 @@ async function waitReady(opts) {
     try {
         await listAndWatch(opts.kubectl, {
             path: `/api/v1/namespaces/${opts.namespace}/pods`,
-            labelSelector: selector || undefined,
+            labelSelector: selector,
             what: `pods of ${opts.statefulSet}`,
             signal: abort.signal,
             timeoutMs: Math.max(1, deadline - Date.now()),
@@ -38801,6 +38809,7 @@ function parseSrvr(text) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/state.ts
 
 
+
 /** The bundled chart's annotation: how many voters the pod template's zoo.cfg lists. */
 const VOTERS_ANNOTATION = 'zk-rollout.io/voters';
 /** Voters the StatefulSet's current template lists, when its chart says (the bundled one does). */
@@ -38816,10 +38825,7 @@ async function readEnsembleState(kubectl, query, namespace, statefulSet) {
     const sts = await kubectl.getOptional('statefulset', statefulSet, namespace);
     if (!sts)
         throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`);
-    const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-    const pods = (await kubectl.list('pods', namespace, selector || undefined))
+    const pods = (await kubectl.list('pods', namespace, podSelector(sts)))
         .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
         .filter((p) => p.ordinal !== undefined)
         .sort((a, b) => a.ordinal - b.ordinal);
@@ -38905,6 +38911,7 @@ function formatEnsembleState(state) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/roll.ts
+
 
 
 
@@ -38996,8 +39003,9 @@ async function needsRestarts(ctx, n) {
     if (sts.spec.updateStrategy?.type !== 'OnDelete')
         return false;
     const revision = sts.status?.updateRevision;
-    const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)));
-    return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
+    // One list, not a get per pod; a missing pod counts as not at the revision.
+    const pods = new Map((await ctx.kubectl.list('pods', ctx.namespace, podSelector(sts))).map(p => [p.metadata.name, p]));
+    return Array.from({ length: n }, (_, i) => pods.get(`${ctx.statefulSet}-${i}`)).some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision);
 }
 /** What stops the next restart now: a serving server needs a healthy quorum, a broken one a serving majority. */
 function restartBlocker(state, n) {

@@ -4,7 +4,7 @@
 // costs nothing, and is how a broken server gets fixed). Each restart is waited until the server
 // serves again. Every choice comes from a fresh reading of the live state.
 import type { Kubectl } from '../kube/kubectl.js'
-import type { Pod } from '../kube/types.js'
+import { podSelector, type Pod } from '../kube/types.js'
 import { listAndWatch } from '../kube/watch.js'
 import * as log from '../output/log.js'
 import { fastFailure, isPodReady } from '../steps/wait-ready.js'
@@ -125,8 +125,11 @@ async function needsRestarts(ctx: RollContext, n: number): Promise<boolean> {
   const sts = await settledStatefulSet(ctx)
   if (sts.spec.updateStrategy?.type !== 'OnDelete') return false
   const revision = sts.status?.updateRevision
-  const pods = await Promise.all(Array.from({ length: n }, (_, i) => ctx.kubectl.getOptional<Pod>('pod', `${ctx.statefulSet}-${i}`, ctx.namespace)))
-  return pods.some(p => p?.metadata.labels?.['controller-revision-hash'] !== revision)
+  // One list, not a get per pod; a missing pod counts as not at the revision.
+  const pods = new Map((await ctx.kubectl.list<Pod>('pods', ctx.namespace, podSelector(sts))).map(p => [p.metadata.name, p]))
+  return Array.from({ length: n }, (_, i) => pods.get(`${ctx.statefulSet}-${i}`)).some(
+    p => p?.metadata.labels?.['controller-revision-hash'] !== revision
+  )
 }
 
 /** What stops the next restart now: a serving server needs a healthy quorum, a broken one a serving majority. */

@@ -2,7 +2,7 @@
 // server itself (srvr, and mntr on the leader). The executor decides every next restart from a
 // fresh reading, which is also what makes an interrupted run resumable: nothing is remembered.
 import type { Kubectl } from '../kube/kubectl.js'
-import type { Pod, StatefulSet } from '../kube/types.js'
+import { podSelector, type Pod, type StatefulSet } from '../kube/types.js'
 import { mntrNumber, parseMntr } from '../zookeeper/mntr.js'
 import { parseSrvr } from '../zookeeper/srvr.js'
 import type { PodQuery } from './pod-query.js'
@@ -34,7 +34,6 @@ export interface EnsembleState {
 
 export interface StatefulSetWithStrategy extends StatefulSet {
   spec: StatefulSet['spec'] & {
-    selector?: { matchLabels?: Record<string, string> }
     updateStrategy?: { type?: string }
     template?: { metadata?: { annotations?: Record<string, string> } }
   }
@@ -57,10 +56,7 @@ const ordinalOf = (sts: string, pod: string): number | undefined => {
 export async function readEnsembleState(kubectl: Kubectl, query: PodQuery, namespace: string, statefulSet: string): Promise<EnsembleState> {
   const sts = await kubectl.getOptional<StatefulSetWithStrategy>('statefulset', statefulSet, namespace)
   if (!sts) throw new Error(`StatefulSet ${statefulSet} does not exist in namespace ${namespace}`)
-  const selector = Object.entries(sts.spec.selector?.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',')
-  const pods = (await kubectl.list<Pod>('pods', namespace, selector || undefined))
+  const pods = (await kubectl.list<Pod>('pods', namespace, podSelector(sts)))
     .map(pod => ({ pod, ordinal: ordinalOf(statefulSet, pod.metadata.name) }))
     .filter((p): p is { pod: Pod; ordinal: number } => p.ordinal !== undefined)
     .sort((a, b) => a.ordinal - b.ordinal)

@@ -14,7 +14,7 @@ import * as log from '../output/log.js'
 import { quoted } from '../output/printable.js'
 import { describeLiveDiff, liveDiff, liveDiffError, type LiveComparison, type LiveDiff } from '../plan/live-diff.js'
 import { buildPlan } from '../plan/plan.js'
-import { serversAtRevision } from '../plan/scaling-step.js'
+import { serversAtRevision, type CurrentSize } from '../plan/scaling-step.js'
 import { InputError } from '../runner/inputs.js'
 import { withKubeClients, type KubeSettings } from '../runner/kube-clients.js'
 import { annotateConfigError } from './annotate.js'
@@ -105,17 +105,7 @@ export async function planEnvironments(opts: {
     try {
       const env = await loadEnvironment(directory, { repository: opts.workspace })
       const live = opts.live ? await compareLive(opts.live, env) : undefined
-      // The size now: the live StatefulSet's, else the base branch's environment file.
-      const liveReplicas = live?.status === 'compared' ? live.diff.statefulSet?.live : undefined
-      const current =
-        liveReplicas !== undefined
-          ? { servers: liveReplicas, source: 'the live StatefulSet' }
-          : opts.baseRef
-            ? await serversAtRevision(env.file, opts.baseRef, opts.workspace).catch((e: Error) => {
-                log.warning(`${quoted(env.name)}: the plan shows no scaling steps: ${e.message}`)
-                return undefined
-              })
-            : undefined
+      const current = await currentSize(env, live, opts)
       const plan = buildPlan(env, { roots: opts.roots, ...(current ? { current } : {}) })
       environments.push({
         name,
@@ -132,6 +122,21 @@ export async function planEnvironments(opts: {
     }
   }
   return { environments, unchanged: all.filter(n => !names.includes(n)), errors }
+}
+
+/** The size now: the live StatefulSet's, else the base branch's environment file, else unknown. */
+async function currentSize(
+  env: Environment,
+  live: LiveComparison | undefined,
+  opts: { baseRef?: string; workspace: string }
+): Promise<CurrentSize | undefined> {
+  const replicas = live?.status === 'compared' ? live.diff.statefulSet?.live : undefined
+  if (replicas !== undefined) return { servers: replicas, source: 'the live StatefulSet' }
+  if (!opts.baseRef) return undefined
+  return serversAtRevision(env.file, opts.baseRef, opts.workspace).catch((e: Error) => {
+    log.warning(`${quoted(env.name)}: the plan shows no scaling steps: ${e.message}`)
+    return undefined
+  })
 }
 
 /** The pull request being planned: the input, else the event's. */

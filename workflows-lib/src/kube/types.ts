@@ -68,6 +68,16 @@ export interface StatefulSet extends KubeObject {
   }
 }
 
+/** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
+export function podSelector(sts: StatefulSet): string | undefined {
+  const labels = (sts.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {}
+  return (
+    Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || undefined
+  )
+}
+
 export interface Service extends KubeObject {
   spec?: { type?: string; selector?: Record<string, string> }
   status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } }

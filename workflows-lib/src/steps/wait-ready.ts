@@ -4,7 +4,7 @@
 import { diagnosePod, formatDiagnostics, podSummary, type PodDiagnostics } from '../kube/diagnostics.js'
 import type { Environment } from '../environment/types.js'
 import type { Kubectl } from '../kube/kubectl.js'
-import type { Pod, StatefulSet } from '../kube/types.js'
+import { podSelector, type Pod, type StatefulSet } from '../kube/types.js'
 import { listAndWatch } from '../kube/watch.js'
 import * as log from '../output/log.js'
 import { setSafeInterval, setSafeTimeout } from '../util/timer.js'
@@ -140,9 +140,7 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
   // New pods come up 0..N-1; a rolling update replaces them N-1..0. Wait in the controller's order.
   const order = Array.from({ length: replicas }, (_, i) => (rolling ? replicas - 1 - i : i))
   const podName = (ordinal: number): string => `${opts.statefulSet}-${ordinal}`
-  const selector = Object.entries((sts.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',')
+  const selector = podSelector(sts)
   log.info(
     `waiting for ${replicas} pod(s) of StatefulSet ${opts.statefulSet} in order ${order.map(podName).join(', ')}${rolling ? ' (rolling update)' : ''}`
   )
@@ -186,7 +184,7 @@ export async function waitReady(opts: WaitReadyOptions): Promise<PodReadyTime[]>
   try {
     await listAndWatch<Pod>(opts.kubectl, {
       path: `/api/v1/namespaces/${opts.namespace}/pods`,
-      labelSelector: selector || undefined,
+      labelSelector: selector,
       what: `pods of ${opts.statefulSet}`,
       signal: abort.signal,
       timeoutMs: Math.max(1, deadline - Date.now()),
