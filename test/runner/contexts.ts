@@ -59,7 +59,8 @@ export function runtimeEnv(github: Record<string, unknown>, runner: Record<strin
 /** The machine environment a step starts from: a few variables of this process, then opts.env. No NODE_OPTIONS or jest variables leak in. */
 export function baseEnv(opts: RunWorkflowOptions): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const key of ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL']) {
+  // ZK_ROLLOUT_TEST_OWNER is the test run's orphan marker (test/support/reaper), not a runner variable.
+  for (const key of ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL', 'ZK_ROLLOUT_TEST_OWNER']) {
     const v = process.env[key]
     if (v !== undefined) env[key] = v
   }

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
+import { ownerEnv } from '../support/processes.js'
 
 // Runs inside the namespace: bring lo up, listen, run the command, exit with its status.
 const RELAY = `
@@ -72,7 +73,7 @@ export async function startExec(target: ExecTarget, command: string[]): Promise<
     ['--net', '--', process.execPath, '--input-type=module', '-e', RELAY, sockets, ...target.ports.map(String), '--', ...command],
     {
       cwd: target.dir,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: target.hostname, HOME: target.dir },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: target.hostname, HOME: target.dir, ...ownerEnv() },
       stdio: 'pipe',
       detached: true
     }

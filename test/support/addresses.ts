@@ -17,7 +17,8 @@ export const addressBlocks = {
    * 61 sandbox.test.ts, 62 sandbox-process.test.ts, 64 the sandbox CLI test, 70
    * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
    * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 78 the workflows,
-   * 79 plan-live-diff, 80 scaling under writes, 100 the CLI's default (npm run sandbox -- up).
+   * 79 plan-live-diff, 80 scaling under writes, 81 the orphan test's killed runs, 82 the fault
+   * table, 100 the CLI's default (npm run sandbox -- up).
    */
   sandboxBlocks: {
     sandbox: 61,
@@ -34,6 +35,8 @@ export const addressBlocks = {
     leaseLock: 77,
     planLiveDiff: 79,
     scaling: 80,
+    orphans: 81,
+    faults: 82,
     cliDefault: 100
   },
   /** The end-to-end test's observer VMs, and the demo's (npm run demo). */
@@ -43,6 +46,10 @@ export const addressBlocks = {
   workflowVms: ['127.0.0.95', '127.0.0.96'],
   /** test/integration/scale.test.ts: the observer VM that follows 3 -> 5 -> 3 */
   scalingVms: ['127.0.0.97'],
+  /** test/integration/orphans.test.ts: the observer VMs of the run it kills */
+  orphanVms: ['127.0.0.98', '127.0.0.99'],
+  /** test/faults/faults.test.ts: observer VMs, a bastion, and nothing on the last */
+  faultVms: ['127.0.4.1', '127.0.4.2', '127.0.4.3', '127.0.4.4'],
   /** bench/deploy-observers-noop.bench.ts: 20 sshd "VMs" */
   deployObserversBench: { vms: Array.from({ length: 20 }, (_, i) => `127.0.3.${i + 1}`) }
 } as const

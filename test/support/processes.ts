@@ -1,7 +1,9 @@
 // A registry of the processes a test file starts (ZooKeeper, sshd, etcd, apiserver, ...), so
 // afterAll can stop every one of them by process group, even when a test failed half-way.
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { basename, dirname } from 'node:path'
 
 export interface ExitStatus {
@@ -32,6 +34,15 @@ export interface SpawnTrackedOptions {
 
 const registry = new Set<TrackedProcess>()
 
+/**
+ * The test run's orphan marker (test/support/reaper/global-setup.mjs), for a child started with an
+ * environment of its own: the reaper kills what carries it once the run is gone.
+ */
+export function ownerEnv(): Record<string, string> {
+  const owner = process.env.ZK_ROLLOUT_TEST_OWNER
+  return owner ? { ZK_ROLLOUT_TEST_OWNER: owner } : {}
+}
+
 /** Starts a process in its own process group, with its output in a log file, and registers it. */
 export async function spawnTracked(cmd: string, args: readonly string[], opts: SpawnTrackedOptions): Promise<TrackedProcess> {
   mkdirSync(dirname(opts.logFile), { recursive: true })
@@ -40,7 +51,7 @@ export async function spawnTracked(cmd: string, args: readonly string[], opts: S
   try {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
-      env: opts.env,
+      env: opts.env && { ...opts.env, ...ownerEnv() },
       detached: true, // own process group, so stopping it also stops anything it forked
       stdio: ['ignore', out, out]
     })
@@ -66,6 +77,7 @@ export async function spawnTracked(cmd: string, args: readonly string[], opts: S
       exitStatus: () => status
     }
     registry.add(tracked)
+    registerWithReaper(tracked.pid)
     return tracked
   } finally {
     closeSync(out)
@@ -103,6 +115,24 @@ async function stopGroup(proc: TrackedProcess, signal: NodeJS.Signals, timeoutMs
   registry.delete(proc)
 }
 
+// The reaper (test/support/reaper) kills these groups if the run dies before stopping them:
+// sshd's listener re-executes itself without the environment that marks the rest.
+function registerWithReaper(pgid: number): void {
+  const groups = process.env.ZK_ROLLOUT_REAPER_GROUPS
+  const started = startTime(pgid)
+  if (groups && started) appendFileSync(groups, `${pgid} ${started}\n`)
+}
+
+/** Field 22 of /proc/<pid>/stat: with the PID, it names one process even after PID reuse. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
 /** Stops every registered process group; for afterAll. Reports all failures at once. */
 export async function stopAllTracked(): Promise<void> {
   const results = await Promise.allSettled([...registry].map(proc => stopTracked(proc)))
@@ -113,6 +143,48 @@ export async function stopAllTracked(): Promise<void> {
 /** Registered processes whose group still has a live member: empty after a clean teardown. */
 export function listTrackedAlive(): TrackedProcess[] {
   return [...registry].filter(proc => groupMembers(proc.pid).length > 0)
+}
+
+/** A live process carrying a test run's orphan marker, with its command name (for messages). */
+export interface MarkedProcess {
+  pid: number
+  comm: string
+}
+
+/**
+ * Every live process that carries `owner` as its orphan marker, or belongs to a process group the
+ * run registered while that group's leader still runs: what the reaper kills.
+ */
+export function listMarked(owner: string): MarkedProcess[] {
+  const marker = Buffer.from(`\0ZK_ROLLOUT_TEST_OWNER=${owner}\0`)
+  const groups = registeredGroups(path.join(os.tmpdir(), `zk-rollout-reaper-${owner}.groups`))
+  const found: MarkedProcess[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (state === 'Z' || state === 'X') continue
+      // environ is NUL-separated; a leading NUL lets the first variable match like the others.
+      const environ = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${entry}/environ`), Buffer.from([0])])
+      if (!environ.includes(marker) && !groups.has(Number(pgrp))) continue
+      found.push({ pid: Number(entry), comm: readFileSync(`/proc/${entry}/comm`, 'utf8').trim() })
+    } catch {
+      continue // exited while we looked
+    }
+  }
+  return found
+}
+
+// The groups file's entries whose leader is still the process registered (not a reused PID).
+function registeredGroups(file: string): Set<number> {
+  const groups = new Set<number>()
+  if (!existsSync(file)) return groups
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [pgid, started] = line.split(' ')
+    if (pgid && startTime(Number(pgid)) === started) groups.add(Number(pgid))
+  }
+  return groups
 }
 
 /** The last `lines` lines of a process's log, for error messages. */

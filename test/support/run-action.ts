@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { repoRoot } from './environments.js'
+import { ownerEnv } from './processes.js'
 
 export interface ActionRun {
   exitCode: number
@@ -58,6 +59,7 @@ export async function runActionDist(
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     RUNNER_TEMP: dir,
+    ...ownerEnv(),
     ...opts.env
   }
   // The runner upper-cases names and keeps dashes: input "known-hosts" -> INPUT_KNOWN-HOSTS.

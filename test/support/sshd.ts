@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import * as path from 'node:path'
 import { COMPOSE_SHIM_DIR } from './compose-shim/shim.js'
-import { logTail, spawnTracked, stopTracked, type TrackedProcess } from './processes.js'
+import { logTail, ownerEnv, spawnTracked, stopTracked, type TrackedProcess } from './processes.js'
 
 export interface KeyPair {
   privateKeyFile: string
@@ -89,6 +89,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
     PATH: `${COMPOSE_SHIM_DIR}:/usr/local/bin:/usr/bin:/bin`,
     HOME: home,
     ZK_SHIM_STATE: shimState,
+    ...ownerEnv(), // sshd clears a session's environment; the reaper finds observers by this
     ...opts.sessionEnv
   }
   for (const [k, v] of Object.entries(env))
