@@ -2,13 +2,14 @@
 // real kubectl and helm binaries, two of them run side by side, and stop() leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startControlPlane, type ControlPlane } from '../sandbox/control-plane.js'
 import { sandboxTools, type SandboxTools } from '../sandbox/tools.js'
 import { listTrackedAlive, stopAllTracked, isProcessAlive } from '../support/processes.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const execFileAsync = promisify(execFile)
 // Starting a control plane takes seconds; jest's default of 5 s is for unit tests.
@@ -37,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllTracked()
-  if (baseDir) rmSync(baseDir, { recursive: true, force: true })
+  if (baseDir) removeScanned(baseDir)
 }, 60_000)
 
 describe('sandbox control plane', () => {

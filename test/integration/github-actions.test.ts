@@ -5,7 +5,7 @@
 // real: scale-request commits in a temporary checkout and pushes to a local bare "origin".
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
@@ -14,6 +14,7 @@ import { startGitHubApi, type GitHubApiStandIn } from '../support/github-api.js'
 import { pullRequestPayload, pushPayload, validateWebhookPayload, workflowDispatchPayload, type WebhookEvent } from '../support/github-events.js'
 import { exampleDir, minimalYaml, repoRoot } from '../support/environments.js'
 import { runActionDist, type ActionRun } from '../support/run-action.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const run = promisify(execFile)
 const REPOSITORY = 'acme/zk-platform'
@@ -50,7 +51,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(() => {
-  if (scratch) rmSync(scratch, { recursive: true, force: true })
+  if (scratch) removeScanned(scratch)
 })
 
 /** Runs a built action as the runner would: action.yml defaults for inputs not given, `${{ github.token }}` being the stand-in's token. */

@@ -14,6 +14,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js'
 import { addressBlocks } from '../support/addresses.js'
 import { useSandboxToolEnv } from '../support/kube.js'
 import { isProcessAlive } from '../support/processes.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const namespaces = ['abort-in-list', 'timeout-in-list', 'abort-in-backoff', 'timeout-in-backoff']
 
@@ -33,7 +34,7 @@ afterAll(async () => {
   // A leaked watch (what this file catches) must not outlive the file, whatever the verdict.
   for (const pid of wrappers.flatMap(w => w.alive())) process.kill(pid, 'SIGKILL')
   await sandbox?.stop()
-  if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  if (dir) removeScanned(dir)
 }, 60_000)
 
 const delay = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))

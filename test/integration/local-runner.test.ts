@@ -3,7 +3,7 @@
 // last test runs actionlint over every workflow file this file wrote, so none of them is
 // something GitHub would reject.
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import {
   runWorkflow,
@@ -15,9 +15,10 @@ import {
   type WorkflowRun
 } from '../runner/index.js'
 import { actionlint, git, makeRepo, tempDir, writeFiles, type TestRepo } from '../runner/testing.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const scratch = tempDir('local-runner-')
-afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+afterAll(() => removeScanned(scratch))
 
 const CHECKOUT = 'actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8'
 const workflowFiles = new Set<string>()

@@ -14,6 +14,7 @@ import { apiPath, KubeClient, waitForObjects, type KubeObject } from '../sandbox
 import type { Pod } from '../sandbox/kubelet.js'
 import type { Service } from '../sandbox/lb-controller.js'
 import { listTrackedAlive, isProcessAlive } from '../support/processes.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const run = promisify(execFile)
 // Each test starts real processes and waits for real controllers.
@@ -364,7 +365,7 @@ describe('sandbox CLI', () => {
   afterAll(async () => {
     // Whatever a failed test left: `down` stops it by recorded PID.
     if (cli && fs.existsSync(path.join(cliDir, 'state', 'cli', 'state.json'))) await cliRun(['down'])
-    if (cliDir && !process.env.ZK_ROLLOUT_KEEP_SANDBOX) fs.rmSync(cliDir, { recursive: true, force: true })
+    if (cliDir && !process.env.ZK_ROLLOUT_KEEP_SANDBOX) removeScanned(cliDir)
   }, 60_000)
 
   it('up prints the kubeconfig, status reports the cluster, down stops every process', async () => {

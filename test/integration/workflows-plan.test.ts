@@ -3,7 +3,7 @@
 // valid against GitHub's webhook schemas. No cluster: pull requests never get credentials.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { copyOfProject, type Repository } from '../e2e/repository.js'
@@ -11,6 +11,7 @@ import { runWorkflow, type RunWorkflowOptions, type WorkflowRun } from '../runne
 import { startGitHubApi, type GitHubApiStandIn } from '../support/github-api.js'
 import { pullRequestPayload, validateWebhookPayload, workflowDispatchPayload } from '../support/github-events.js'
 import { minimalYaml } from '../support/environments.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const REPOSITORY = 'acme/platform'
 const base = mkdtempSync(path.join(os.tmpdir(), 'zk-workflows-plan-'))
@@ -27,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.stop()
-  rmSync(base, { recursive: true, force: true })
+  removeScanned(base)
 })
 
 const environment = minimalYaml.replace('namespace: zk', 'namespace: staging')

@@ -7,7 +7,7 @@
 // against GitHub's REST description.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { JSDOM } from 'jsdom'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { stringify } from 'yaml'
@@ -22,6 +22,7 @@ import { addressBlocks } from '../support/addresses.js'
 import { startGitHubApi, type GitHubApiStandIn } from '../support/github-api.js'
 import { pushPayload, validateWebhookPayload } from '../support/github-events.js'
 import { useSandboxToolEnv } from '../support/kube.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const REPOSITORY = 'acme/platform'
 const base = mkdtempSync(path.join(os.tmpdir(), 'zk-workflows-'))
@@ -54,7 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.stop()
   await world?.stop()
-  rmSync(base, { recursive: true, force: true })
+  removeScanned(base)
 }, 120_000)
 
 /** What a runner needs from this machine: the sandbox's kubectl and helm on PATH, their caches, the API stand-in. */

@@ -2,7 +2,7 @@
 // the four-letter-word client against them, and a teardown that leaves nothing running.
 // Address block of this file: 127.0.0.50-59 (see test/support/zookeeper.ts).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { parseSrvr } from '../../workflows-lib/src/zookeeper/srvr.js'
 import { adaptContainerConfigForHost, startHostObserver } from '../support/host-observer.js'
 import { listTrackedAlive, stopAllTracked } from '../support/processes.js'
 import { startEnsemble, waitForMode, waitForQuorum, zkCli, type Ensemble, type ZkServer } from '../support/zookeeper.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 const ENSEMBLE = ['127.0.0.51', '127.0.0.52', '127.0.0.53']
 const OBSERVER = '127.0.0.54'
@@ -136,7 +137,7 @@ describe('ZooKeeper ensemble with a host observer', () => {
   afterAll(async () => {
     // Whatever the tests did, nothing this file started may outlive it.
     await stopAllTracked()
-    rmSync(baseDir, { recursive: true, force: true })
+    removeScanned(baseDir)
     console.log(
       Object.entries(measured)
         .map(([k, v]) => `${k}: ${v}`)

@@ -7,6 +7,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { watchDirectory } from '../support/secret-hygiene.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const projectRoot = path.resolve(here, '..', '..')
@@ -57,8 +58,11 @@ export function makeRepo(parent: string, name: string, files: Record<string, str
   return repo
 }
 
+/** A new temporary directory, scanned for leaked secrets after the test file (secret-hygiene.ts). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix))
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix))
+  watchDirectory(dir)
+  return dir
 }
 
 export interface LintFinding {

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs'
 import * as path from 'node:path'
 import { mappedRepository, parseUses, resolveAction } from './actions.js'
 import { Masker } from './commands.js'
+import { recordOutput } from '../support/secret-hygiene.js'
 import { baseEnv, refInfo } from './contexts.js'
 import { UnsupportedError, WorkflowError, type Where } from './errors.js'
 import { checkTrigger } from './events.js'
@@ -287,7 +288,11 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
   await preflight(top, opts, cache, 0)
   const name = workflowName(workflow)
   const trigger = checkTrigger(workflow, opts)
-  const log = opts.log ?? (() => {})
+  // Every line the run logs is scanned for registered secrets after the test file.
+  const log = (line: string): void => {
+    recordOutput(`workflow "${name}" log`, line)
+    opts.log?.(line)
+  }
   if (!trigger.triggered) {
     log(`${name}: not triggered: ${trigger.reason}`)
     return { conclusion: 'success', jobs: [], triggered: false, reason: trigger.reason, name }

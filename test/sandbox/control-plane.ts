@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { makeControlPlaneCerts } from './certs.js'
 import { sandboxTools } from './tools.js'
+import { registerSecret, watchDirectory } from '../support/secret-hygiene.js'
 import { logTail, spawnTracked, stopTracked, type TrackedProcess } from '../support/processes.js'
 
 export interface ControlPlane {
@@ -121,6 +122,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     writeFileSync(tokenFile, `${token},sandbox-admin,sandbox-admin,"system:masters"\n`, { mode: 0o600 })
     const kubeconfig = join(dir, 'kubeconfig')
     writeFileSync(kubeconfig, kubeconfigFor(name, apiUrl, caFile, token), { mode: 0o600 })
+    registerSecret(`kubeconfig token of ${name}`, token, [tokenFile, kubeconfig])
+    watchDirectory(dir)
 
     await waitUntil(`etcd at ${etcdUrl}/health`, [etcd], () => httpGet(`${etcdUrl}/health`))
 

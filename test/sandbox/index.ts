@@ -13,6 +13,7 @@ import { SandboxKubelet, type PodFault, type Pod, type ProcessModeOptions } from
 import { SandboxLoadBalancers, type LbAddressKind } from './lb-controller.js'
 import { sandboxTools } from './tools.js'
 import { isProcessAlive } from '../support/processes.js'
+import { removeScanned } from '../support/secret-hygiene.js'
 
 export type { FaultProxy, FaultRule } from './fault-proxy.js'
 export type { PodFault, PodProcess, ProcessModeOptions } from './kubelet.js'
@@ -140,7 +141,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       const left = alivePids()
       if (left.length > 0) errors.push(`processes still running: ${left.join(', ')}`)
       if (errors.length > 0) throw new Error(`sandbox ${name} (${dir}) did not stop cleanly:\n${errors.join('\n')}`)
-      if (!options.baseDir && !process.env.ZK_ROLLOUT_KEEP_SANDBOX) fs.rmSync(parent, { recursive: true, force: true })
+      if (!options.baseDir && !process.env.ZK_ROLLOUT_KEEP_SANDBOX) removeScanned(parent)
     })()
     return stopping
   }

@@ -1,12 +1,13 @@
 // Runs an action's built dist/index.js the way a GitHub runner does: inputs as INPUT_* env
 // vars, outputs and the step summary through the files named by GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY.
-import { execFile } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { repoRoot } from './environments.js'
 import { ownerEnv } from './processes.js'
+import { recordOutput, watchDirectory } from './secret-hygiene.js'
 
 export interface ActionRun {
   exitCode: number
@@ -14,6 +15,8 @@ export interface ActionRun {
   stderr: string
   outputs: Record<string, string>
   summary: string
+  /** The signal that ended it, when one did. */
+  signal?: NodeJS.Signals
 }
 
 /** Parses the GITHUB_OUTPUT file format (name=value lines and name<<DELIMITER blocks). */
@@ -44,6 +47,10 @@ export async function runActionDist(
     timeoutMs?: number
     /** A bundle other than actions/<action>/dist/index.js (one a test built itself). */
     entry?: string
+    /** Run it as its own process group (a runner's job), so a test can kill the group. */
+    detached?: boolean
+    /** Called once the process runs, e.g. to kill it at a chosen moment. */
+    onStart?: (child: ChildProcess) => void
   } = {}
 ): Promise<ActionRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `zk-action-${action}-`))
@@ -66,15 +73,28 @@ export async function runActionDist(
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   const entry = opts.entry ?? path.join(repoRoot, 'actions', action, 'dist', 'index.js')
   return new Promise(resolve => {
-    execFile(process.execPath, [entry], { env, cwd: opts.cwd ?? repoRoot, timeout: opts.timeoutMs ?? 300_000 }, (error, stdout, stderr) => {
+    // Node passes detached on to spawn; its execFile typings leave it out.
+    const options = {
+      env,
+      cwd: opts.cwd ?? repoRoot,
+      timeout: opts.timeoutMs ?? 300_000,
+      detached: opts.detached ?? false,
+      encoding: 'utf8' as const
+    }
+    const child = execFile(process.execPath, [entry], options, (error, stdout, stderr) => {
       const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+      recordOutput(`${action} stdout`, stdout)
+      recordOutput(`${action} stderr`, stderr)
+      watchDirectory(dir) // its outputs file, step summary and RUNNER_TEMP
       resolve({
         exitCode,
         stdout,
         stderr,
         outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
-        summary: readFileSync(summaryFile, 'utf8')
+        summary: readFileSync(summaryFile, 'utf8'),
+        signal: error?.signal ?? undefined
       })
     })
+    opts.onStart?.(child)
   })
 }

@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import * as path from 'node:path'
 import { COMPOSE_SHIM_DIR } from './compose-shim/shim.js'
+import { registerSecret, watchDirectory } from './secret-hygiene.js'
 import { logTail, ownerEnv, spawnTracked, stopTracked, type TrackedProcess } from './processes.js'
 
 export interface KeyPair {
@@ -26,7 +27,9 @@ export function generateKey(dir: string, name: string): KeyPair {
   mkdirSync(dir, { recursive: true })
   const file = path.join(dir, name)
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file])
-  return { privateKeyFile: file, privateKey: readFileSync(file, 'utf8'), publicKey: readFileSync(`${file}.pub`, 'utf8').trim() }
+  const privateKey = readFileSync(file, 'utf8')
+  registerSecret(`SSH private key ${name}`, privateKey, [file])
+  return { privateKeyFile: file, privateKey, publicKey: readFileSync(`${file}.pub`, 'utf8').trim() }
 }
 
 /** SHA256:... of a public key line, as ssh prints it. */
@@ -80,6 +83,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
   const root = path.join(dir, 'root')
   const shimState = path.join(dir, 'docker')
   for (const d of [dir, home, root, shimState]) mkdirSync(d, { recursive: true })
+  watchDirectory(dir) // sshd's log, the session's home, the files written to the "VM"
   // sshd's privilege separation directory; it exists on any host with openssh-server.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
   const hostKey = generateKey(dir, 'ssh_host_ed25519_key')
