@@ -38494,6 +38494,8 @@ function parseSrvr(text) {
 
 
 
+/** Hosts compared and uploaded to at once unless told otherwise (see bench/RESULTS.md). */
+const DEFAULT_CONCURRENCY = 4;
 // Generous bounds for sessions that do not wait for ZooKeeper: they guard against a hung VM.
 const UPLOAD_TIMEOUT_MS = 120_000;
 const COMPOSE_ALLOWANCE_MS = 180_000;
@@ -38508,7 +38510,7 @@ async function deployObservers(opts) {
     const deploy = new ObserverDeploy(env, env.observers, opts);
     const runs = deploy.prepare(opts);
     try {
-        await forEachLimit(runs, opts.concurrency ?? 4, run => deploy.stageGuarded(run));
+        await forEachLimit(runs, opts.concurrency ?? DEFAULT_CONCURRENCY, run => deploy.stageGuarded(run));
         await deploy.rollRestarts(runs.filter(run => run.next !== undefined), opts.maxUnavailable ?? 1);
     }
     finally {
@@ -39169,6 +39171,7 @@ function stepRestarts(step, statefulSet) {
 // command failed and what it printed.
 
 
+
 class CommandError extends Error {
     command;
     result;
@@ -39183,14 +39186,31 @@ class CommandError extends Error {
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 async function runCommand(tool, args, shown, opts = {}) {
     log_debug(`running: ${shown}`);
-    const result = await getExecOutput(tool, args, {
-        silent: true,
-        ignoreReturnCode: true,
-        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
-    });
+    const result = opts.timeoutMs === undefined
+        ? await getExecOutput(tool, args, {
+            silent: true,
+            ignoreReturnCode: true,
+            ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+        })
+        : await runWithTimeout(tool, args, opts.timeoutMs, opts.input);
     if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
         throw new CommandError(shown, result);
     return result;
+}
+// @actions/exec cannot stop a command; child_process can. A timeout reads as exit code 124, like
+// coreutils timeout(1), with a stderr that says so (not a transient error: it is not retried).
+function runWithTimeout(tool, args, timeoutMs, input) {
+    return new Promise(resolve => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(tool, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+            if (!error)
+                return resolve({ exitCode: 0, stdout, stderr });
+            if (error.killed && error.signal === 'SIGKILL')
+                return resolve({ exitCode: 124, stdout, stderr: `${stderr}no answer within ${timeoutMs / 1000} s: stopped\n` });
+            resolve({ exitCode: typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderr || error.message });
+        });
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
@@ -39491,6 +39511,8 @@ async function rollbackChart(helm, env, revision) {
 // are positional arguments, never spliced into the script.
 
 const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
+// The script itself gives up after 5 s; the rest is kubectl and the API server's exec stream.
+const EXEC_TIMEOUT_MS = 30_000;
 function execPodQuery(kubectl, opts) {
     return async (pod, word) => {
         const { stdout } = await kubectl
@@ -39507,7 +39529,7 @@ function execPodQuery(kubectl, opts) {
             'zk-rollout',
             String(opts.clientPort ?? 2181),
             word
-        ])
+        ], { timeoutMs: EXEC_TIMEOUT_MS })
             .catch((e) => {
             // The whole command line says nothing new here: what the container or kubectl said does.
             if (!(e instanceof CommandError))

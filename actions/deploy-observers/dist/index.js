@@ -37296,9 +37296,12 @@ function sleep(ms, what = 'sleep') {
     return new Promise(resolve => setSafeTimeout(resolve, ms, what));
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
+
 
 
 class CommandError extends Error {
@@ -37315,14 +37318,31 @@ class CommandError extends Error {
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 async function runCommand(tool, args, shown, opts = {}) {
     log_debug(`running: ${shown}`);
-    const result = await getExecOutput(tool, args, {
-        silent: true,
-        ignoreReturnCode: true,
-        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
-    });
+    const result = opts.timeoutMs === undefined
+        ? await getExecOutput(tool, args, {
+            silent: true,
+            ignoreReturnCode: true,
+            ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+        })
+        : await runWithTimeout(tool, args, opts.timeoutMs, opts.input);
     if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
         throw new CommandError(shown, result);
     return result;
+}
+// @actions/exec cannot stop a command; child_process can. A timeout reads as exit code 124, like
+// coreutils timeout(1), with a stderr that says so (not a transient error: it is not retried).
+function runWithTimeout(tool, args, timeoutMs, input) {
+    return new Promise(resolve => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(tool, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+            if (!error)
+                return resolve({ exitCode: 0, stdout, stderr });
+            if (error.killed && error.signal === 'SIGKILL')
+                return resolve({ exitCode: 124, stdout, stderr: `${stderr}no answer within ${timeoutMs / 1000} s: stopped\n` });
+            resolve({ exitCode: typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderr || error.message });
+        });
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
@@ -39952,8 +39972,6 @@ function checkKnownHosts(text) {
     return `${lines.join('\n').trim()}\n`;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
 /** user@host:port, with IPv6 addresses in brackets, for messages. */
 function formatEndpoint(e) {
@@ -40306,6 +40324,8 @@ function parseSrvr(text) {
 
 
 
+/** Hosts compared and uploaded to at once unless told otherwise (see bench/RESULTS.md). */
+const DEFAULT_CONCURRENCY = 4;
 // Generous bounds for sessions that do not wait for ZooKeeper: they guard against a hung VM.
 const UPLOAD_TIMEOUT_MS = 120_000;
 const COMPOSE_ALLOWANCE_MS = 180_000;
@@ -40320,7 +40340,7 @@ async function deployObservers(opts) {
     const deploy = new ObserverDeploy(env, env.observers, opts);
     const runs = deploy.prepare(opts);
     try {
-        await forEachLimit(runs, opts.concurrency ?? 4, run => deploy.stageGuarded(run));
+        await forEachLimit(runs, opts.concurrency ?? DEFAULT_CONCURRENCY, run => deploy.stageGuarded(run));
         await deploy.rollRestarts(runs.filter(run => run.next !== undefined), opts.maxUnavailable ?? 1);
     }
     finally {

@@ -37539,9 +37539,12 @@ const log_info = (text) => sink.info(text);
 const log_debug = (text) => sink.debug(text);
 const log_warning = (text) => sink.warning(text);
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
+
 
 
 class CommandError extends Error {
@@ -37558,14 +37561,31 @@ class CommandError extends Error {
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 async function runCommand(tool, args, shown, opts = {}) {
     log_debug(`running: ${shown}`);
-    const result = await getExecOutput(tool, args, {
-        silent: true,
-        ignoreReturnCode: true,
-        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
-    });
+    const result = opts.timeoutMs === undefined
+        ? await getExecOutput(tool, args, {
+            silent: true,
+            ignoreReturnCode: true,
+            ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+        })
+        : await runWithTimeout(tool, args, opts.timeoutMs, opts.input);
     if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
         throw new CommandError(shown, result);
     return result;
+}
+// @actions/exec cannot stop a command; child_process can. A timeout reads as exit code 124, like
+// coreutils timeout(1), with a stderr that says so (not a transient error: it is not retried).
+function runWithTimeout(tool, args, timeoutMs, input) {
+    return new Promise(resolve => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(tool, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+            if (!error)
+                return resolve({ exitCode: 0, stdout, stderr });
+            if (error.killed && error.signal === 'SIGKILL')
+                return resolve({ exitCode: 124, stdout, stderr: `${stderr}no answer within ${timeoutMs / 1000} s: stopped\n` });
+            resolve({ exitCode: typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderr || error.message });
+        });
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
@@ -39351,8 +39371,6 @@ async function withLockedCluster(settings, fn) {
     return withKubeClients(settings.kube, clients => withEnvironmentLock(env, clients.kubectl, () => fn({ ...clients, env }), { waitTimeoutMs: settings.lockTimeoutMs }));
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
 // List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
 // streams events, so a change is seen within milliseconds and no client starts per check.

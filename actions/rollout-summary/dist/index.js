@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(841);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2437);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 841:
+/***/ 2437:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37695,9 +37695,12 @@ const log_info = (text) => sink.info(text);
 const log_debug = (text) => sink.debug(text);
 const log_warning = (text) => sink.warning(text);
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
+
 
 
 class command_CommandError extends Error {
@@ -37714,14 +37717,31 @@ class command_CommandError extends Error {
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 async function command_runCommand(tool, args, shown, opts = {}) {
     log.debug(`running: ${shown}`);
-    const result = await getExecOutput(tool, args, {
-        silent: true,
-        ignoreReturnCode: true,
-        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
-    });
+    const result = opts.timeoutMs === undefined
+        ? await getExecOutput(tool, args, {
+            silent: true,
+            ignoreReturnCode: true,
+            ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+        })
+        : await runWithTimeout(tool, args, opts.timeoutMs, opts.input);
     if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
         throw new command_CommandError(shown, result);
     return result;
+}
+// @actions/exec cannot stop a command; child_process can. A timeout reads as exit code 124, like
+// coreutils timeout(1), with a stderr that says so (not a transient error: it is not retried).
+function runWithTimeout(tool, args, timeoutMs, input) {
+    return new Promise(resolve => {
+        const child = execFile(tool, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+            if (!error)
+                return resolve({ exitCode: 0, stdout, stderr });
+            if (error.killed && error.signal === 'SIGKILL')
+                return resolve({ exitCode: 124, stdout, stderr: `${stderr}no answer within ${timeoutMs / 1000} s: stopped\n` });
+            resolve({ exitCode: typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderr || error.message });
+        });
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts

@@ -39239,9 +39239,12 @@ function plan_stepRestarts(step, statefulSet) {
         ];
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/command.ts
 // Runs kubectl and helm through @actions/exec and turns failures into errors that say which
 // command failed and what it printed.
+
 
 
 class command_CommandError extends Error {
@@ -39258,14 +39261,31 @@ class command_CommandError extends Error {
 /** `shown` is how the command appears in logs and errors: never a secret or a kubeconfig path. */
 async function command_runCommand(tool, args, shown, opts = {}) {
     log.debug(`running: ${shown}`);
-    const result = await getExecOutput(tool, args, {
-        silent: true,
-        ignoreReturnCode: true,
-        ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
-    });
+    const result = opts.timeoutMs === undefined
+        ? await getExecOutput(tool, args, {
+            silent: true,
+            ignoreReturnCode: true,
+            ...(opts.input !== undefined ? { input: Buffer.from(opts.input) } : {})
+        })
+        : await runWithTimeout(tool, args, opts.timeoutMs, opts.input);
     if (result.exitCode !== 0 && !(opts.allowExitCodes ?? []).includes(result.exitCode))
         throw new command_CommandError(shown, result);
     return result;
+}
+// @actions/exec cannot stop a command; child_process can. A timeout reads as exit code 124, like
+// coreutils timeout(1), with a stderr that says so (not a transient error: it is not retried).
+function runWithTimeout(tool, args, timeoutMs, input) {
+    return new Promise(resolve => {
+        const child = execFile(tool, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+            if (!error)
+                return resolve({ exitCode: 0, stdout, stderr });
+            if (error.killed && error.signal === 'SIGKILL')
+                return resolve({ exitCode: 124, stdout, stderr: `${stderr}no answer within ${timeoutMs / 1000} s: stopped\n` });
+            resolve({ exitCode: typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderr || error.message });
+        });
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/transient.ts
@@ -39566,6 +39586,8 @@ async function deploy_chart_rollbackChart(helm, env, revision) {
 // are positional arguments, never spliced into the script.
 
 const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
+// The script itself gives up after 5 s; the rest is kubectl and the API server's exec stream.
+const EXEC_TIMEOUT_MS = 30_000;
 function pod_query_execPodQuery(kubectl, opts) {
     return async (pod, word) => {
         const { stdout } = await kubectl
@@ -39582,7 +39604,7 @@ function pod_query_execPodQuery(kubectl, opts) {
             'zk-rollout',
             String(opts.clientPort ?? 2181),
             word
-        ])
+        ], { timeoutMs: EXEC_TIMEOUT_MS })
             .catch((e) => {
             // The whole command line says nothing new here: what the container or kubectl said does.
             if (!(e instanceof CommandError))
@@ -39596,8 +39618,6 @@ function pod_query_execPodQuery(kubectl, opts) {
     };
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
 // List-then-watch over `kubectl get --raw <path>?watch=true`: one long-lived kubectl process
 // streams events, so a change is seen within milliseconds and no client starts per check.

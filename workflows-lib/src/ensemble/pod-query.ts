@@ -12,6 +12,9 @@ export type PodQuery = (pod: string, word: FourLetterWord) => Promise<string>
 
 const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3'
 
+// The script itself gives up after 5 s; the rest is kubectl and the API server's exec stream.
+const EXEC_TIMEOUT_MS = 30_000
+
 export interface ExecQueryOptions {
   namespace: string
   /** Undefined: the pod's default container (its kubectl.kubernetes.io/default-container, else the first). */
@@ -22,20 +25,23 @@ export interface ExecQueryOptions {
 export function execPodQuery(kubectl: Kubectl, opts: ExecQueryOptions): PodQuery {
   return async (pod, word) => {
     const { stdout } = await kubectl
-      .run([
-        'exec',
-        pod,
-        '-n',
-        opts.namespace,
-        ...(opts.container ? ['-c', opts.container] : []),
-        '--',
-        'bash',
-        '-c',
-        SCRIPT,
-        'zk-rollout',
-        String(opts.clientPort ?? 2181),
-        word
-      ])
+      .run(
+        [
+          'exec',
+          pod,
+          '-n',
+          opts.namespace,
+          ...(opts.container ? ['-c', opts.container] : []),
+          '--',
+          'bash',
+          '-c',
+          SCRIPT,
+          'zk-rollout',
+          String(opts.clientPort ?? 2181),
+          word
+        ],
+        { timeoutMs: EXEC_TIMEOUT_MS }
+      )
       .catch((e: unknown) => {
         // The whole command line says nothing new here: what the container or kubectl said does.
         if (!(e instanceof CommandError)) throw e
