@@ -1,11 +1,13 @@
 // An HTTPS proxy between Kubernetes clients and the sandbox's apiserver that misbehaves on
 // demand: answers 5xx/429, delays, or cuts (watch) streams, so retry and resume logic is tested
 // against real protocol traffic instead of a mock. Clients reach it through their own kubeconfig;
-// it forwards everything else untouched, Authorization header included.
+// it forwards everything else untouched, Authorization header included, except protocol
+// upgrades (exec), which it holds unanswered.
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { selfSignedCertificate } from './self-signed.js'
 
@@ -210,6 +212,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     })
   })
   server.on('secureConnection', (s: TLSSocket) => s.setNoDelay(true))
+  // Protocol upgrades (kubectl exec, attach, port-forward) are not forwarded: the connection is
+  // held open with no answer, like a proxy that does not speak them. Logged, so a test can see it.
+  const held = new Set<Duplex>()
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
+    record({ method: req.method ?? '', path: req.url ?? '/', status: 0, fault: 'upgrade dropped' })
+    held.add(socket)
+    socket.on('close', () => held.delete(socket))
+    socket.on('error', () => held.delete(socket))
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => resolve())
@@ -238,6 +249,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     async stop() {
       const closed = new Promise<void>(resolve => server.close(() => resolve()))
       server.closeAllConnections()
+      for (const socket of held) socket.destroy()
       agent.destroy()
       await closed
     }

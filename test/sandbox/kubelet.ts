@@ -61,6 +61,8 @@ export interface PodFault {
   crashLoop?: boolean
   /** Extra time in ContainerCreating before the container starts. */
   slowStartMs?: number
+  /** The image cannot be pulled: ErrImagePull, then ImagePullBackOff, until the fault is cleared. */
+  imagePullFails?: boolean
 }
 
 export interface ProcessModeOptions {
@@ -630,6 +632,7 @@ class PodWorker {
       await this.pause(slow)
       slow = Math.min(slow - (Date.now() - started), this.fault().slowStartMs ?? 0)
     }
+    await this.failImagePulls()
     let readyAfter: number | undefined
     while (!this.stopped) {
       if (this.fault().crashLoop) {
@@ -726,6 +729,21 @@ class PodWorker {
     }
     this.post()
     this.event('Warning', 'BackOff', 'Back-off restarting failed container')
+  }
+
+  /** While the imagePullFails fault holds: the states and events a real kubelet shows for a missing image. */
+  private async failImagePulls(): Promise<void> {
+    const image = this.containers[0]?.image ?? ''
+    for (let attempt = 0; this.fault().imagePullFails && !this.stopped; attempt++) {
+      const why = `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found (sandbox fault)`
+      this.state =
+        attempt === 0
+          ? { kind: 'waiting', reason: 'ErrImagePull', message: why }
+          : { kind: 'waiting', reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` }
+      this.post()
+      this.event('Warning', attempt === 0 ? 'Failed' : 'BackOff', attempt === 0 ? why : `Back-off pulling image "${image}"`)
+      await this.pause(this.options.crashLoopIntervalMs ?? 1000)
+    }
   }
 
   private async crashRound(): Promise<void> {

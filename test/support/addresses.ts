@@ -18,7 +18,7 @@ export const addressBlocks = {
    * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
    * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 78 the workflows,
    * 79 plan-live-diff, 80 scaling under writes, 81 the orphan test's killed runs, 82 the fault
-   * table, 100 the CLI's default (npm run sandbox -- up).
+   * table, 83 the readiness and rollout benchmarks, 100 the CLI's default (npm run sandbox -- up).
    */
   sandboxBlocks: {
     sandbox: 61,
@@ -37,6 +37,7 @@ export const addressBlocks = {
     scaling: 80,
     orphans: 81,
     faults: 82,
+    bench: 83,
     cliDefault: 100
   },
   /** The end-to-end test's observer VMs, and the demo's (npm run demo). */
@@ -48,8 +49,9 @@ export const addressBlocks = {
   scalingVms: ['127.0.0.97'],
   /** test/integration/orphans.test.ts: the observer VMs of the run it kills */
   orphanVms: ['127.0.0.98', '127.0.0.99'],
-  /** test/faults/faults.test.ts: observer VMs, a bastion, and nothing on the last */
+  /** test/faults/faults.test.ts: observer VMs, a bastion, nothing on the last; the observers' ensemble */
   faultVms: ['127.0.4.1', '127.0.4.2', '127.0.4.3', '127.0.4.4'],
-  /** bench/deploy-observers-noop.bench.ts: 20 sshd "VMs" */
+  faultEnsemble: ['127.0.4.11', '127.0.4.12', '127.0.4.13'],
+  /** bench/observer-fanout.bench.ts: 20 sshd "VMs" */
   deployObserversBench: { vms: Array.from({ length: 20 }, (_, i) => `127.0.3.${i + 1}`) }
 } as const

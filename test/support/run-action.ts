@@ -1,7 +1,7 @@
 // Runs an action's built dist/index.js the way a GitHub runner does: inputs as INPUT_* env
 // vars, outputs and the step summary through the files named by GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY.
-import { execFile, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -15,6 +15,8 @@ export interface ActionRun {
   stderr: string
   outputs: Record<string, string>
   summary: string
+  /** Its RUNNER_TEMP (which a real runner empties at the end of the job). */
+  runnerTemp: string
   /** The signal that ended it, when one did. */
   signal?: NodeJS.Signals
 }
@@ -73,26 +75,26 @@ export async function runActionDist(
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   const entry = opts.entry ?? path.join(repoRoot, 'actions', action, 'dist', 'index.js')
   return new Promise(resolve => {
-    // Node passes detached on to spawn; its execFile typings leave it out.
-    const options = {
-      env,
-      cwd: opts.cwd ?? repoRoot,
-      timeout: opts.timeoutMs ?? 300_000,
-      detached: opts.detached ?? false,
-      encoding: 'utf8' as const
-    }
-    const child = execFile(process.execPath, [entry], options, (error, stdout, stderr) => {
-      const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+    // spawn, not execFile: execFile does not pass `detached` on, and a detached run is its own group.
+    const child = spawn(process.execPath, [entry], { env, cwd: opts.cwd ?? repoRoot, detached: opts.detached ?? false })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs ?? 300_000)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
       recordOutput(`${action} stdout`, stdout)
       recordOutput(`${action} stderr`, stderr)
       watchDirectory(dir) // its outputs file, step summary and RUNNER_TEMP
       resolve({
-        exitCode,
+        exitCode: code ?? 1,
         stdout,
         stderr,
         outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
         summary: readFileSync(summaryFile, 'utf8'),
-        signal: error?.signal ?? undefined
+        runnerTemp: dir,
+        ...(signal ? { signal } : {})
       })
     })
     opts.onStart?.(child)

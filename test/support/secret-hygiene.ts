@@ -42,10 +42,7 @@ export function registerSecret(name: string, value: string, homes: string[] = []
 export function recordOutput(label: string, text: string): void {
   // `::add-mask::<secret>` is how an action hands a secret to the runner, which consumes the line
   // and masks the value from then on: it never reaches a log, so it is not a leak.
-  const shown = text
-    .split('\n')
-    .filter(line => !line.startsWith('::add-mask::'))
-    .join('\n')
+  const shown = unmaskedLines(text)
   if (shown) captured.push({ label, text: shown })
 }
 
@@ -124,5 +121,12 @@ function filesUnder(dir: string): string[] {
 
 /** The names of the registered secrets that appear in text: for a check at one moment, one output. */
 export function secretsIn(text: string): string[] {
-  return scanText('', text).map(l => l.secret)
+  return scanText('', unmaskedLines(text)).map(l => l.secret)
+}
+
+function unmaskedLines(text: string): string {
+  return text
+    .split('\n')
+    .filter(line => !line.startsWith('::add-mask::'))
+    .join('\n')
 }
