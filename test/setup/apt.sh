@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages for the real parts the tests run: ZooKeeper, OpenSSH server, etcd, and
 # docker-compose 1.29 (config validation only; --no-install-recommends keeps the engine out).
+# Extra package names as arguments (the benchmarks add ansible-core, the tool they compare with).
 set -euo pipefail
 # openjdk-17-jdk-headless: javac for the test client that writes while the ensemble scales.
-packages=(zookeeper openssh-server openssh-client etcd-server docker-compose liblog4j1.2-java libslf4j-java netcat-openbsd openjdk-17-jdk-headless)
+packages=(zookeeper openssh-server openssh-client etcd-server docker-compose liblog4j1.2-java libslf4j-java netcat-openbsd openjdk-17-jdk-headless "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

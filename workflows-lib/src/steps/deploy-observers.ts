@@ -26,6 +26,9 @@ export interface JumpHostOverride {
   user?: string
 }
 
+/** Hosts compared and uploaded to at once unless told otherwise (see bench/RESULTS.md). */
+export const DEFAULT_CONCURRENCY = 4
+
 export interface DeployObserversOptions {
   environment: Environment
   /** The ensemble's server addresses in ordinal order (expose-servers' `addresses` output). */
@@ -34,7 +37,7 @@ export interface DeployObserversOptions {
   credentials?: SshCredentials
   /** Holds the key, known_hosts, ssh_config and control sockets; the caller removes it. */
   secretFiles: SecretFiles
-  /** Hosts compared and uploaded to at once. Default 4. */
+  /** Hosts compared and uploaded to at once. Default DEFAULT_CONCURRENCY. */
   concurrency?: number
   /** Observers restarting at once. Default 1. */
   maxUnavailable?: number
@@ -72,7 +75,7 @@ export async function deployObservers(opts: DeployObserversOptions): Promise<Dep
   const deploy = new ObserverDeploy(env, env.observers, opts)
   const runs = deploy.prepare(opts)
   try {
-    await forEachLimit(runs, opts.concurrency ?? 4, run => deploy.stageGuarded(run))
+    await forEachLimit(runs, opts.concurrency ?? DEFAULT_CONCURRENCY, run => deploy.stageGuarded(run))
     await deploy.rollRestarts(
       runs.filter(run => run.next !== undefined),
       opts.maxUnavailable ?? 1

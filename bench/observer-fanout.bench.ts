@@ -1,16 +1,16 @@
-// How long deploy-observers takes when nothing changed (the common run), over 2 and 20 observer
-// VMs, and how many network round trips one host costs. A benchmark, not a test: it prints
-// numbers and asserts nothing about time.
+// Observer fan-out: deploy-observers over 1, 5, 10 and 20 observer VMs when nothing changed (the
+// common run), side by side with what users would do instead: the runbook's sequential scp of the
+// three files to each host, an ansible playbook copying them (Debian's ansible-core, default
+// forks), and the floor, one `ssh host true` to every host at once with the same key exchange.
+// Also: how many network round trips one host costs (a relay adding 20 ms RTT on loopback) and
+// the action's peak memory. A benchmark, not a test: it records numbers and asserts nothing.
 //
-// Run:
-//   node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration \
-//     --testMatch '<rootDir>/bench/**/*.bench.ts' bench/deploy-observers-noop.bench.ts
+// Run: npm run bench (all benchmarks) or npm run bench -- bench/observer-fanout.bench.ts
 //
 // The VMs are real sshd processes (test/support/sshd.ts) holding the rendered files already.
 // Their observers are stood in for by a canned `srvr` answer (Mode: observer) on each VM's
 // client port: 20 ZooKeeper JVMs do not fit this machine, and a no-op run only asks srvr once.
-// Round trips are measured through a relay that delays every chunk by a fixed one-way latency:
-// (time with latency - time without) / RTT.
+// Round trips: (time with latency - time without) / RTT.
 import { afterAll, beforeAll, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -20,19 +20,21 @@ import * as path from 'node:path'
 import { withSecretFiles } from '../workflows-lib/src/runner/secret-file.js'
 import { loadEnvironment, type Environment } from '../workflows-lib/src/environment/index.js'
 import type { DeployReport } from '../workflows-lib/src/observers/index.js'
-import { deployObservers } from '../workflows-lib/src/steps/deploy-observers.js'
+import { DEFAULT_CONCURRENCY, deployObservers } from '../workflows-lib/src/steps/deploy-observers.js'
 import { renderObserverFiles } from '../workflows-lib/src/render/index.js'
 import { writeSshClientConfig } from '../workflows-lib/src/ssh/client-config.js'
 import { SecretFiles } from '../workflows-lib/src/runner/secret-file.js'
 import { addressBlocks } from '../test/support/addresses.js'
 import { repoRoot, writeEnvironment } from '../test/support/environments.js'
+import { compare, saveSection, summarize, type ResultRow, type Target } from './results.js'
 import { listTrackedAlive, stopAllTracked } from '../test/support/processes.js'
 import { generateKey, sshPortFor, startSshd, type KeyPair, type Sshd } from '../test/support/sshd.js'
 
 const addresses = addressBlocks.deployObserversBench.vms
 const relayAddress = '127.0.3.100'
 const servers = ['10.0.0.1', '10.0.0.2', '10.0.0.3'] // rendered into zoo.cfg, never contacted
-const RUNS = 7
+const RUNS = Number(process.env.BENCH_RUNS ?? 7)
+const SIZES = [1, 5, 10, 20]
 
 const base = mkdtempSync(path.join(os.tmpdir(), 'zk-bench-observers-'))
 const vmRoot = path.join(base, 'vm')
@@ -92,21 +94,16 @@ async function noop(environment: Environment, knownHosts: string, concurrency?: 
   return report
 }
 
-async function measure(label: string, fn: () => Promise<DeployReport | void>): Promise<string> {
-  await fn() // warm-up: page cache, JIT
+/** Wall-clock samples of fn, after one warm-up run (page cache, JIT, ssh's first exec). */
+async function samples(fn: () => Promise<unknown>): Promise<number[]> {
+  await fn()
   const walls: number[] = []
-  const perHost: number[] = []
   for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now()
-    const report = await fn()
+    await fn()
     walls.push(performance.now() - t0)
-    if (report) perHost.push(...report.results.map(r => r.durationMs))
   }
-  const stats = (xs: number[]): string => {
-    const s = [...xs].sort((a, b) => a - b)
-    return `min ${s[0].toFixed(0)} ms, median ${s[Math.floor(s.length / 2)].toFixed(0)} ms, max ${s[s.length - 1].toFixed(0)} ms`
-  }
-  return `${label}: wall ${stats(walls)}${perHost.length ? `; per host ${stats(perHost)}` : ''}`
+  return walls
 }
 
 /** Forwards relayAddress:port to target:port, delaying each chunk by oneWayMs, in order. */
@@ -206,61 +203,127 @@ afterAll(async () => {
   if (listTrackedAlive().length > 0) throw new Error('bench processes left running')
 })
 
-it('no-op deploy: 2 and 20 VMs, round trips per host', async () => {
+/** The runbook: for each host in turn, scp the three rendered files into its directory. */
+async function scpLoop(hosts: string[], filesDir: string, configFile: string): Promise<void> {
+  for (const host of hosts) {
+    const files = ['zoo.cfg', 'myid', 'docker-compose.yaml'].map(f => path.join(filesDir, host, f))
+    await new Promise<void>((resolve, reject) =>
+      execFile('scp', ['-q', '-F', configFile, '-P', String(port), ...files, `${os.userInfo().username}@${host}:${directory}/`], error =>
+        error ? reject(error) : resolve()
+      )
+    )
+  }
+}
+
+/** An ansible playbook copying the same files (ansible.builtin.copy, default forks, no facts). */
+function ansibleSetup(hosts: string[], filesDir: string, knownHostsFile: string): { run: () => Promise<void> } {
+  const dir = mkdtempSync(path.join(base, 'ansible-'))
+  const user = os.userInfo().username
+  writeFileSync(
+    path.join(dir, 'inventory.ini'),
+    `[observers]\n${hosts.map(h => `${h} ansible_port=${port}`).join('\n')}\n\n[observers:vars]\nansible_user=${user}\n` +
+      `ansible_ssh_private_key_file=${key.privateKeyFile}\nansible_python_interpreter=/usr/bin/python3\n` +
+      `ansible_ssh_common_args='-o UserKnownHostsFile=${knownHostsFile} -o StrictHostKeyChecking=yes'\n`
+  )
+  writeFileSync(
+    path.join(dir, 'observers.yml'),
+    `- hosts: observers
+  gather_facts: false
+  tasks:
+    - name: observer files
+      ansible.builtin.copy:
+        src: "${filesDir}/{{ inventory_hostname }}/{{ item }}"
+        dest: "${directory}/{{ item }}"
+        mode: "0644"
+      loop: [zoo.cfg, myid, docker-compose.yaml]
+`
+  )
+  return {
+    run: () =>
+      new Promise((resolve, reject) =>
+        execFile(
+          'ansible-playbook',
+          ['-i', path.join(dir, 'inventory.ini'), path.join(dir, 'observers.yml')],
+          { env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(dir, 'tmp') } },
+          (error, out) => {
+            if (error) return reject(new Error(`ansible-playbook failed: ${out}`))
+            // Same state as ours found: nothing to change.
+            if (!/changed=0/.test(out) || /changed=[1-9]/.test(out)) return reject(new Error(`ansible changed files:\n${out}`))
+            resolve()
+          }
+        )
+      )
+  }
+}
+
+it('observer fan-out, no-op: 1, 5, 10, 20 VMs against the runbook, ansible and the ssh floor; round trips; memory', async () => {
   const knownHosts = vms.map(vm => vm.knownHosts).join('\n')
-  const lines: string[] = [
-    `${os.cpus().length} CPUs, ${RUNS} runs after one warm-up; OpenSSH ${await new Promise<string>(r => execFile('ssh', ['-V'], (_, o, e) => r(e.trim())))}`
-  ]
-
-  const two = await environmentFor(addresses.slice(0, 2))
-  lines.push(await measure('no-op, 2 VMs', () => noop(two, knownHosts)))
-  const twenty = await environmentFor(addresses)
-  lines.push(await measure('no-op, 20 VMs, concurrency 4 (default)', () => noop(twenty, knownHosts)))
-  lines.push(await measure('no-op, 20 VMs, concurrency 20', () => noop(twenty, knownHosts, 20)))
-
-  // The floor: 20 fresh OpenSSH connections running `true`, all at once.
+  const knownHostsFile = path.join(base, 'known_hosts')
+  writeFileSync(knownHostsFile, `${knownHosts}\n`)
+  // The rendered files, per host, for the runbook loop and ansible to copy.
+  const filesDir = path.join(base, 'files')
+  const all = await environmentFor(addresses)
+  all.observers!.hosts.forEach(host => {
+    mkdirSync(path.join(filesDir, host.host), { recursive: true })
+    for (const [name, content] of Object.entries(renderObserverFiles({ environment: all, observers: all.observers!, host, servers })))
+      writeFileSync(path.join(filesDir, host.host, name), content)
+  })
+  const rows: ResultRow[] = []
+  const targets: Target[] = []
   const files = new SecretFiles()
   try {
     const config = writeSshClientConfig(files, { privateKey: key.privateKey, knownHosts })
-    lines.push(
-      await measure(
-        'baseline: ssh host true, 20 VMs at once',
-        async () => void (await Promise.all(addresses.map(a => sshTrue(config.configFile, a))))
-      )
-    )
-    lines.push(await measure('baseline: ssh host true, 1 VM', async () => sshTrue(config.configFile, addresses[0])))
+    for (const n of SIZES) {
+      const hosts = addresses.slice(0, n)
+      const env = await environmentFor(hosts)
+      const ours = await samples(() => noop(env, knownHosts))
+      const others = [
+        { tool: `ours, concurrency ${n}`, samples: await samples(() => noop(env, knownHosts, n)) },
+        { tool: 'runbook: sequential scp per host', samples: await samples(() => scpLoop(hosts, filesDir, config.configFile)) },
+        { tool: 'ansible-playbook (copy, 5 forks)', samples: await samples(ansibleSetup(hosts, filesDir, knownHostsFile).run) },
+        { tool: 'floor: ssh host true, all at once', samples: await samples(() => Promise.all(hosts.map(a => sshTrue(config.configFile, a)))) }
+      ]
+      const caseRows = compare(`${n} VM${n > 1 ? 's' : ''}`, 'ms', { tool: 'ours (default concurrency)', samples: ours }, others)
+      rows.push(...caseRows)
+      if (n === 20) {
+        const m = (tool: string): number => caseRows.find(r => r.tool.startsWith(tool))!.summary.median
+        const overFloor = m('ours (default') / m('floor')
+        targets.push({ case: '20 VMs', target: 'no-op <= 1.3x the parallel ssh floor', measured: `${overFloor.toFixed(2)}x`, met: overFloor <= 1.3 })
+        const vsAnsible = m('ansible') / m('ours (default')
+        targets.push({ case: '20 VMs', target: '>= 10x faster than ansible', measured: `${vsAnsible.toFixed(1)}x`, met: vsAnsible >= 10 })
+      }
+    }
   } finally {
     files.remove()
   }
-
-  const memory = await actionMemory(environmentDir(addresses), knownHosts)
-  lines.push(
-    `the built action, no-op over 20 VMs: peak RSS ${memory.nodeMiB.toFixed(0)} MiB (node), ${memory.sshMiB.toFixed(0)} MiB (all ssh clients at once)`
-  )
 
   // Round trips of one host: the same no-op through a relay with 0 and 10 ms one-way latency.
   const relayed = await environmentFor([relayAddress], path.join(vmRoot, 'relayed'))
   preinstall(relayed, () => vms[0])
   const relayKnownHosts = `${relayAddress} ${vms[0].hostKey.publicKey.split(' ').slice(0, 2).join(' ')}`
-  const timed = async (oneWayMs: number): Promise<number> => {
+  const through = async (oneWayMs: number): Promise<number[]> => {
     const relay = await startRelay(addresses[0], oneWayMs)
     try {
-      await noop(relayed, relayKnownHosts)
-      const samples: number[] = []
-      for (let i = 0; i < 5; i++) {
-        const t0 = performance.now()
-        await noop(relayed, relayKnownHosts)
-        samples.push(performance.now() - t0)
-      }
-      return samples.sort((a, b) => a - b)[2]
+      return await samples(() => noop(relayed, relayKnownHosts))
     } finally {
       await new Promise(resolve => relay.close(resolve))
     }
   }
-  const fast = await timed(0)
-  const slow = await timed(10)
-  lines.push(
-    `one VM through a relay: ${fast.toFixed(0)} ms at 0 ms RTT, ${slow.toFixed(0)} ms at 20 ms RTT -> ${((slow - fast) / 20).toFixed(1)} round trips on the critical path`
-  )
-  console.log(lines.join('\n'))
-}, 600_000)
+  const fast = summarize(await through(0)).median
+  const slow = await through(10)
+  const trips = slow.map(t => (t - fast) / 20)
+  rows.push({ case: '1 VM, +20 ms RTT', tool: 'ours: round trips on the critical path', unit: 'round trips', summary: summarize(trips) })
+  const tripsMedian = summarize(trips).median
+  targets.push({ case: '1 VM, +20 ms RTT', target: '<= 10 round trips per host', measured: tripsMedian.toFixed(1), met: tripsMedian <= 10 })
+
+  const memory = await actionMemory(environmentDir(addresses), knownHosts)
+  rows.push({ case: '20 VMs, no-op', tool: 'ours: peak RSS of the action (node)', unit: 'MiB', summary: summarize([memory.nodeMiB]) })
+  rows.push({ case: '20 VMs, no-op', tool: 'ours: peak RSS of all ssh clients at once', unit: 'MiB', summary: summarize([memory.sshMiB]) })
+
+  saveSection('fanout', {
+    title: 'Observer fan-out (no-op deploy)',
+    method: `${addresses.length} real sshd "VMs" on loopback holding the rendered files; canned srvr answers stand in for the observers. ${RUNS} runs each after one warm-up. Ours is deployObservers (the library the action bundles), default concurrency ${DEFAULT_CONCURRENCY}. Round trips: the same one-VM no-op through a relay adding 10 ms each way, (slow - fast) / 20 ms.`,
+    rows,
+    targets
+  })
+}, 1_800_000)
