@@ -36,7 +36,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js'
 import type { FaultRule } from '../sandbox/fault-proxy.js'
 import { addressBlocks } from '../support/addresses.js'
 import { prepareShimState, shimContainers, stopShimContainers } from '../support/compose-shim/shim.js'
-import { repoRoot, writeEnvironment } from '../support/environments.js'
+import { observersYaml, type ObserversYamlOptions, repoRoot, writeEnvironment } from '../support/environments.js'
 import { kubeEnvironmentYaml, sandboxValues } from '../support/kube.js'
 import { stopAllTracked } from '../support/processes.js'
 import { runActionDist } from '../support/run-action.js'
@@ -125,27 +125,22 @@ afterAll(async () => {
 
 // --- the world's helpers ------------------------------------------------------------------------
 
-function observersYaml(opts: { hosts?: { id: number; host: string }[]; jumpHost?: string; directory?: string; clientPort?: number } = {}): string {
-  const hosts = opts.hosts ?? [
-    { id: 101, host: vm1Address },
-    { id: 102, host: vm2Address }
-  ]
-  return `kubernetes: { namespace: zk, release: zk }
-ensemble: { servers: 3 }
-observers:
-  directory: ${opts.directory ?? observerDir}
-  clientPort: ${opts.clientPort ?? 2181}
-  ssh:
-    user: ${user}
-    port: ${sshPort}${opts.jumpHost ? `\n    jumpHost: { host: ${opts.jumpHost}, user: ${user}, port: ${sshPort} }` : ''}
-  hosts:
-${hosts.map(h => `    - { id: ${h.id}, host: ${h.host} }`).join('\n')}
-timeouts: { observerJoin: 60s }
-`
-}
+type ObserversOpts = Partial<ObserversYamlOptions>
 
-async function observersEnvironment(name: string, opts: Parameters<typeof observersYaml>[0] = {}): Promise<Environment> {
-  return loadEnvironment(writeEnvironment(observersYaml(opts), { name }))
+const faultObserversYaml = (opts: ObserversOpts = {}): string =>
+  observersYaml({
+    hosts: [
+      { id: 101, host: vm1Address },
+      { id: 102, host: vm2Address }
+    ],
+    directory: observerDir,
+    user,
+    sshPort,
+    ...opts
+  })
+
+async function observersEnvironment(name: string, opts: ObserversOpts = {}): Promise<Environment> {
+  return loadEnvironment(writeEnvironment(faultObserversYaml(opts), { name }))
 }
 
 /** Renders what a deploy will write, remembering each file as a legitimate generation. */
@@ -581,7 +576,9 @@ const rows: FaultRow[] = [
     message: new RegExp(`through jump host ${user}@${downAddress.replace(/\./g, '\\.')}:\\d+[\\s\\S]*connection refused`),
     run: async () => {
       expect(await refused(downAddress)).toBe(true)
-      const run = await deploy({ environment: await observersEnvironment('jump-down', { jumpHost: downAddress }) })
+      const run = await deploy({
+        environment: await observersEnvironment('jump-down', { jumpHost: `{ host: ${downAddress}, user: ${user}, port: ${sshPort} }` })
+      })
       expect(run.report.results.map(r => r.status)).toEqual(['failed', 'failed'])
       return run.text
     }

@@ -17,7 +17,7 @@ import { deployObservers, type DeployObserversOptions } from '../../workflows-li
 import { renderObserverFiles, type ObserverFiles } from '../../workflows-lib/src/render/index.js'
 import { addressBlocks } from '../support/addresses.js'
 import { prepareShimState, shimContainers, stopShimContainers } from '../support/compose-shim/shim.js'
-import { writeEnvironment } from '../support/environments.js'
+import { observersYaml, type ObserversYamlOptions, writeEnvironment } from '../support/environments.js'
 import { adaptContainerConfigForHost } from '../support/host-observer.js'
 import { listTrackedAlive, stopAllTracked } from '../support/processes.js'
 import { runActionDist } from '../support/run-action.js'
@@ -52,24 +52,17 @@ let env: Environment
 /** The observer directory as the VM sees it, from outside its namespace. */
 const dirOn = (vm: Sshd): string => path.join(vm.root, 'data', 'zookeeper')
 
-function environmentYaml(opts: { hosts?: { id: number; host: string }[]; jumpHost?: string; directory?: string; clientPort?: number } = {}): string {
-  const hosts = opts.hosts ?? [
-    { id: 101, host: vm1Address },
-    { id: 102, host: vm2Address }
-  ]
-  return `kubernetes: { namespace: zk, release: zk }
-ensemble: { servers: 3 }
-observers:
-  directory: ${opts.directory ?? observerDir}
-  clientPort: ${opts.clientPort ?? 2181}
-  ssh:
-    user: ${os.userInfo().username}
-    port: ${sshPort}${opts.jumpHost ? `\n    jumpHost: ${opts.jumpHost}` : ''}
-  hosts:
-${hosts.map(h => `    - { id: ${h.id}, host: ${h.host} }`).join('\n')}
-timeouts: { observerJoin: 60s }
-`
-}
+const environmentYaml = (opts: Partial<ObserversYamlOptions> = {}): string =>
+  observersYaml({
+    hosts: [
+      { id: 101, host: vm1Address },
+      { id: 102, host: vm2Address }
+    ],
+    directory: observerDir,
+    user: os.userInfo().username,
+    sshPort,
+    ...opts
+  })
 
 async function deploy(
   opts: Partial<Omit<DeployObserversOptions, 'credentials' | 'secretFiles'>> & { knownHosts?: string } = {}

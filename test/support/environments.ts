@@ -26,3 +26,30 @@ observers:
     - id: 101
       host: 10.0.0.1
 `
+
+export interface ObserversYamlOptions {
+  /** Every observer VM, as environment.yaml lists it. */
+  hosts: { id: number; host: string }[]
+  directory: string
+  user: string
+  sshPort: number
+  clientPort?: number
+  /** The jumpHost value as YAML (a string or a flow mapping). */
+  jumpHost?: string
+}
+
+/** An environment whose observers are real sshd VMs on loopback (the observer tests' world). */
+export function observersYaml(o: ObserversYamlOptions): string {
+  return `kubernetes: { namespace: zk, release: zk }
+ensemble: { servers: 3 }
+observers:
+  directory: ${o.directory}
+  clientPort: ${o.clientPort ?? 2181}
+  ssh:
+    user: ${o.user}
+    port: ${o.sshPort}${o.jumpHost ? `\n    jumpHost: ${o.jumpHost}` : ''}
+  hosts:
+${o.hosts.map(h => `    - { id: ${h.id}, host: ${h.host} }`).join('\n')}
+timeouts: { observerJoin: 60s }
+`
+}
