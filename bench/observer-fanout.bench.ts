@@ -5,7 +5,7 @@
 // Also: how many network round trips one host costs (a relay adding 20 ms RTT on loopback) and
 // the action's peak memory. A benchmark, not a test: it records numbers and asserts nothing.
 //
-// Run: npm run bench (all benchmarks) or npm run bench -- bench/observer-fanout.bench.ts
+// Run: npm run bench (all benchmarks) or npm run bench -- --testPathPattern bench/observer-fanout
 //
 // The VMs are real sshd processes (test/support/sshd.ts) holding the rendered files already.
 // Their observers are stood in for by a canned `srvr` answer (Mode: observer) on each VM's

@@ -3,7 +3,7 @@
 // every other one of its mapping), side by side, same files, same process. A benchmark, not a
 // test: it prints numbers and asserts nothing about time.
 //
-// Run: npm run bench -- bench/yaml-load.bench.ts
+// Run: npm run bench -- --testPathPattern bench/yaml-load
 import { it } from '@jest/globals'
 import { performance } from 'node:perf_hooks'
 import { parseDocument } from 'yaml'

@@ -5,55 +5,36 @@
 // goes to rollout.yml through the local runner (detect -> one matrix job -> the root composite
 // action), and the job summary is printed. A second push that changes nothing rollout.yml
 // watches runs nothing. Then everything is torn down.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { stringify } from 'yaml'
 import { fourLetterWord } from '../../workflows-lib/src/zookeeper/four-letter.js'
-import { runWorkflow, type RunWorkflowOptions, type WorkflowRun } from '../runner/index.js'
+import type { WorkflowRun } from '../runner/index.js'
 import { addressBlocks } from '../support/addresses.js'
 import { startGitHubApi, type GitHubApiStandIn } from '../support/github-api.js'
-import { pushPayload, validateWebhookPayload } from '../support/github-events.js'
-import { useSandboxToolEnv } from '../support/kube.js'
+import { startReaper } from '../support/reaper/global-setup.mjs'
+import { pushToMain } from './push.js'
 import { copyOfProject } from './repository.js'
 import { startWorld, type World } from './world.js'
 
 const REPOSITORY = 'acme/platform'
+// Ctrl-C or a kill of the demo must not leave its etcd, apiserver, JVMs and sshds running.
+startReaper()
 const dir = mkdtempSync(path.join(os.tmpdir(), 'zk-rollout-demo-'))
 const t0 = Date.now()
 const say = (text: string): void => console.log(`\n### ${text} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
 
 function pushed(world: World, api: GitHubApiStandIn, repoDir: string, before: string, after: string): Promise<WorkflowRun> {
-  const payload = pushPayload({ repository: REPOSITORY, ref: 'refs/heads/main', before, after })
-  validateWebhookPayload('push', payload)
-  const options: RunWorkflowOptions = {
-    workflowFile: path.join(repoDir, '.github', 'workflows', 'rollout.yml'),
-    event: { name: 'push', payload },
+  return pushToMain({
+    world,
+    api,
     repository: REPOSITORY,
     repositoryDir: repoDir,
-    sha: after,
-    ref: 'refs/heads/main',
-    // The GitHub Environment "demo": its secrets and variables, as the platform team sets them.
-    environments: {
-      demo: {
-        secrets: {
-          KUBECONFIG: stringify(JSON.parse(readFileSync(world.sandbox.kubeconfig, 'utf8'))),
-          OBSERVER_SSH_KEY: readFileSync(world.sshKeyFile, 'utf8')
-        },
-        vars: { OBSERVER_KNOWN_HOSTS: readFileSync(world.knownHostsFile, 'utf8') }
-      }
-    },
-    token: api.token,
-    env: {
-      ...useSandboxToolEnv(world.sandbox),
-      PATH: `${path.dirname(world.sandbox.kubectl)}:${path.dirname(world.sandbox.helm4)}:${process.env.PATH}`,
-      GITHUB_API_URL: api.url
-    },
-    // Short: ssh's control sockets live under RUNNER_TEMP, and a socket path has 108 bytes at most.
-    tempDir: mkdtempSync(path.join(os.tmpdir(), 'zkd-')),
+    environment: 'demo',
+    before,
+    after,
     log: line => console.log(`  ${line}`)
-  }
-  return runWorkflow(options)
+  })
 }
 
 function report(run: WorkflowRun): void {

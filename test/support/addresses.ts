@@ -52,6 +52,8 @@ export const addressBlocks = {
   /** test/faults/faults.test.ts: observer VMs, a bastion, nothing on the last; the observers' ensemble */
   faultVms: ['127.0.4.1', '127.0.4.2', '127.0.4.3', '127.0.4.4'],
   faultEnsemble: ['127.0.4.11', '127.0.4.12', '127.0.4.13'],
-  /** bench/observer-fanout.bench.ts: 20 sshd "VMs" */
+  /** bench/rollout.bench.ts: the whole rollout's two observer VMs */
+  benchVms: ['127.0.3.101', '127.0.3.102'],
+  /** bench/observer-fanout.bench.ts: 20 sshd "VMs" (and its latency relay on 127.0.3.100) */
   deployObserversBench: { vms: Array.from({ length: 20 }, (_, i) => `127.0.3.${i + 1}`) }
 } as const
