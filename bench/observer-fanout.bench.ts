@@ -17,10 +17,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { withSecretFiles } from '../workflows-lib/src/runner/secret-file.js'
 import { loadEnvironment, type Environment } from '../workflows-lib/src/environment/index.js'
-import type { DeployReport } from '../workflows-lib/src/observers/index.js'
-import { DEFAULT_CONCURRENCY, deployObservers } from '../workflows-lib/src/steps/deploy-observers.js'
+import { DEFAULT_CONCURRENCY } from '../workflows-lib/src/steps/deploy-observers.js'
 import { renderObserverFiles } from '../workflows-lib/src/render/index.js'
 import { writeSshClientConfig } from '../workflows-lib/src/ssh/client-config.js'
 import { SecretFiles } from '../workflows-lib/src/runner/secret-file.js'
@@ -28,7 +26,8 @@ import { addressBlocks } from '../test/support/addresses.js'
 import { repoRoot, writeEnvironment } from '../test/support/environments.js'
 import { compare, saveSection, summarize, type ResultRow, type Target } from './results.js'
 import { listTrackedAlive, stopAllTracked } from '../test/support/processes.js'
-import { generateKey, sshPortFor, startSshd, type KeyPair, type Sshd } from '../test/support/sshd.js'
+import { type ActionRun, runActionDist } from '../test/support/run-action.js'
+import { generateKey, knownHostsLine, sshPortFor, startSshd, type KeyPair, type Sshd } from '../test/support/sshd.js'
 
 const addresses = addressBlocks.deployObserversBench.vms
 const relayAddress = '127.0.3.100'
@@ -86,12 +85,21 @@ function preinstall(env: Environment, vmOf: (i: number) => Sshd): void {
   })
 }
 
-async function noop(environment: Environment, knownHosts: string, concurrency?: number): Promise<DeployReport> {
-  const report = await withSecretFiles(secretFiles =>
-    deployObservers({ environment, servers, credentials: { privateKey: key.privateKey, knownHosts }, secretFiles, concurrency })
+/** A no-op deploy-observers run of the built action (its dist/index.js, as a runner starts it). */
+async function noop(envDir: string, knownHosts: string, concurrency?: number, probe = false): Promise<ActionRun> {
+  const r = await runActionDist(
+    'deploy-observers',
+    {
+      environment: envDir,
+      servers: servers.join(','),
+      'ssh-private-key': key.privateKey,
+      'known-hosts': knownHosts,
+      ...(concurrency === undefined ? {} : { concurrency: String(concurrency) })
+    },
+    probe ? { nodeArgs: ['-r', path.join(repoRoot, 'bench', 'maxrss.cjs')], onStart: child => sampleDescendants(child.pid!) } : {}
   )
-  if (!report.ok || report.changed) throw new Error(`not a clean no-op: ${JSON.stringify(report.results, null, 2)}`)
-  return report
+  if (r.exitCode !== 0 || r.outputs.changed !== 'false') throw new Error(`not a clean no-op:\n${r.stdout}\n${r.stderr}`)
+  return r
 }
 
 /** Wall-clock samples of fn, after one warm-up run (page cache, JIT, ssh's first exec). */
@@ -126,12 +134,28 @@ function startRelay(target: string, oneWayMs: number): Promise<Server> {
   return new Promise(resolve => server.listen({ host: relayAddress, port }, () => resolve(server)))
 }
 
-/** Sum of the resident memory of all running ssh client processes, in MiB. */
-function sshClientsRssMiB(): number {
-  let kb = 0
-  for (const pid of readdirSync('/proc').filter(e => /^\d+$/.test(e))) {
+/** Sum of the resident memory, in MiB, of the processes descending from `root` whose comm is `comm`. */
+function descendantsRssMiB(root: number, comm: string): number {
+  const parent = new Map<number, number>()
+  const names = new Map<number, string>()
+  for (const entry of readdirSync('/proc').filter(e => /^\d+$/.test(e))) {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ssh') continue
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      names.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close))
+      parent.set(Number(entry), Number(stat.slice(close + 2).split(' ')[1]))
+    } catch {
+      // exited while we looked
+    }
+  }
+  const isDescendant = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true
+    return false
+  }
+  let kb = 0
+  for (const [pid, name] of names) {
+    if (name !== comm || !isDescendant(pid)) continue
+    try {
       kb += Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
     } catch {
       // exited while we looked
@@ -140,36 +164,18 @@ function sshClientsRssMiB(): number {
   return kb / 1024
 }
 
-/** Runs the built action as a runner would, under /usr/bin/time: its peak RSS in MiB, and the ssh clients' peak. */
-async function actionMemory(envDir: string, knownHosts: string): Promise<{ nodeMiB: number; sshMiB: number }> {
-  const temp = mkdtempSync(path.join(base, 'runner-'))
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    RUNNER_TEMP: temp,
-    GITHUB_OUTPUT: path.join(temp, 'output'),
-    GITHUB_STEP_SUMMARY: path.join(temp, 'summary'),
-    INPUT_ENVIRONMENT: envDir,
-    INPUT_SERVERS: servers.join(','),
-    'INPUT_SSH-PRIVATE-KEY': key.privateKey,
-    'INPUT_KNOWN-HOSTS': knownHosts
-  }
-  writeFileSync(env.GITHUB_OUTPUT, '')
-  writeFileSync(env.GITHUB_STEP_SUMMARY, '')
-  let sshPeak = 0
-  const sampler = setInterval(() => (sshPeak = Math.max(sshPeak, sshClientsRssMiB())), 10)
-  try {
-    const stderr = await new Promise<string>((resolve, reject) =>
-      execFile(
-        '/usr/bin/time',
-        ['-f', 'maxrss=%M', process.execPath, path.join(repoRoot, 'actions/deploy-observers/dist/index.js')],
-        { env },
-        (error, _out, err) => (error ? reject(new Error(`${error.message}\n${_out}\n${err}`)) : resolve(err))
-      )
-    )
-    return { nodeMiB: Number(/maxrss=(\d+)/.exec(stderr)?.[1]) / 1024, sshMiB: sshPeak }
-  } finally {
-    clearInterval(sampler)
-  }
+let sshPeakMiB = 0
+/** Samples the ssh clients under the action every 10 ms while it runs; the peak lands in sshPeakMiB. */
+function sampleDescendants(root: number): void {
+  sshPeakMiB = 0
+  const sampler = setInterval(() => {
+    try {
+      process.kill(root, 0)
+    } catch {
+      return clearInterval(sampler)
+    }
+    sshPeakMiB = Math.max(sshPeakMiB, descendantsRssMiB(root, 'ssh'))
+  }, 10)
 }
 
 function sshTrue(configFile: string, host: string): Promise<void> {
@@ -218,6 +224,7 @@ async function scpLoop(hosts: string[], filesDir: string, configFile: string): P
 /** An ansible playbook copying the same files (ansible.builtin.copy, default forks, no facts). */
 function ansibleSetup(hosts: string[], filesDir: string, knownHostsFile: string): { run: () => Promise<void> } {
   const dir = mkdtempSync(path.join(base, 'ansible-'))
+  let runs = 0
   const user = os.userInfo().username
   writeFileSync(
     path.join(dir, 'inventory.ini'),
@@ -239,20 +246,41 @@ function ansibleSetup(hosts: string[], filesDir: string, knownHostsFile: string)
 `
   )
   return {
-    run: () =>
-      new Promise((resolve, reject) =>
-        execFile(
-          'ansible-playbook',
-          ['-i', path.join(dir, 'inventory.ini'), path.join(dir, 'observers.yml')],
-          { env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(dir, 'tmp') } },
-          (error, out) => {
-            if (error) return reject(new Error(`ansible-playbook failed: ${out}`))
-            // Same state as ours found: nothing to change.
-            if (!/changed=0/.test(out) || /changed=[1-9]/.test(out)) return reject(new Error(`ansible changed files:\n${out}`))
-            resolve()
-          }
-        )
+    // Each run starts cold, as a CI job does: its own ControlPath directory (ansible's default
+    // ControlPersist=60s would otherwise reuse the last run's connections), whose masters are
+    // closed after it.
+    run: async () => {
+      const control = path.join(dir, `cp${runs++}`)
+      mkdirSync(control)
+      try {
+        await ansibleRun(control)
+      } finally {
+        await Promise.all(hosts.map(h => closeMaster(control, h)))
+      }
+    }
+  }
+
+  function closeMaster(control: string, host: string): Promise<void> {
+    // ansible names its sockets by ssh's %C hash under the ControlPath directory.
+    return new Promise(resolve =>
+      execFile('ssh', ['-o', `ControlPath=${control}/%C`, '-O', 'exit', '-p', String(port), '-l', user, host], () => resolve())
+    )
+  }
+
+  function ansibleRun(control: string): Promise<void> {
+    return new Promise((resolve, reject) =>
+      execFile(
+        'ansible-playbook',
+        ['-i', path.join(dir, 'inventory.ini'), path.join(dir, 'observers.yml')],
+        { env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(dir, 'tmp'), ANSIBLE_SSH_CONTROL_PATH_DIR: control } },
+        (error, out) => {
+          if (error) return reject(new Error(`ansible-playbook failed: ${out}`))
+          // Same state as ours found: nothing to change.
+          if (!/changed=0/.test(out) || /changed=[1-9]/.test(out)) return reject(new Error(`ansible changed files:\n${out}`))
+          resolve()
+        }
       )
+    )
   }
 }
 
@@ -275,10 +303,10 @@ it('observer fan-out, no-op: 1, 5, 10, 20 VMs against the runbook, ansible and t
     const config = writeSshClientConfig(files, { privateKey: key.privateKey, knownHosts })
     for (const n of SIZES) {
       const hosts = addresses.slice(0, n)
-      const env = await environmentFor(hosts)
-      const ours = await samples(() => noop(env, knownHosts))
+      const envDir = environmentDir(hosts)
+      const ours = await samples(() => noop(envDir, knownHosts))
       const others = [
-        { tool: `ours, concurrency ${n}`, samples: await samples(() => noop(env, knownHosts, n)) },
+        { tool: `ours, concurrency ${n}`, samples: await samples(() => noop(envDir, knownHosts, n)) },
         { tool: 'runbook: sequential scp per host', samples: await samples(() => scpLoop(hosts, filesDir, config.configFile)) },
         { tool: 'ansible-playbook (copy, 5 forks)', samples: await samples(ansibleSetup(hosts, filesDir, knownHostsFile).run) },
         { tool: 'floor: ssh host true, all at once', samples: await samples(() => Promise.all(hosts.map(a => sshTrue(config.configFile, a)))) }
@@ -298,13 +326,13 @@ it('observer fan-out, no-op: 1, 5, 10, 20 VMs against the runbook, ansible and t
   }
 
   // Round trips of one host: the same no-op through a relay with 0 and 10 ms one-way latency.
-  const relayed = await environmentFor([relayAddress], path.join(vmRoot, 'relayed'))
-  preinstall(relayed, () => vms[0])
-  const relayKnownHosts = `${relayAddress} ${vms[0].hostKey.publicKey.split(' ').slice(0, 2).join(' ')}`
+  const relayedDir = environmentDir([relayAddress], path.join(vmRoot, 'relayed'))
+  preinstall(await loadEnvironment(relayedDir), () => vms[0])
+  const relayKnownHosts = knownHostsLine(relayAddress, port, vms[0].hostKey.publicKey)
   const through = async (oneWayMs: number): Promise<number[]> => {
     const relay = await startRelay(addresses[0], oneWayMs)
     try {
-      return await samples(() => noop(relayed, relayKnownHosts))
+      return await samples(() => noop(relayedDir, relayKnownHosts))
     } finally {
       await new Promise(resolve => relay.close(resolve))
     }
@@ -316,13 +344,14 @@ it('observer fan-out, no-op: 1, 5, 10, 20 VMs against the runbook, ansible and t
   const tripsMedian = summarize(trips).median
   targets.push({ case: '1 VM, +20 ms RTT', target: '<= 10 round trips per host', measured: tripsMedian.toFixed(1), met: tripsMedian <= 10 })
 
-  const memory = await actionMemory(environmentDir(addresses), knownHosts)
-  rows.push({ case: '20 VMs, no-op', tool: 'ours: peak RSS of the action (node)', unit: 'MiB', summary: summarize([memory.nodeMiB]) })
-  rows.push({ case: '20 VMs, no-op', tool: 'ours: peak RSS of all ssh clients at once', unit: 'MiB', summary: summarize([memory.sshMiB]) })
+  const probed = await noop(environmentDir(addresses), knownHosts, undefined, true)
+  const nodeMiB = Number(/maxrss=(\d+)/.exec(probed.stderr)?.[1]) / 1024
+  rows.push({ case: '20 VMs, no-op', tool: 'ours: peak RSS of the action (node)', unit: 'MiB', summary: summarize([nodeMiB]) })
+  rows.push({ case: '20 VMs, no-op', tool: 'ours: peak RSS of its ssh clients at once', unit: 'MiB', summary: summarize([sshPeakMiB]) })
 
   saveSection('fanout', {
     title: 'Observer fan-out (no-op deploy)',
-    method: `${addresses.length} real sshd "VMs" on loopback holding the rendered files; canned srvr answers stand in for the observers. ${RUNS} runs each after one warm-up. Ours is deployObservers (the library the action bundles), default concurrency ${DEFAULT_CONCURRENCY}. Round trips: the same one-VM no-op through a relay adding 10 ms each way, (slow - fast) / 20 ms.`,
+    method: `${addresses.length} real sshd "VMs" on loopback holding the rendered files; canned srvr answers stand in for the observers. ${RUNS} runs each after one warm-up. Ours is actions/deploy-observers/dist/index.js started as a runner starts it (node start-up included), default concurrency ${DEFAULT_CONCURRENCY}. Ansible runs cold each time (its own ControlPath directory, masters closed after). Changed runs are not measured here: 20 observer JVMs do not fit this machine (the whole-rollout bench measures a changed run of 2). Round trips: the same one-VM no-op through a relay adding 10 ms each way, (slow - fast) / 20 ms.`,
     rows,
     targets
   })

@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { loadEnvironment, type Environment } from '../workflows-lib/src/environment/index.js'
-import { renderObserverFiles, renderMonitoring, renderServerServices, toYaml, toYamlDocuments } from '../workflows-lib/src/render/index.js'
+import { renderObserverFiles, renderMonitoring, renderServerServices, toYamlDocuments } from '../workflows-lib/src/render/index.js'
 import { upgradeRequest } from '../workflows-lib/src/steps/deploy-chart.js'
 import { fourLetterWord } from '../workflows-lib/src/zookeeper/four-letter.js'
 import { parseSrvr } from '../workflows-lib/src/zookeeper/srvr.js'
@@ -75,7 +75,11 @@ function variant(name: string): { yaml: string; dir: string } {
 async function reset(previous: string | undefined): Promise<void> {
   if (previous) await world.sandbox.deleteNamespace(previous, 120_000)
   await stopShimContainers(world.vms.map(vm => vm.shimState))
-  for (const vm of world.vms) rmSync(path.join(vm.root, 'data', 'zookeeper'), { recursive: true, force: true })
+  for (const vm of world.vms) {
+    rmSync(path.join(vm.root, 'data', 'zookeeper'), { recursive: true, force: true })
+    // The shim's container state of the compose project "zookeeper": its data volume included.
+    rmSync(path.join(vm.shimState, 'zookeeper'), { recursive: true, force: true })
+  }
 }
 
 function run(cmd: string, args: string[], input?: string): Promise<string> {
@@ -147,17 +151,25 @@ interface Sample {
 async function measured(namespace: string, fn: () => Promise<void>): Promise<Sample> {
   const watch = physical(namespace)
   const t0 = performance.now()
-  await fn()
+  try {
+    await fn()
+  } catch (error) {
+    // Stop polling and watching, or the failed bench never ends.
+    await watch.stop().catch(() => undefined)
+    throw error
+  }
   const wallMs = performance.now() - t0
   const p = await watch.stop()
   return { wallMs, overheadMs: wallMs - (p.podsMs + LB_DELAY_MS + p.observersMs) }
 }
 
-async function viaCli(envDir: string): Promise<void> {
+async function viaCli(envDir: string, noop = false): Promise<void> {
   const args = rolloutArgs(world)
   args[1] = envDir
   const out = await run(process.execPath, [cli, ...args])
   if (!/Mode: observer/.test(out)) throw new Error(`the rollout did not end with the observers serving:\n${out}`)
+  // A no-op re-run makes no revision and restarts nothing.
+  if (noop && (!/revision \d+ \(unchanged\)/.test(out) || /changed zoo\.cfg|restarted/.test(out))) throw new Error(`not a no-op:\n${out}`)
 }
 
 /** The last push: a re-run delivers the same event again. */
@@ -195,13 +207,13 @@ async function viaRunbook(env: Environment, envDir: string): Promise<void> {
   await run(world.sandbox.helm3, [...args, '--wait', '--timeout', '5m', '--kubeconfig', world.sandbox.kubeconfig])
   const kubectl = (a: string[], input?: string): Promise<string> =>
     run(world.sandbox.kubectl, ['--kubeconfig', world.sandbox.kubeconfig, '-n', env.kubernetes.namespace, ...a], input)
+  // All Services in one apply, then one wait for all their addresses (as a competent script does).
+  const services = renderServerServices(env)
+  const names = services.map(svc => `service/${(svc as { metadata: { name: string } }).metadata.name}`)
+  await kubectl(['apply', '-f', '-'], toYamlDocuments(services))
+  await kubectl(['wait', ...names, '--for=jsonpath={.status.loadBalancer.ingress[0].ip}', '--timeout=60s'])
   const addresses: string[] = []
-  for (const service of renderServerServices(env)) {
-    const name = (service as { metadata: { name: string } }).metadata.name
-    await kubectl(['apply', '-f', '-'], toYaml(service))
-    await kubectl(['wait', `service/${name}`, '--for=jsonpath={.status.loadBalancer.ingress[0].ip}', '--timeout=60s'])
-    addresses.push((await kubectl(['get', `service/${name}`, '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}'])).trim())
-  }
+  for (const name of names) addresses.push((await kubectl(['get', name, '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}'])).trim())
   const observers = env.observers!
   const ssh = ['-i', world.sshKeyFile, '-o', `UserKnownHostsFile=${world.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes']
   for (const [i, host] of observers.hosts.entries()) {
@@ -238,8 +250,8 @@ async function viaRunbook(env: Environment, envDir: string): Promise<void> {
 
 const maxrss = (stderr: string): number => {
   const m = /maxrss=(\d+)/.exec(stderr)
-  if (!m) throw new Error(`no maxrss from /usr/bin/time:\n${stderr}`)
-  return Number(m[1]) / 1024
+  if (!m) throw new Error(`no maxrss from bench/maxrss.cjs:\n${stderr}`)
+  return Number(m[1]) / 1024 // KiB
 }
 
 /**
@@ -249,12 +261,12 @@ const maxrss = (stderr: string): number => {
 async function peakMemory(previous: string | undefined): Promise<ResultRow[]> {
   await reset(previous)
   const v = variant('bmem')
-  const time = ['/usr/bin/time', '-f', 'maxrss=%M']
+  const probe = ['-r', path.join(repoRoot, 'bench', 'maxrss.cjs')]
   const cliRss = async (): Promise<number> => {
     const args = rolloutArgs(world)
     args[1] = v.dir
     return new Promise((resolve, reject) =>
-      execFile(time[0], [...time.slice(1), process.execPath, cli, ...args], { env: { ...process.env, ...world.sandbox.env } }, (error, out, err) =>
+      execFile(process.execPath, [...probe, cli, ...args], { env: { ...process.env, ...world.sandbox.env } }, (error, out, err) =>
         error ? reject(new Error(`${error.message}\n${out}\n${err}`)) : resolve(maxrss(err))
       )
     )
@@ -270,11 +282,11 @@ async function peakMemory(previous: string | undefined): Promise<ResultRow[]> {
     ['deploy-chart', () => ({ ...kube, helm: world.sandbox.helm4, ...ssh })],
     ['wait-ready', () => kube],
     ['expose-servers', () => kube],
-    ['deploy-observers', () => ({ servers, ...ssh })],
+    ['deploy-observers', () => ({ ...kube, servers, ...ssh })],
     ['register-monitoring', () => kube]
   ]
   for (const [action, inputs] of steps) {
-    const r = await runActionDist(action, { environment: v.dir, ...inputs() }, { env: { KUBECONFIG: world.sandbox.kubeconfig }, wrapper: time })
+    const r = await runActionDist(action, { environment: v.dir, ...inputs() }, { env: { KUBECONFIG: world.sandbox.kubeconfig }, nodeArgs: probe })
     if (r.exitCode !== 0) throw new Error(`${action} failed:\n${r.stdout}\n${r.stderr}`)
     if (action === 'expose-servers') servers = r.outputs.addresses
     rows.push({ case: 'peak RSS', tool: `${action} dist, no-op`, unit: 'MiB', summary: summarize([maxrss(r.stderr)]) })
@@ -302,7 +314,7 @@ it('whole rollout: 3 servers + 2 observers, ours (CLI, rollout.yml) against the 
       const sample = await measured(name, rollout)
       if (way !== 'runbook') {
         const t0 = performance.now()
-        await (way === 'cli' ? viaCli(v.dir) : viaPush())
+        await (way === 'cli' ? viaCli(v.dir, true) : viaPush())
         if (rep > 0) noop[way].push(performance.now() - t0)
       }
       if (rep > 0) fresh[way].push(sample)

@@ -82,7 +82,7 @@ it('action start-up to the first log line against an empty node script; bundle s
   rows.push({ case: 'start-up RSS: empty node script', tool: 'peak RSS', unit: 'MiB', summary: summarize(rss.get(empty)!) })
   saveSection('startup', {
     title: 'Action start-up, bundle sizes, start-up memory',
-    method: `Each bundle run ${RUNS} times after one warm-up, interleaved with an empty node script that prints one line (${process.version}); time from spawn to the first stdout byte, peak RSS from /usr/bin/time. Without inputs, so the first line comes right after the bundle is loaded.`,
+    method: `Each bundle run ${RUNS} times after one warm-up, interleaved with an empty node script that prints one line (${process.version}); time from spawn to the first stdout byte, peak RSS from /usr/bin/time. Without inputs: every action's first line is its input error (each reads its settings before any work), so it comes right after the bundle is loaded.`,
     rows,
     targets
   })

@@ -1,52 +1,59 @@
 // How loading a values file scales with its number of keys: ours (one Set per mapping) against
 // the yaml library's own duplicate-key check (uniqueKeys: true, which compares every key with
 // every other one of its mapping), side by side, same files, same process. A benchmark, not a
-// test: it prints numbers and asserts nothing about time.
+// test: it records numbers (bench/results.json) and asserts nothing about time.
 //
 // Run: npm run bench -- --testPathPattern bench/yaml-load
 import { it } from '@jest/globals'
 import { performance } from 'node:perf_hooks'
 import { parseDocument } from 'yaml'
 import { MAX_VALUES_BYTES, parseYamlSource } from '../workflows-lib/src/environment/yaml-source.js'
+import { compare, saveSection, summarize, type ResultRow, type Target } from './results.js'
 
 const RUNS = 5
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-
-function time(fn: () => void): number {
-  const times: number[] = []
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now()
-    fn()
-    times.push(performance.now() - t0)
-  }
-  return median(times)
-}
 
 it('values files of 5k, 10k, 20k and 40k keys', () => {
-  const rows: string[] = []
-  let previous: { ours: number; library: number } | undefined
+  const rows: ResultRow[] = []
+  const targets: Target[] = []
+  let previous: number | undefined
+  // Warm-up (the JIT), not counted: otherwise the first size pays it and the growth looks flat.
+  const warm = `${Array.from({ length: 5_000 }, (_, i) => `w${i}: ${i}`).join('\n')}\n`
+  times(() => parseYamlSource(warm, 'values.yaml', MAX_VALUES_BYTES), RUNS)
+  times(() => parseDocument(warm, { uniqueKeys: true }).toJS(), 1)
   for (const keys of [5_000, 10_000, 20_000, 40_000]) {
     const text = `${Array.from({ length: keys }, (_, i) => `k${i}: ${i}`).join('\n')}\n`
-    const ours = time(() => parseYamlSource(text, 'values.yaml', MAX_VALUES_BYTES))
+    const ours = times(() => parseYamlSource(text, 'values.yaml', MAX_VALUES_BYTES), RUNS)
     // The baseline runs once for 40k keys (it takes seconds); its median of 1 is still a median.
-    const library =
-      keys > 20_000 ? time1(() => parseDocument(text, { uniqueKeys: true }).toJS()) : time(() => parseDocument(text, { uniqueKeys: true }).toJS())
-    const growth = previous ? ` | x${(ours / previous.ours).toFixed(2)} | x${(library / previous.library).toFixed(2)}` : ' | | '
-    rows.push(`| ${keys} | ${text.length} | ${ours.toFixed(1)} | ${library.toFixed(1)} | ${(library / ours).toFixed(1)}${growth} |`)
-    previous = { ours, library }
+    const library = times(() => parseDocument(text, { uniqueKeys: true }).toJS(), keys > 20_000 ? 1 : RUNS)
+    rows.push(
+      ...compare(`${keys} keys`, 'ms', { tool: 'ours (one Set per mapping)', samples: ours }, [{ tool: 'yaml uniqueKeys: true', samples: library }])
+    )
+    const median = summarize(ours).median
+    if (previous !== undefined) {
+      const growth = median / previous
+      targets.push({
+        case: `${keys / 2} -> ${keys} keys`,
+        target: 'linear: doubling the keys at most ~2.5x the time',
+        measured: `${growth.toFixed(2)}x`,
+        met: growth <= 2.5
+      })
+    }
+    previous = median
   }
-  console.log(
-    [
-      'YAML loading, median ms (doubling the keys should double a linear time):',
-      '| keys | bytes | ours ms | uniqueKeys ms | baseline/ours | ours growth | baseline growth |',
-      '|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows
-    ].join('\n')
-  )
+  saveSection('yaml-load', {
+    title: 'Loading a values file: duplicate-key check',
+    method: `Values files of k<i>: <i> lines, ${RUNS} runs each (the library baseline once at 40k keys: it takes seconds), same process.`,
+    rows,
+    targets
+  })
 })
 
-function time1(fn: () => void): number {
-  const t0 = performance.now()
-  fn()
-  return performance.now() - t0
+function times(fn: () => void, runs: number): number[] {
+  const out: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now()
+    fn()
+    out.push(performance.now() - t0)
+  }
+  return out
 }

@@ -51,8 +51,8 @@ export async function runActionDist(
     entry?: string
     /** Run it as its own process group (a runner's job), so a test can kill the group. */
     detached?: boolean
-    /** A command that runs node in turn, e.g. ['/usr/bin/time', '-f', 'maxrss=%M'] (the benchmarks). */
-    wrapper?: string[]
+    /** Options for node before the bundle, e.g. ['-r', preload] (the benchmarks' memory probe). */
+    nodeArgs?: string[]
     /** Called once the process runs, e.g. to kill it at a chosen moment. */
     onStart?: (child: ChildProcess) => void
   } = {}
@@ -78,8 +78,7 @@ export async function runActionDist(
   const entry = opts.entry ?? path.join(repoRoot, 'actions', action, 'dist', 'index.js')
   return new Promise(resolve => {
     // spawn, not execFile: execFile does not pass `detached` on, and a detached run is its own group.
-    const [cmd, ...args] = [...(opts.wrapper ?? []), process.execPath, entry]
-    const child = spawn(cmd, args, { env, cwd: opts.cwd ?? repoRoot, detached: opts.detached ?? false })
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), entry], { env, cwd: opts.cwd ?? repoRoot, detached: opts.detached ?? false })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
