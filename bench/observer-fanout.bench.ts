@@ -255,15 +255,18 @@ function ansibleSetup(hosts: string[], filesDir: string, knownHostsFile: string)
       try {
         await ansibleRun(control)
       } finally {
-        await Promise.all(hosts.map(h => closeMaster(control, h)))
+        await closeMaster(control)
       }
     }
   }
 
-  function closeMaster(control: string, host: string): Promise<void> {
-    // ansible names its sockets by ssh's %C hash under the ControlPath directory.
-    return new Promise(resolve =>
-      execFile('ssh', ['-o', `ControlPath=${control}/%C`, '-O', 'exit', '-p', String(port), '-l', user, host], () => resolve())
+  function closeMaster(control: string): Promise<void[]> {
+    // ansible names its sockets by a hash of its own: close each master by its socket.
+    return Promise.all(
+      readdirSync(control).map(
+        socket =>
+          new Promise<void>(resolve => execFile('ssh', ['-o', `ControlPath=${path.join(control, socket)}`, '-O', 'exit', 'master'], () => resolve()))
+      )
     )
   }
 

@@ -232,13 +232,14 @@ async function viaRunbook(env: Environment, envDir: string): Promise<void> {
       `${target}:${observers.directory}/`
     ])
     await run('ssh', [...ssh, '-p', String(observers.ssh.port), target, `cd ${observers.directory} && docker compose up -d`])
-    // "echo srvr | nc <vm> 2181" until it says observer.
+    // "echo srvr | nc <vm> 2181" until it says observer (not serving, or no answer yet: ask again).
+    const deadline = performance.now() + 120_000
     for (;;) {
-      const mode = await fourLetterWord(world.observers[i].address, 2181, 'srvr', { timeoutMs: 500 }).then(
-        a => parseSrvr(a).mode,
-        () => undefined
-      )
+      const mode = await fourLetterWord(world.observers[i].address, 2181, 'srvr', { timeoutMs: 500 })
+        .then(a => parseSrvr(a).mode)
+        .catch(() => undefined)
       if (mode === 'observer') break
+      if (performance.now() > deadline) throw new Error(`runbook: observer ${host.id} did not answer Mode: observer within 120 s`)
       await new Promise(resolve => setTimeout(resolve, 20))
     }
   }

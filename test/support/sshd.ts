@@ -117,6 +117,8 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
       'PrintMotd no',
       'UseDNS no',
       'LogLevel VERBOSE',
+      // As Debian's sshd_config: scp (SFTP protocol since OpenSSH 9) and ansible's copy use it.
+      'Subsystem sftp /usr/lib/openssh/sftp-server',
       `SetEnv ${Object.entries(env)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`,
