@@ -245,3 +245,15 @@ describe('validation errors name file, field and line', () => {
     await expect(loadEnvironment('/nonexistent/environments/x')).rejects.toThrow(/environment\.yaml:1:1: file not found/)
   })
 })
+
+describe('environment.yaml schema', () => {
+  // The loader compiles it without checking it against the meta-schema (start-up cost): here it is.
+  it('is a valid JSON Schema that ajv accepts in strict mode', async () => {
+    const { Ajv } = await import('ajv')
+    const { environmentSchema } = await import('../../workflows-lib/src/environment/schema.js')
+    const ajv = new Ajv({ allErrors: true, strict: true })
+    expect(ajv.validateSchema(environmentSchema)).toBe(true)
+    expect(ajv.errors ?? null).toBeNull()
+    expect(() => ajv.compile(environmentSchema)).not.toThrow()
+  })
+})

@@ -2,7 +2,7 @@
 // then the semantic rules a schema cannot express. The semantic rules run even when the schema
 // found problems (on every part they can read), so a user sees every problem in one run. Every
 // problem carries file, field, line and column; values appear in messages only JSON-quoted.
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { LineCounter, Document } from 'yaml'
 import { quoted } from '../output/printable.js'
 import { DURATION_PATTERN, parseDuration } from './duration.js'
@@ -27,8 +27,12 @@ import { MAX_ENVIRONMENT_BYTES, parseYamlSource } from './yaml-source.js'
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Raw = Record<string, any>
 
-const ajv = new Ajv({ allErrors: true, strict: true })
-const validateSchema = ajv.compile(environmentSchema)
+// Compiled on first use, not at import: every action bundles this module, and compiling costs
+// ~110 ms of start-up (bench/RESULTS.md), half of it checking our own schema against the JSON
+// Schema meta-schema, which a unit test does once instead (validateSchema: false here).
+let compiled: ValidateFunction | undefined
+const schemaValidator = (): ValidateFunction =>
+  (compiled ??= new Ajv({ allErrors: true, strict: true, validateSchema: false }).compile(environmentSchema))
 
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames: Record<string, string> = {
@@ -65,6 +69,7 @@ export function parseEnvironmentText(text: string, file: string): Validated {
     return { raw: undefined, problems, locate }
   }
   const schemaFields: string[] = []
+  const validateSchema = schemaValidator()
   if (!validateSchema(raw))
     for (const error of validateSchema.errors ?? [])
       reportSchemaError(error, (field, message, at) => {
