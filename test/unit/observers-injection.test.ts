@@ -3,7 +3,7 @@
 // defence, is tested in ssh-quote.test.ts and observers-remote-script.test.ts.
 import { describe, expect, it } from '@jest/globals'
 import { readdirSync } from 'node:fs'
-import { parseJumpHost } from '../../actions/deploy-observers/src/input-helper.js'
+import { parseJumpHost } from '../../workflows-lib/src/runner/inputs.js'
 import { SecretFiles } from '../../workflows-lib/src/runner/secret-file.js'
 import { ConfigError, loadEnvironment } from '../../workflows-lib/src/environment/index.js'
 import { deployObservers } from '../../workflows-lib/src/steps/deploy-observers.js'

@@ -1,16 +1,15 @@
 // Reads and checks every input before anything connects anywhere.
-import { isHostOrIp, isUserName } from '../../../workflows-lib/src/environment/rules.js'
 import {
   booleanInput,
   durationInput,
   InputError,
   integerInput,
+  jumpHostInput,
   optionalInput,
   requiredInput,
   secretInput,
   stringListInput
 } from '../../../workflows-lib/src/runner/inputs.js'
-import { quoted } from '../../../workflows-lib/src/output/printable.js'
 import { getKubeSettings, type KubeSettings } from '../../../workflows-lib/src/runner/kube-clients.js'
 import type { SshCredentials } from '../../../workflows-lib/src/ssh/client-config.js'
 import type { JumpHostOverride } from '../../../workflows-lib/src/steps/deploy-observers.js'
@@ -24,7 +23,7 @@ export interface DeployObserversSettings {
   /** Which of the two was given, to say which is missing. */
   sshInputs: { key: boolean; knownHosts: boolean }
   jumpHost?: JumpHostOverride
-  /** Undefined: the library's default (4). */
+  /** Undefined: the library's default (DEFAULT_CONCURRENCY, 10). */
   concurrency?: number
   /** Undefined: the library's default (1). */
   maxUnavailable?: number
@@ -45,24 +44,11 @@ export function getSettings(): DeployObserversSettings {
     servers,
     credentials: privateKey !== undefined && knownHosts !== undefined ? { privateKey, knownHosts } : undefined,
     sshInputs: { key: privateKey !== undefined, knownHosts: knownHosts !== undefined },
-    jumpHost: parseJumpHost(optionalInput('jump-host')),
+    jumpHost: jumpHostInput('jump-host'),
     concurrency: integerInput('concurrency', { min: 1, max: 64 }),
     maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),
     joinTimeoutMs: durationInput('join-timeout'),
     kube: getKubeSettings(),
     dryRun: booleanInput('dry-run', false)
   }
-}
-
-/** "[user@]host[:port]", IPv6 in brackets. */
-export function parseJumpHost(value: string | undefined): JumpHostOverride | undefined {
-  if (value === undefined) return undefined
-  const m = /^(?:([^@]+)@)?(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value)
-  const host = m?.[2] ?? m?.[3]
-  if (!m || host === undefined || !isHostOrIp(host)) throw new InputError('jump-host', `${quoted(value)} is not [user@]host[:port]`)
-  const user = m[1]
-  if (user !== undefined && !isUserName(user)) throw new InputError('jump-host', `${quoted(user)} is not a valid login name`)
-  const port = m[4] === undefined ? 22 : Number(m[4])
-  if (port < 1 || port > 65535) throw new InputError('jump-host', `port ${m[4]} is out of range`)
-  return { host, user, port }
 }

@@ -4,6 +4,8 @@ import * as core from '@actions/core'
 import { quoted } from '../output/printable.js'
 import { parseDuration, STEP_DURATION, type DurationRange } from '../environment/duration.js'
 import { secretLines } from './masking.js'
+import { isHostOrIp, isUserName } from '../environment/rules.js'
+import type { JumpHostOverride } from '../observers/connections.js'
 
 export class InputError extends Error {
   constructor(input: string, message: string) {
@@ -83,4 +85,22 @@ export function stringListInput(name: string): string[] | undefined {
     return parsed
   }
   return value.split(/[\s,]+/).filter(Boolean)
+}
+
+/** "[user@]host[:port]", IPv6 in brackets. */
+export function parseJumpHost(value: string | undefined, input = 'jump-host'): JumpHostOverride | undefined {
+  if (value === undefined) return undefined
+  const m = /^(?:([^@]+)@)?(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value)
+  const host = m?.[2] ?? m?.[3]
+  if (!m || host === undefined || !isHostOrIp(host)) throw new InputError(input, `${quoted(value)} is not [user@]host[:port]`)
+  const user = m[1]
+  if (user !== undefined && !isUserName(user)) throw new InputError(input, `${quoted(user)} is not a valid login name`)
+  const port = m[4] === undefined ? 22 : Number(m[4])
+  if (port < 1 || port > 65535) throw new InputError(input, `port ${m[4]} is out of range`)
+  return { host, user, port }
+}
+
+/** The `[user@]host[:port]` of a bastion, from an input; undefined when it is empty. */
+export function jumpHostInput(name: string): JumpHostOverride | undefined {
+  return parseJumpHost(optionalInput(name), name)
 }

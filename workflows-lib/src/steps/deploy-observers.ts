@@ -9,25 +9,19 @@
 // `maxUnavailable`. The rollout stops at the first host that fails verification: later hosts
 // keep their current files and observers, and their staged uploads are removed.
 import type { Environment, ObserverHost, Observers } from '../environment/types.js'
+import { DEFAULT_CONCURRENCY, observerConnections, type JumpHostOverride } from '../observers/connections.js'
 import { forEachLimit } from '../observers/pool.js'
 import { parseRemoteOutput, remoteProgram, type RemoteCommand, type RemoteReport } from '../observers/remote-script.js'
 import type { DeployReport, ObserverResult } from '../observers/results.js'
 import { OBSERVER_FILE_NAMES, renderObserverFiles, type ObserverFiles } from '../render/observer-files.js'
 import type { SecretFiles } from '../runner/secret-file.js'
 import { writeSshClientConfig, type SshCredentials } from '../ssh/client-config.js'
-import { SshConnection } from '../ssh/connection.js'
-import type { SshEndpoint } from '../ssh/target.js'
+import type { SshConnection } from '../ssh/connection.js'
 import { parseSrvr } from '../zookeeper/srvr.js'
 
-/** A jump host given to the action; a missing user is the environment's jump host user, else observers.ssh.user. */
-export interface JumpHostOverride {
-  host: string
-  port: number
-  user?: string
-}
+export type { JumpHostOverride } from '../observers/connections.js'
 
-/** Hosts compared and uploaded to at once unless told otherwise (see bench/RESULTS.md). */
-export const DEFAULT_CONCURRENCY = 4
+export { DEFAULT_CONCURRENCY } from '../observers/connections.js'
 
 export interface DeployObserversOptions {
   environment: Environment
@@ -129,14 +123,11 @@ class ObserverDeploy {
       host,
       files: renderObserverFiles({ environment: this.env, observers, host, servers: opts.servers })
     }))
-    const config = writeSshClientConfig(opts.secretFiles, opts.credentials!)
-    const jumpHost: SshEndpoint | undefined = opts.jumpHost
-      ? { host: opts.jumpHost.host, port: opts.jumpHost.port, user: opts.jumpHost.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
-      : observers.ssh.jumpHost
+    const connections = observerConnections(observers, writeSshClientConfig(opts.secretFiles, opts.credentials!), opts.jumpHost)
     return rendered.map(({ host, files }, i) => ({
       host,
       files,
-      connection: new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i),
+      connection: connections[i],
       result: {
         id: host.id,
         host: host.host,
