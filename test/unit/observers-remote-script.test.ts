@@ -70,6 +70,21 @@ describe('the VM-side program', () => {
     expect(readFileSync(path.join(dir, 'zoo.cfg'), 'utf8')).toBe('tickTime=1000\n')
   })
 
+  it('inspect (drift) reports each file, the content of one that differs, and writes nothing, not even a stale .staged', () => {
+    const dir = path.join(tmp, 'inspect')
+    mkdirSync(path.join(dir, '.staged'), { recursive: true })
+    writeFileSync(path.join(dir, 'zoo.cfg'), 'tickTime=1000\nserver.1=old:2888:3888\n')
+    writeFileSync(path.join(dir, 'myid'), files.myid)
+    const { report, status } = runOnVm('inspect', dir)
+    expect(status).toBe(0)
+    expect(report).toMatchObject({
+      files: { 'zoo.cfg': 'changed', myid: 'same', 'docker-compose.yaml': 'new' },
+      contents: { 'zoo.cfg': 'tickTime=1000\nserver.1=old:2888:3888\n' },
+      done: true
+    })
+    expect(listing(dir)).toEqual(['.staged', 'myid', 'zoo.cfg'])
+  })
+
   it('on a dry run, reports the change and creates nothing', () => {
     const dir = path.join(tmp, 'dry', 'zookeeper')
     const { report } = runOnVm('stage', dir, { dryRun: true })
@@ -294,6 +309,7 @@ describe('parseRemoteOutput', () => {
     expect(report).toEqual({
       events: ['replaced', 'restarted', 'not-verified', 'rolled-back', 'restarted', 'rollback-verified'],
       files: {},
+      contents: {},
       srvr: 'Zookeeper version: 3.8.0\nZxid: 0x100000004\nMode: observer',
       compose: 'docker compose',
       waitStates: ['running, not serving (not in sync with a leader)'],

@@ -15,6 +15,8 @@
 //            as it was: its previous version where it had one, no file where it had none.
 //   start    files unchanged but the observer is not serving: `up -d` and wait.
 //   discard  remove <dir>/.staged/ (a host whose turn never came).
+//   inspect  read-only (drift detection): each file's state against ours by sha256, the content
+//            of each file that differs (base64, at most 64 KiB), and srvr once. Writes nothing.
 // Results are lines starting with "@" on stdout; progress for the job log goes to stderr. What
 // either claims is checked first: a file put back is compared by sha256 with the one that was
 // there when apply started, and a step that failed is reported as such, with what to do by hand.
@@ -28,7 +30,7 @@ import { createHash } from 'node:crypto'
 import { OBSERVER_FILE_NAMES, type ObserverFiles } from '../render/observer-files.js'
 import { shellQuote } from '../ssh/quote.js'
 
-export type RemoteCommand = 'stage' | 'apply' | 'start' | 'discard'
+export type RemoteCommand = 'stage' | 'apply' | 'start' | 'discard' | 'inspect'
 
 // Per-file values are numbered in the order of OBSERVER_FILE_NAMES, the one list of the files:
 // H_<i> the wanted sha256, C_<i> the content (stage only), WAS_<i> the hash apply started from.
@@ -334,10 +336,29 @@ cmd_discard() {
   emit discarded
 }
 
+cmd_inspect() {
+  need sha256sum 'install coreutils'
+  need timeout 'install coreutils'
+  need base64 'install coreutils'
+  for f in $FILES; do
+    have=$(hash_of "$DIR/$f")
+    if [ "$have" = "$(want_hash "$f")" ]; then
+      state=same
+    elif [ "$have" = missing ]; then
+      state=new
+    else
+      state=changed
+    fi
+    emit "file $f $state"
+    [ "$state" = changed ] && emit "content $f $(head -c 65536 -- "$DIR/$f" | base64 | tr -d '\n')"
+  done
+  if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
+}
+
 main() {
   PROBE=$(probe_address)
   case $1 in
-    stage | apply | start | discard) "cmd_$1" ;;
+    stage | apply | start | discard | inspect) "cmd_$1" ;;
     *) die "unknown command $1" ;;
   esac
   emit done
@@ -381,6 +402,8 @@ export interface RemoteReport {
   srvr?: string
   /** The compose command used on the host. */
   compose?: string
+  /** inspect: the host's content of each file that differs from ours. */
+  contents: Partial<Record<keyof ObserverFiles, string>>
   /** What the observer looked like each time a wait gave up (the deploy's, then the rollback's). */
   waitStates: string[]
   error?: string
@@ -389,7 +412,7 @@ export interface RemoteReport {
 }
 
 export function parseRemoteOutput(stdout: string): RemoteReport {
-  const report: RemoteReport = { events: [], files: {}, waitStates: [], done: false }
+  const report: RemoteReport = { events: [], files: {}, contents: {}, waitStates: [], done: false }
   let srvr: string[] | undefined
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('@')) continue
@@ -409,6 +432,9 @@ export function parseRemoteOutput(stdout: string): RemoteReport {
         break
       case 'compose':
         report.compose = value
+        break
+      case 'content':
+        report.contents[rest[0] as keyof ObserverFiles] = Buffer.from(rest[1] ?? '', 'base64').toString('utf8')
         break
       case 'last-state':
         report.waitStates.push(value)
