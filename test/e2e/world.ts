@@ -29,6 +29,8 @@ export interface WorldOptions {
   addressBlock: number
   vmAddresses: readonly string[]
   name?: string
+  /** hostname: the LBs report AWS-style names, which the observer JVMs resolve through the sandbox's hosts file. */
+  addressKind?: 'ip' | 'hostname'
 }
 
 export async function startWorld(opts: WorldOptions): Promise<World> {
@@ -52,7 +54,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       addressBlock: opts.addressBlock,
       baseDir: path.join(opts.dir, 'cluster'),
       process: { selector: 'app.kubernetes.io/name=zookeeper' },
-      loadBalancer: { delayMs: 300 }
+      loadBalancer: { delayMs: 300, addressKind: opts.addressKind ?? 'ip' }
     })
     // The Prometheus operator's CRD, so register-monitoring writes a ServiceMonitor too.
     const kubectl = new Kubectl(sandbox.kubectl, sandbox.kubeconfig)
@@ -70,7 +72,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         authorizedKeys: [key.publicKey],
         rootMount: vmRoot
       })
-      prepareShimState(vm.shimState)
+      prepareShimState(vm.shimState, opts.addressKind === 'hostname' ? { jvmArgs: [`-Djdk.net.hosts.file=${sandbox.hostsFile}`] } : {})
       vms.push(vm)
     }
     const knownHostsFile = path.join(opts.dir, 'known_hosts')
@@ -87,6 +89,7 @@ chart: { bundled: true, values: values.yaml }
 ensemble: { servers: 3 }
 expose:
   serviceName: "zk{ordinal}"
+  addressKind: ${opts.addressKind ?? 'ip'}
 observers:
   directory: ${path.join(vmRoot, 'data', 'zookeeper')}
   ssh: { user: ${execFileSync('id', ['-un'], { encoding: 'utf8' }).trim()}, port: ${port} }

@@ -51,11 +51,13 @@ export class SandboxLoadBalancers {
   private readonly events: EventRecorder
   private kind: LbAddressKind
   private delayMs: number
+  private hostnameSuffix: string
   private stopped = false
 
   constructor(readonly options: LbControllerOptions) {
     this.kind = options.addressKind ?? 'ip'
     this.delayMs = options.delayMs ?? 500
+    this.hostnameSuffix = options.hostnameSuffix ?? 'lb.sandbox.test'
     this.pending = new Set(options.pending ?? [])
     this.events = new EventRecorder(options.client, { component: 'service-controller' })
   }
@@ -75,6 +77,14 @@ export class SandboxLoadBalancers {
     this.kind = kind
   }
 
+  /**
+   * Applies to Services that get their ingress from now on: a Service deleted and recreated after
+   * this gets a new hostname (as a recreated cloud LB gets a new DNS name), still reaching its pod.
+   */
+  setHostnameSuffix(suffix: string): void {
+    this.hostnameSuffix = suffix
+  }
+
   setDelay(ms: number): void {
     this.delayMs = ms
   }
@@ -87,7 +97,7 @@ export class SandboxLoadBalancers {
   }
 
   hostnameOf(namespace: string, service: string): string {
-    return `${service}.${namespace}.${this.options.hostnameSuffix ?? 'lb.sandbox.test'}`
+    return `${service}.${namespace}.${this.hostnameSuffix}`
   }
 
   async stop(): Promise<void> {

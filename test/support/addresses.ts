@@ -18,7 +18,7 @@ export const addressBlocks = {
    * kubernetes-rollout, 71 kubernetes-failures, 72 register-monitoring, 73 chart-sources,
    * 74 the end-to-end rollout, 75 the demo, 76 kube-watch-children, 77 rollout-lock, 78 the workflows,
    * 79 plan-live-diff, 80 scaling under writes, 81 the orphan test's killed runs, 82 the fault
-   * table, 83 the readiness and rollout benchmarks, 100 the CLI's default (npm run sandbox -- up).
+   * table, 83 the readiness and rollout benchmarks, 84 drift detection, 100 the CLI's default (npm run sandbox -- up).
    */
   sandboxBlocks: {
     sandbox: 61,
@@ -38,6 +38,7 @@ export const addressBlocks = {
     orphans: 81,
     faults: 82,
     bench: 83,
+    drift: 84,
     cliDefault: 100
   },
   /** The end-to-end test's observer VMs, and the demo's (npm run demo). */
@@ -52,6 +53,8 @@ export const addressBlocks = {
   /** test/faults/faults.test.ts: observer VMs, a bastion, nothing on the last; the observers' ensemble */
   faultVms: ['127.0.4.1', '127.0.4.2', '127.0.4.3', '127.0.4.4'],
   faultEnsemble: ['127.0.4.11', '127.0.4.12', '127.0.4.13'],
+  /** test/integration/drift.test.ts: its two observer VMs */
+  driftVms: ['127.0.0.89', '127.0.0.90'],
   /** bench/rollout.bench.ts: the whole rollout's two observer VMs */
   benchVms: ['127.0.3.101', '127.0.3.102'],
   /** bench/observer-fanout.bench.ts: 20 sshd "VMs" (and its latency relay on 127.0.3.100) */

@@ -41,8 +41,8 @@ const actionFiles = [
 ]
 
 describe('workflows', () => {
-  it('are the five the project runs', () => {
-    expect(workflows.sort()).toEqual(['ci.yml', 'plan.yml', 'rollout-reusable.yml', 'rollout.yml', 'scale.yml'])
+  it('are the six the project runs', () => {
+    expect(workflows.sort()).toEqual(['ci.yml', 'drift.yml', 'plan.yml', 'rollout-reusable.yml', 'rollout.yml', 'scale.yml'])
   })
 
   it('pass actionlint', async () => {

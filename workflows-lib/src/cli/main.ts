@@ -1,4 +1,5 @@
-// `zk-rollout plan <environment dir>`: validate an environment and print what a rollout would do.
+// `zk-rollout plan|rollout|drift <environment dir>`: what a rollout would do, the rollout itself, and
+// what differs between Git and the live state.
 import { promises as fs } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,12 +16,16 @@ import { withSecretFiles } from '../runner/secret-file.js'
 import { Helm } from '../kube/helm.js'
 import { Kubectl } from '../kube/kubectl.js'
 import { formatRolloutReport, rollout } from '../rollout/rollout.js'
+import { detectDrift, driftStatus, EXIT_CODES, formatDriftJson, formatDriftText, healDecision, healObservers } from '../drift/index.js'
+import { deployFailureMessage } from '../steps/deploy-observers.js'
 import { useActionsLog, useTerminalLog } from '../output/log.js'
 import { inert } from '../output/printable.js'
 
 export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--base ref] [--kubeconfig file] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
                   [--kubectl path] [--helm path] [--rollback-on-failure] [--verbose]
+       zk-rollout drift <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
+                  [--kubectl path] [--helm path] [--format text|json] [--heal observers]
        zk-rollout schema
 
   plan       Validate environments/<name>/environment.yaml and print every step and file a
@@ -34,9 +39,16 @@ export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c]
              deploy the observers over SSH (host keys checked against --known-hosts), and
              register them for monitoring. --kubeconfig defaults to $KUBECONFIG.
   --verbose  Also print debug lines (each command run).
+  drift      Compare Git with the live state, read-only: the release and its values, the
+             StatefulSet's size, the LoadBalancers and their addresses against what each
+             observer lists, every observer's files (sha256 over SSH), its mode and lag behind
+             the leader, the monitoring objects. Exit 0 in sync, 2 drift (even if some part
+             could not be checked), 1 could not check.
+  --heal     observers: when the only drift is moved LoadBalancer addresses, redeploy the
+             observers with the current ones (verified, rolled back on failure), then check again.
   schema     Print the JSON Schema of environment.yaml.
 
-Exit codes: 0 ok, 1 invalid environment (or a size change a rollout would refuse), 2 usage error.`
+Exit codes: 0 ok, 1 invalid environment (or a size change a rollout would refuse), 2 usage error\n(drift: see above).`
 
 export interface Io {
   out: (text: string) => void
@@ -71,6 +83,7 @@ export async function run(argv: string[], given: Io): Promise<number> {
         'ssh-key': { type: 'string' },
         'known-hosts': { type: 'string' },
         'rollback-on-failure': { type: 'boolean', default: false },
+        heal: { type: 'string', default: 'none' },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' }
       }
@@ -94,6 +107,15 @@ export async function run(argv: string[], given: Io): Promise<number> {
   }
   if (command === 'rollout' && directory && rest.length === 0) {
     return runRollout(directory, values, io)
+  }
+  if (
+    command === 'drift' &&
+    directory &&
+    rest.length === 0 &&
+    ['text', 'json'].includes(values.format ?? '') &&
+    ['none', 'observers'].includes(values.heal ?? '')
+  ) {
+    return runDrift(directory, values, io)
   }
   if (command !== 'plan' || !directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '')) {
     io.err(`${USAGE}\n`)
@@ -168,6 +190,44 @@ async function runRollout(directory: string, flags: RolloutFlags, io: Io): Promi
       io.out(formatRolloutReport(env, report))
     })
   })
+}
+
+interface DriftFlags extends RolloutFlags {
+  format?: string
+  heal?: string
+}
+
+async function runDrift(directory: string, flags: DriftFlags, io: Io): Promise<number> {
+  let code = 1
+  const status = await guarded(io, async () => {
+    const env = await loadEnvironment(path.resolve(io.cwd, directory), { repository: io.cwd })
+    const kubeconfig = flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : process.env.KUBECONFIG
+    if (!kubeconfig) throw new Error('no cluster credentials: pass --kubeconfig or set KUBECONFIG')
+    const [kubectlPath, helmPath] = await Promise.all([io.which(flags.kubectl ?? 'kubectl'), io.which(flags.helm ?? 'helm')])
+    const read = (file: string): Promise<string> => fs.readFile(path.resolve(io.cwd, file), 'utf8')
+    const credentials =
+      flags['ssh-key'] && flags['known-hosts']
+        ? { privateKey: await read(flags['ssh-key']), knownHosts: await read(flags['known-hosts']) }
+        : undefined
+    const kubectl = new Kubectl(kubectlPath, kubeconfig)
+    const helm = new Helm(helmPath, kubeconfig)
+    const roots = { bundled: io.packageRoot, repository: io.cwd }
+    await withSecretFiles(async secretFiles => {
+      const ssh = credentials ? { credentials, secretFiles } : undefined
+      let drift = await detectDrift({ env, helm, kubectl, roots, ssh })
+      const decision = healDecision(flags.heal === 'observers' ? 'observers' : 'none', drift)
+      if (flags.heal === 'observers' && driftStatus(drift) === 'drift')
+        io.err(`zk-rollout: heal: ${decision.heal ? 'redeploying the observers with the current addresses' : `not healing: ${decision.why}`}\n`)
+      if (decision.heal && ssh) {
+        const healed = await healObservers({ env, drift, ...ssh })
+        if (!healed.ok) io.err(`zk-rollout: heal failed: ${deployFailureMessage(healed)}\n`)
+        drift = await detectDrift({ env, helm, kubectl, roots, ssh })
+      }
+      io.out(flags.format === 'json' ? formatDriftJson(drift) : formatDriftText(drift))
+      code = EXIT_CODES[driftStatus(drift)]
+    })
+  })
+  return status === 0 ? code : status
 }
 
 /** Runs a command body; configuration problems and failures become exit code 1 with a message. */

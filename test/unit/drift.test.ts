@@ -1,0 +1,102 @@
+// Drift's pure parts: reading a live zoo.cfg, the lines that differ, the exit-code rule, when heal
+// may act, and that nothing from a VM or the cluster reaches the report's Markdown as markup.
+import { describe, expect, it } from '@jest/globals'
+import {
+  driftStatus,
+  EXIT_CODES,
+  formatDriftMarkdown,
+  formatDriftText,
+  healDecision,
+  type DriftDetection,
+  type DriftItem
+} from '../../workflows-lib/src/drift/index.js'
+import { differingLines, serverHosts } from '../../workflows-lib/src/drift/zoo-cfg.js'
+
+const item = (kind: DriftItem['kind'], extra: Partial<DriftItem> = {}): DriftItem => ({
+  kind,
+  subject: 'observer 102 (10.0.1.5)',
+  difference: 'lists 10.0.0.7 for server.2, the LB now has 10.0.0.9',
+  meaning: 'it will lose sync',
+  fix: 're-run deploy-observers',
+  ...extra
+})
+const report = (items: DriftItem[], unchecked: DriftDetection['unchecked'] = []): DriftDetection => ({
+  environment: 'prod',
+  items,
+  unchecked,
+  checked: ['release zk'],
+  addresses: ['10.0.0.1', '10.0.0.9', '10.0.0.3']
+})
+
+describe('live zoo.cfg', () => {
+  it('lists the host of each server line, IPv6 and hostnames included', () => {
+    const cfg = [
+      '# header',
+      'server.1=10.0.0.1:2888:3888',
+      'server.2 = [fd00::2]:2888:3888',
+      'server.3=zk2.zk.lb.example:2888:3888;2181',
+      'server.102=10.0.1.5:2888:3888:observer'
+    ].join('\n')
+    expect([...serverHosts(cfg)]).toEqual([
+      [1, '10.0.0.1'],
+      [2, 'fd00::2'],
+      [3, 'zk2.zk.lb.example'],
+      [102, '10.0.1.5']
+    ])
+  })
+
+  it('compares lines as sets, ignoring comments, blank lines and order', () => {
+    const ours = '# rendered\ntickTime=2000\ninitLimit=10\n\nserver.1=a:2888:3888\n'
+    expect(differingLines(ours, 'initLimit=10\n# edited by hand\ntickTime=2000\nserver.1=a:2888:3888\n')).toEqual([])
+    expect(differingLines(ours, 'tickTime=2000\ninitLimit=20\nserver.1=a:2888:3888\nmaxClientCnxns=1000\n')).toEqual([
+      '- initLimit=10',
+      '+ initLimit=20',
+      '+ maxClientCnxns=1000'
+    ])
+  })
+})
+
+describe('drift status', () => {
+  it('drift wins over what could not be checked; unchecked alone is a failure to check', () => {
+    const unchecked = [{ subject: 'observer 103 (10.0.1.6)', why: 'connection refused' }]
+    expect(driftStatus(report([]))).toBe('in-sync')
+    expect(driftStatus(report([item('replicas')], unchecked))).toBe('drift')
+    expect(driftStatus(report([], unchecked))).toBe('unchecked')
+    expect(EXIT_CODES).toEqual({ 'in-sync': 0, drift: 2, unchecked: 1 })
+  })
+})
+
+describe('heal: observers', () => {
+  it('acts only when moved addresses are the whole drift and everything was checked', () => {
+    expect(healDecision('observers', report([item('addresses'), item('addresses')]))).toEqual({ heal: true })
+    expect(healDecision('none', report([item('addresses')])).heal).toBe(false)
+    expect(healDecision('observers', report([item('replicas')]))).toEqual({ heal: false, why: 'no LoadBalancer address moved' })
+    expect(healDecision('observers', report([item('addresses'), item('observer-files')]))).toEqual({
+      heal: false,
+      why: 'other drift needs a person first: observer-files'
+    })
+    expect(healDecision('observers', report([item('addresses')], [{ subject: 'x', why: 'y' }])).heal).toBe(false)
+  })
+})
+
+describe('formatting', () => {
+  it('keeps values from a VM inert in Markdown and on one line in text', () => {
+    const hostile = item('observer-files', {
+      subject: 'observer 102 (10.0.1.5)',
+      difference: 'zoo.cfg differs | <img src=x> @admin',
+      details: ['+ evil=```\n::error::x', '- ok=1']
+    })
+    const md = formatDriftMarkdown(report([hostile]))
+    expect(md).toContain('| observer-files |')
+    // Outside code (where GitHub renders nothing), no tag and no live @mention remain.
+    const outsideCode = md.replace(/^(`{3,})[^\n]*\n[\s\S]*?^\1$/gm, '').replace(/`+[^`\n]*`+/g, '')
+    expect(outsideCode).not.toContain('<img')
+    expect(outsideCode).not.toMatch(/(^|[^\\])@admin/)
+    // The table row has exactly its 6 pipes: the one in the value is escaped.
+    const row = md.split('\n').find(l => l.startsWith('| observer-files'))!
+    expect(row.replace(/\\\|/g, '').split('|')).toHaveLength(7)
+    const text = formatDriftText(report([hostile]))
+    expect(text.split('\n').some(l => l.startsWith('::'))).toBe(false)
+    expect(text).toContain('Drift of environment "prod": DRIFT')
+  })
+})

@@ -1,0 +1,48 @@
+// Healing the one dangerous drift automatically (heal: observers, off by default): when the only
+// difference is that LoadBalancer addresses moved, the observers get the current addresses by
+// the usual deploy-observers (staged upload, rolling restart, proof of Mode: observer, rollback
+// of a host that does not join). Anything else found means a person must look first.
+import type { Environment } from '../environment/types.js'
+import type { DeployReport } from '../observers/results.js'
+import type { SecretFiles } from '../runner/secret-file.js'
+import type { SshCredentials } from '../ssh/client-config.js'
+import { deployObservers } from '../steps/deploy-observers.js'
+import type { JumpHostOverride } from '../observers/connections.js'
+import type { DriftDetection } from './detect.js'
+
+export type HealMode = 'none' | 'observers'
+
+export interface HealDecision {
+  heal: boolean
+  /** Why not, when not (in words for the issue). */
+  why?: string
+}
+
+export function healDecision(mode: HealMode, drift: DriftDetection): HealDecision {
+  if (mode === 'none') return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' }
+  if (!drift.items.some(i => i.kind === 'addresses')) return { heal: false, why: 'no LoadBalancer address moved' }
+  const other = drift.items.filter(i => i.kind !== 'addresses')
+  if (other.length > 0) return { heal: false, why: `other drift needs a person first: ${[...new Set(other.map(i => i.kind))].join(', ')}` }
+  if (drift.unchecked.length > 0) return { heal: false, why: 'not everything could be checked' }
+  return { heal: true }
+}
+
+export interface HealOptions {
+  env: Environment
+  drift: DriftDetection
+  credentials: SshCredentials
+  secretFiles: SecretFiles
+  jumpHost?: JumpHostOverride
+  log?: (line: string) => void
+}
+
+export function healObservers(opts: HealOptions): Promise<DeployReport> {
+  return deployObservers({
+    environment: opts.env,
+    servers: opts.drift.addresses,
+    credentials: opts.credentials,
+    secretFiles: opts.secretFiles,
+    jumpHost: opts.jumpHost,
+    log: opts.log
+  })
+}
