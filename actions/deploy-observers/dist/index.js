@@ -34176,7 +34176,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2337);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2097);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34185,7 +34185,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2337:
+/***/ 2097:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38092,9 +38092,105 @@ function secretLines(text) {
         .filter(line => line.length >= 8);
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
+// Shapes of values that reach a remote shell, a file path, a rendered file or a Kubernetes name.
+// Anything that fails these never gets near ssh, kubectl or a file, whatever quoting does later.
+
+const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/**
+ * An IPv4 or IPv6 address (no zone id: "%eth0" means nothing on another host) or an RFC 1123
+ * hostname whose last label is not all digits (RFC 3696), so "10.104.170" and "999.999.999.999"
+ * are neither. Never starts with "-": no ssh option smuggling.
+ */
+function isHostOrIp(value) {
+    if (isIpAddress(value))
+        return true;
+    if (value.length > 253)
+        return false;
+    const labels = value.split('.');
+    return labels.every(label => hostnameLabel.test(label)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
+}
+/** Why a host was refused, in words a user can act on. */
+function hostProblem(value) {
+    if (value.includes('%'))
+        return 'has a zone id ("%..."), which means nothing on another host: give the address without it';
+    if (/^[0-9.]+$/.test(value))
+        return 'is not an IPv4 address (four numbers from 0 to 255) nor a hostname';
+    return 'is not a hostname or IP address';
+}
+const isIpAddress = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) !== 0;
+const isIpv6 = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) === 6;
+/** One spelling per host, for duplicate checks: lower case, IPv6 compressed (::1 = 0:0:0:0:0:0:0:1). */
+function canonicalHost(value) {
+    if (isIpv6(value))
+        return new URL(`http://[${value}]/`).hostname.slice(1, -1);
+    return value.toLowerCase();
+}
+/** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
+const hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
+/** POSIX-portable login names. */
+const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
+/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
+function isSafeAbsolutePath(value) {
+    if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** Relative file path inside the environment or repository: no '..', no absolute path. */
+function isSafeRelativePath(value) {
+    if (value.length > 1024 || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** A container image reference pinned to a tag other than latest, or to a digest. */
+function imageProblem(value) {
+    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
+    if (!match || value.length > 255)
+        return 'is not a container image reference (e.g. zookeeper:3.9.4)';
+    const tag = match[7];
+    const digest = match[8];
+    if (!tag && !digest)
+        return 'is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper';
+    if (tag === 'latest' && !digest)
+        return 'uses the moving tag "latest": pin the ensemble\'s version (e.g. zookeeper:3.9.4)';
+    return undefined;
+}
+/** RFC 1035 label, what Kubernetes requires of Service names. */
+const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+/**
+ * The name of an environment directory. It becomes a label value, a comment in rendered files,
+ * a GitHub Environment and a concurrency group: a DNS label (lowercase letters, digits and "-",
+ * at most 63 characters) is safe in all of them.
+ */
+const ENVIRONMENT_NAME_RULE = 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+const isEnvironmentName = (value) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+// Kubernetes' own rules (apimachinery validation): a qualified name with an optional DNS
+// subdomain prefix for keys, and at most 63 characters of [A-Za-z0-9_.-] for label values.
+const qualifiedName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Why a label or annotation key is invalid, or undefined. */
+function metadataKeyProblem(key) {
+    const slash = key.indexOf('/');
+    const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+    if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix)))
+        return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)';
+    if (!qualifiedName.test(name))
+        return 'is not a valid name: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit (with an optional "prefix/")';
+    return undefined;
+}
+/** Why a label value is invalid, or undefined (the empty value is valid). */
+function labelValueProblem(value) {
+    if (value === '' || qualifiedName.test(value))
+        return undefined;
+    return 'is not a valid label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/inputs.ts
 // Typed action inputs. Each action's input-helper builds its one settings object from these,
 // so a bad input fails before anything changes, naming the input.
+
 
 
 
@@ -38182,6 +38278,26 @@ function stringListInput(name) {
         return parsed;
     }
     return value.split(/[\s,]+/).filter(Boolean);
+}
+/** "[user@]host[:port]", IPv6 in brackets. */
+function parseJumpHost(value, input = 'jump-host') {
+    if (value === undefined)
+        return undefined;
+    const m = /^(?:([^@]+)@)?(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value);
+    const host = m?.[2] ?? m?.[3];
+    if (!m || host === undefined || !isHostOrIp(host))
+        throw new InputError(input, `${quoted(value)} is not [user@]host[:port]`);
+    const user = m[1];
+    if (user !== undefined && !isUserName(user))
+        throw new InputError(input, `${quoted(user)} is not a valid login name`);
+    const port = m[4] === undefined ? 22 : Number(m[4]);
+    if (port < 1 || port > 65535)
+        throw new InputError(input, `port ${m[4]} is out of range`);
+    return { host, user, port };
+}
+/** The `[user@]host[:port]` of a bastion, from an input; undefined when it is empty. */
+function jumpHostInput(name) {
+    return parseJumpHost(optionalInput(name), name);
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -38450,101 +38566,6 @@ function applyDefaults(raw, file) {
 /** Service name of the LoadBalancer in front of server pod `ordinal`. */
 function serverServiceName(env, ordinal) {
     return env.expose.serviceName.replaceAll('{ordinal}', String(ordinal)).replaceAll('{release}', env.kubernetes.release);
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
-// Shapes of values that reach a remote shell, a file path, a rendered file or a Kubernetes name.
-// Anything that fails these never gets near ssh, kubectl or a file, whatever quoting does later.
-
-const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-/**
- * An IPv4 or IPv6 address (no zone id: "%eth0" means nothing on another host) or an RFC 1123
- * hostname whose last label is not all digits (RFC 3696), so "10.104.170" and "999.999.999.999"
- * are neither. Never starts with "-": no ssh option smuggling.
- */
-function isHostOrIp(value) {
-    if (isIpAddress(value))
-        return true;
-    if (value.length > 253)
-        return false;
-    const labels = value.split('.');
-    return labels.every(label => hostnameLabel.test(label)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
-}
-/** Why a host was refused, in words a user can act on. */
-function hostProblem(value) {
-    if (value.includes('%'))
-        return 'has a zone id ("%..."), which means nothing on another host: give the address without it';
-    if (/^[0-9.]+$/.test(value))
-        return 'is not an IPv4 address (four numbers from 0 to 255) nor a hostname';
-    return 'is not a hostname or IP address';
-}
-const isIpAddress = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) !== 0;
-const isIpv6 = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) === 6;
-/** One spelling per host, for duplicate checks: lower case, IPv6 compressed (::1 = 0:0:0:0:0:0:0:1). */
-function canonicalHost(value) {
-    if (isIpv6(value))
-        return new URL(`http://[${value}]/`).hostname.slice(1, -1);
-    return value.toLowerCase();
-}
-/** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
-const hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
-/** POSIX-portable login names. */
-const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
-/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
-function isSafeAbsolutePath(value) {
-    if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
-}
-/** Relative file path inside the environment or repository: no '..', no absolute path. */
-function isSafeRelativePath(value) {
-    if (value.length > 1024 || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
-}
-/** A container image reference pinned to a tag other than latest, or to a digest. */
-function imageProblem(value) {
-    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
-    if (!match || value.length > 255)
-        return 'is not a container image reference (e.g. zookeeper:3.9.4)';
-    const tag = match[7];
-    const digest = match[8];
-    if (!tag && !digest)
-        return 'is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper';
-    if (tag === 'latest' && !digest)
-        return 'uses the moving tag "latest": pin the ensemble\'s version (e.g. zookeeper:3.9.4)';
-    return undefined;
-}
-/** RFC 1035 label, what Kubernetes requires of Service names. */
-const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
-/**
- * The name of an environment directory. It becomes a label value, a comment in rendered files,
- * a GitHub Environment and a concurrency group: a DNS label (lowercase letters, digits and "-",
- * at most 63 characters) is safe in all of them.
- */
-const ENVIRONMENT_NAME_RULE = 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
-const isEnvironmentName = (value) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
-// Kubernetes' own rules (apimachinery validation): a qualified name with an optional DNS
-// subdomain prefix for keys, and at most 63 characters of [A-Za-z0-9_.-] for label values.
-const qualifiedName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Why a label or annotation key is invalid, or undefined. */
-function metadataKeyProblem(key) {
-    const slash = key.indexOf('/');
-    const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
-    if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix)))
-        return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)';
-    if (!qualifiedName.test(name))
-        return 'is not a valid name: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit (with an optional "prefix/")';
-    return undefined;
-}
-/** Why a label value is invalid, or undefined (the empty value is valid). */
-function labelValueProblem(value) {
-    if (value === '' || qualifiedName.test(value))
-        return undefined;
-    return 'is not a valid label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
 }
 
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
@@ -38895,8 +38916,11 @@ function duplicateKeys(doc, problem) {
 
 
 
-const validate_ajv = new ajv.Ajv({ allErrors: true, strict: true });
-const validateSchema = validate_ajv.compile(environmentSchema);
+// Compiled on first use, not at import: every action bundles this module, and compiling costs
+// ~110 ms of start-up (bench/RESULTS.md), half of it checking our own schema against the JSON
+// Schema meta-schema, which a unit test does once instead (validateSchema: false here).
+let compiled;
+const schemaValidator = () => (compiled ??= new ajv.Ajv({ allErrors: true, strict: true, validateSchema: false }).compile(environmentSchema));
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames = {
     [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
@@ -38924,6 +38948,7 @@ function parseEnvironmentText(text, file) {
         return { raw: undefined, problems, locate };
     }
     const schemaFields = [];
+    const validateSchema = schemaValidator();
     if (!validateSchema(raw))
         for (const error of validateSchema.errors ?? [])
             reportSchemaError(error, (field, message, at) => {
@@ -39330,6 +39355,388 @@ function loadActionEnvironment(input) {
     return loadEnvironment(environmentPath(input), { repository: workspace() });
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
+// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
+// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+// sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
+const MAX_CONTROL_PATH = 108 - 18;
+const CONTROL_SOCKET_NAME_LENGTH = 4;
+function writeSshClientConfig(files, credentials) {
+    const dir = files.directory;
+    if (!PLAIN_PATH.test(dir))
+        throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`);
+    if (dir.length + 1 + CONTROL_SOCKET_NAME_LENGTH > MAX_CONTROL_PATH)
+        throw new Error(`the temporary directory ${dir} is too long for an ssh control socket: set RUNNER_TEMP to a shorter path`);
+    const key = files.write('id_observers', normalizeKey(credentials.privateKey));
+    const knownHostsFile = files.write('known_hosts', checkKnownHosts(credentials.knownHosts));
+    const configFile = files.write('ssh_config', [
+        'Host *',
+        // Never prompt, never fall back to passwords or an agent: the given key or nothing.
+        '  BatchMode yes',
+        '  IdentitiesOnly yes',
+        `  IdentityFile ${key}`,
+        '  IdentityAgent none',
+        '  PasswordAuthentication no',
+        '  KbdInteractiveAuthentication no',
+        // Host keys: only the known-hosts input counts, unknown or changed keys are refused, and
+        // nothing is ever added to it.
+        '  StrictHostKeyChecking yes',
+        `  UserKnownHostsFile ${knownHostsFile}`,
+        '  GlobalKnownHostsFile /dev/null',
+        '  UpdateHostKeys no',
+        '  CheckHostIP no',
+        '  ConnectTimeout 15',
+        // A VM that vanishes mid-deploy is noticed within a minute instead of hanging the job.
+        '  ServerAliveInterval 15',
+        '  ServerAliveCountMax 4',
+        '  ForwardAgent no',
+        '  ForwardX11 no',
+        '  ClearAllForwardings yes',
+        '  RequestTTY no',
+        '  LogLevel ERROR',
+        ''
+    ].join('\n'));
+    return { configFile, knownHostsFile, controlDirectory: dir };
+}
+// Keys pasted through a browser often gain CRLF line ends, which OpenSSH rejects as
+// "invalid format".
+function normalizeKey(key) {
+    const text = key.replace(/\r\n/g, '\n').trim();
+    if (!/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\n/.test(text))
+        throw new Error('input "ssh-private-key" is not a private key (expected a "-----BEGIN ... PRIVATE KEY-----" block)');
+    return `${text}\n`;
+}
+function checkKnownHosts(text) {
+    const lines = text
+        .replace(/\r\n/g, '\n')
+        .split('\n')
+        .map(l => l.trim());
+    const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
+    if (entries.length === 0)
+        throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
+    entries.forEach((line, i) => {
+        // [marker] hostnames keytype base64-key [comment]
+        const fields = line.split(/\s+/);
+        const offset = fields[0].startsWith('@') ? 1 : 0;
+        if (fields.length < offset + 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[offset + 2]))
+            throw new Error(`input "known-hosts" entry ${i + 1} is not a known_hosts line ("host keytype key"): ${line.slice(0, 60)}`);
+    });
+    return `${lines.join('\n').trim()}\n`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
+/** user@host:port, with IPv6 addresses in brackets, for messages. */
+function formatEndpoint(e) {
+    return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/failures.ts
+// Turns what ssh prints when it cannot connect into an error that says what failed and what to
+// do. For host-key failures that means the key the host offered and how to pin it.
+
+
+class SshError extends Error {
+    kind;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'SshError';
+    }
+}
+/** Reads ssh's stderr after exit status 255. */
+function classifySshFailure(stderr) {
+    const text = stderr.replace(/\r/g, '');
+    const detail = text
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l &&
+        !l.startsWith('@@@') &&
+        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
+        .slice(-3)
+        .join(' ');
+    let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);
+    if (m)
+        return { kind: 'unknown-host-key', keyType: m[1], where: m[2], detail };
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+        const offered = /The fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/=]+)/.exec(text);
+        m = /Host key for (\S+) has changed/.exec(text);
+        return {
+            kind: 'changed-host-key',
+            where: m?.[1],
+            keyType: offered?.[1],
+            offered: offered ? { type: offered[1], fingerprint: offered[2] } : undefined,
+            detail
+        };
+    }
+    if (/Host key verification failed/.test(text))
+        return { kind: 'unknown-host-key', detail };
+    if (/Connection refused/.test(text))
+        return { kind: 'refused', detail };
+    if (/Connection timed out|Operation timed out/.test(text))
+        return { kind: 'timeout', detail };
+    if (/No route to host|Network is unreachable/.test(text))
+        return { kind: 'unreachable', detail };
+    if (/Permission denied \(|Too many authentication failures/.test(text))
+        return { kind: 'auth', detail };
+    if (/Could not resolve hostname/.test(text))
+        return { kind: 'dns', detail };
+    return { kind: 'other', detail };
+}
+/** Fingerprints of the keys a host offers now, of one type, or [] when it cannot be asked. */
+async function scanHostKeys(host, port, type, timeoutSeconds = 5) {
+    const args = ['-T', String(timeoutSeconds), '-p', String(port), ...(type ? ['-t', type.toLowerCase()] : []), '--', host];
+    const scanned = await run('ssh-keyscan', args);
+    if (!scanned.trim())
+        return [];
+    const listed = await run('ssh-keygen', ['-l', '-f', '-'], scanned);
+    // "256 SHA256:abc... 127.0.0.31 (ED25519)"
+    return listed
+        .split('\n')
+        .map(line => /^\d+ (SHA256:\S+) .* \((\S+)\)$/.exec(line.trim()))
+        .flatMap(m => (m ? [{ fingerprint: m[1], type: m[2] }] : []));
+}
+/**
+ * The error for a failed connection to `target` (through `jump`, if any). Host-key failures
+ * show the offered key; for an unknown key it is fetched with ssh-keyscan, in this error path
+ * only, and only when the host is directly reachable (the jump host or a target without one).
+ */
+async function describeSshFailure(stderr, target, jump) {
+    const failure = classifySshFailure(stderr);
+    const who = `${formatEndpoint(target)}${jump ? ` (through jump host ${formatEndpoint(jump)})` : ''}`;
+    const failingHost = failure.where === undefined ? (jump ?? target) : endpointNamed(failure.where, target, jump);
+    const pin = (e, type) => `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`;
+    const checkOutOfBand = (type) => `compare it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${type ? type.toLowerCase() : '*'}_key.pub)`;
+    switch (failure.kind) {
+        case 'unknown-host-key': {
+            // Only a host the runner reaches directly can be scanned: the jump host, or a target without one.
+            const reachable = failingHost !== undefined && (jump === undefined || failingHost === jump);
+            const offered = reachable ? await scanHostKeys(failingHost.host, failingHost.port, failure.keyType).catch(() => []) : [];
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = offered.length > 0
+                ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
+                : failingHost === target && jump !== undefined
+                    ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
+                    : 'its key could not be fetched with ssh-keyscan';
+            return new SshError('unknown-host-key', `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
+                `Nothing was sent to it. To pin it: run \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`, ${checkOutOfBand(failure.keyType)}, and add the line to the known-hosts secret.`);
+        }
+        case 'changed-host-key': {
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = failure.offered ? `it offered ${failure.offered.type} key ${failure.offered.fingerprint}, which` : 'its key';
+            return new SshError('changed-host-key', `${who}: host key verification failed: ${offer} differs from the key pinned for ${name} in the known-hosts input. ` +
+                'Either the VM was rebuilt or someone is intercepting the connection; nothing was sent to it. ' +
+                `If the VM was rebuilt, ${checkOutOfBand(failure.keyType)}, then replace its line in the known-hosts secret with the output of \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`.`);
+        }
+        case 'refused':
+            return new SshError('refused', `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`);
+        case 'timeout':
+            return new SshError('timeout', `${who}: connection timed out: the VM is down or a firewall drops SSH from the runner (${failure.detail})`);
+        case 'unreachable':
+            return new SshError('unreachable', `${who}: no route to the VM from the runner; check the address and the network path (${failure.detail})`);
+        case 'auth':
+            return new SshError('auth', `${who}: the ssh-private-key is not accepted for user "${target.user}": add its public key to that user's ~/.ssh/authorized_keys on the VM (${failure.detail})`);
+        case 'dns':
+            return new SshError('dns', `${who}: the host name does not resolve from the runner (${failure.detail})`);
+        default:
+            return new SshError('other', `${who}: ssh failed: ${failure.detail || 'no message (exit status 255)'}`);
+    }
+}
+function endpointNamed(where, target, jump) {
+    const m = /^\[(.+)\]:(\d+)$/.exec(where);
+    const host = m ? m[1] : where;
+    const port = m ? Number(m[2]) : 22;
+    for (const e of [jump, target])
+        if (e && e.host.toLowerCase() === host.toLowerCase() && e.port === port)
+            return e;
+    return undefined;
+}
+function run(cmd, args, input) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(cmd, args, { timeout: 15_000 }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)));
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
+// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
+// validation already restricted: quoting is the guarantee, validation the early, readable error.
+/**
+ * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
+ * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
+ */
+function shellQuote(value) {
+    // A shell string cannot hold NUL: refusing beats silently truncating.
+    if (value.includes('\0'))
+        throw new Error('cannot pass a value containing a NUL byte to a shell');
+    return `'${value.replaceAll("'", "'\\''")}'`;
+}
+/** Quotes each argument and joins them into one command line. */
+function shellWords(words) {
+    return words.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
+// One SSH connection per host, shared by every command sent to it: the first command opens an
+// OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
+// ride on it (no new handshake), and close() ends it. The system ssh client is used so
+// known_hosts, jump hosts and key handling are OpenSSH's own.
+
+
+
+
+
+
+
+
+// The master stays up this long after its last session, so a host waiting for its turn in a
+// rolling restart usually keeps its connection; if it does time out, the next command simply
+// opens a new one (host key checked again).
+const CONTROL_PERSIST_SECONDS = 120;
+// The remote shell reads its program from stdin; the command line itself is a constant, so the
+// login shell on the VM (whatever it is) never parses a value of ours.
+const REMOTE_COMMAND = 'sh -s';
+const SSH_FAILED = 255;
+class SshConnection {
+    config;
+    target;
+    controlPath;
+    jumpLog;
+    constructor(config, target, slot) {
+        this.config = config;
+        this.target = target;
+        const name = `c${slot.toString(36).padStart(CONTROL_SOCKET_NAME_LENGTH - 1, '0')}`;
+        if (name.length !== CONTROL_SOCKET_NAME_LENGTH)
+            throw new Error(`too many SSH connections (${slot + 1})`);
+        this.controlPath = external_node_path_namespaceObject.join(config.controlDirectory, name);
+        this.jumpLog = external_node_path_namespaceObject.join(config.controlDirectory, `${name}.jump.log`);
+    }
+    get description() {
+        return `${formatEndpoint(this.target)}${this.target.jumpHost ? ` via ${formatEndpoint(this.target.jumpHost)}` : ''}`;
+    }
+    /**
+     * Runs `sh -s` on the host with `program` on its stdin. Resolves with the remote exit status
+     * and output; rejects with an SshError when ssh itself fails (cannot connect, host key
+     * refused, connection lost), or when the session outlives timeoutMs.
+     */
+    async run(program, opts) {
+        const { jumpHost } = this.target;
+        const args = [
+            ...this.baseArgs(),
+            '-o',
+            'ControlMaster=auto',
+            '-o',
+            `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
+            '-p',
+            String(this.target.port),
+            '-l',
+            this.target.user,
+            ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
+            '--',
+            this.target.host,
+            REMOTE_COMMAND
+        ];
+        if (jumpHost)
+            (0,external_node_fs_namespaceObject.writeFileSync)(this.jumpLog, '');
+        const result = await runSsh(args, program, opts);
+        if (result.timedOut)
+            throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`);
+        if (result.code === SSH_FAILED) {
+            const jumpErrors = jumpHost ? (0,external_node_fs_namespaceObject.readFileSync)(this.jumpLog, 'utf8') : '';
+            throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost);
+        }
+        if (result.code === null)
+            throw new Error(`${this.description}: ssh was killed by ${result.signal}`);
+        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    }
+    /** Ends the shared connection, if one is open. */
+    async close() {
+        await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 });
+    }
+    // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
+    // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
+    // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
+    // refused. Here it goes to a log file that a failure message reads.
+    proxyCommand(jump) {
+        const words = [this.config.configFile, jump.user, jump.host, this.jumpLog];
+        // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
+        if (words.some(w => w.includes('%')))
+            throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`);
+        return [
+            // ssh itself prepends "exec".
+            'ssh -F',
+            shellQuote(this.config.configFile),
+            '-l',
+            shellQuote(jump.user),
+            '-p',
+            String(jump.port),
+            "-W '[%h]:%p' --",
+            shellQuote(jump.host),
+            `2>>${shellQuote(this.jumpLog)}`
+        ].join(' ');
+    }
+    baseArgs() {
+        return ['-F', this.config.configFile, '-o', `ControlPath=${this.controlPath}`];
+    }
+}
+function runSsh(args, input, opts) {
+    // Refused before ssh starts, so no child outlives a delay the timer cannot hold.
+    checkDelay(opts.timeoutMs, 'ssh session timeout');
+    return new Promise((resolve, reject) => {
+        // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
+        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
+        const stdout = [];
+        let stderr = '';
+        let partial = '';
+        let timedOut = false;
+        const timer = setSafeTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+        }, opts.timeoutMs, 'ssh session timeout');
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            stderr += chunk;
+            partial += chunk;
+            const lines = partial.split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines)
+                opts.onStderrLine?.(line.replace(/\r$/, ''));
+        });
+        child.on('error', error => {
+            clearTimeout(timer);
+            reject(new Error(`could not run ssh: ${error.message}; the OpenSSH client must be installed on the runner`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (partial)
+                opts.onStderrLine?.(partial);
+            resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr, timedOut });
+        });
+        // A host that fails before reading all of stdin closes the pipe: that is reported through
+        // the exit status, not as a write error.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/connections.ts
+
+/**
+ * Hosts compared and uploaded to at once unless told otherwise. bench/RESULTS.md: on loopback the
+ * SSH handshakes are CPU-bound, so 4 and 20 tie at 20 VMs, while 5 and 10 VMs ran 1.2-1.6x faster
+ * with one connection per host; over a real network each host waits ~14 round trips, which only
+ * concurrency hides. Restarts stay one at a time (max-unavailable).
+ */
+const DEFAULT_CONCURRENCY = 10;
+function observerConnections(observers, config, override) {
+    const jumpHost = override
+        ? { host: override.host, port: override.port, user: override.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
+        : observers.ssh.jumpHost;
+    return observers.hosts.map((host, i) => new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i));
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/pool.ts
 // Bounded parallelism for per-host work.
 /**
@@ -39489,24 +39896,6 @@ function renderObserverFiles(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
-// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
-// validation already restricted: quoting is the guarantee, validation the early, readable error.
-/**
- * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
- * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
- */
-function shellQuote(value) {
-    // A shell string cannot hold NUL: refusing beats silently truncating.
-    if (value.includes('\0'))
-        throw new Error('cannot pass a value containing a NUL byte to a shell');
-    return `'${value.replaceAll("'", "'\\''")}'`;
-}
-/** Quotes each argument and joins them into one command line. */
-function shellWords(words) {
-    return words.map(shellQuote).join(' ');
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/remote-script.ts
 // The program an observer VM runs, sent as the stdin of `sh -s` (the ssh command line itself is
 // constant). Values reach it only as single-quoted assignments made by shellQuote, the three
@@ -39525,6 +39914,8 @@ function shellWords(words) {
 //            as it was: its previous version where it had one, no file where it had none.
 //   start    files unchanged but the observer is not serving: `up -d` and wait.
 //   discard  remove <dir>/.staged/ (a host whose turn never came).
+//   inspect  read-only (drift detection): each file's state against ours by sha256, the content
+//            of each file that differs (base64, at most 64 KiB), and srvr once. Writes nothing.
 // Results are lines starting with "@" on stdout; progress for the job log goes to stderr. What
 // either claims is checked first: a file put back is compared by sha256 with the one that was
 // there when apply started, and a step that failed is reported as such, with what to do by hand.
@@ -39837,10 +40228,29 @@ cmd_discard() {
   emit discarded
 }
 
+cmd_inspect() {
+  need sha256sum 'install coreutils'
+  need timeout 'install coreutils'
+  need base64 'install coreutils'
+  for f in $FILES; do
+    have=$(hash_of "$DIR/$f")
+    if [ "$have" = "$(want_hash "$f")" ]; then
+      state=same
+    elif [ "$have" = missing ]; then
+      state=new
+    else
+      state=changed
+    fi
+    emit "file $f $state"
+    [ "$state" = changed ] && emit "content $f $(head -c 65536 -- "$DIR/$f" | base64 | tr -d '\n')"
+  done
+  if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
+}
+
 main() {
   PROBE=$(probe_address)
   case $1 in
-    stage | apply | start | discard) "cmd_$1" ;;
+    stage | apply | start | discard | inspect) "cmd_$1" ;;
     *) die "unknown command $1" ;;
   esac
   emit done
@@ -39864,7 +40274,7 @@ function remoteProgram(command, inputs) {
     return `${REMOTE_SCRIPT}\n${assignments.join('\n')}\nmain ${shellQuote(command)} </dev/null\n`;
 }
 function parseRemoteOutput(stdout) {
-    const report = { events: [], files: {}, waitStates: [], done: false };
+    const report = { events: [], files: {}, contents: {}, waitStates: [], done: false };
     let srvr;
     for (const line of stdout.split('\n')) {
         if (!line.startsWith('@'))
@@ -39886,6 +40296,9 @@ function parseRemoteOutput(stdout) {
             case 'compose':
                 report.compose = value;
                 break;
+            case 'content':
+                report.contents[rest[0]] = Buffer.from(rest[1] ?? '', 'base64').toString('utf8');
+                break;
             case 'last-state':
                 report.waitStates.push(value);
                 break;
@@ -39900,354 +40313,6 @@ function parseRemoteOutput(stdout) {
         }
     }
     return report;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
-// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
-// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
-const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
-// sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
-const MAX_CONTROL_PATH = 108 - 18;
-const CONTROL_SOCKET_NAME_LENGTH = 4;
-function writeSshClientConfig(files, credentials) {
-    const dir = files.directory;
-    if (!PLAIN_PATH.test(dir))
-        throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`);
-    if (dir.length + 1 + CONTROL_SOCKET_NAME_LENGTH > MAX_CONTROL_PATH)
-        throw new Error(`the temporary directory ${dir} is too long for an ssh control socket: set RUNNER_TEMP to a shorter path`);
-    const key = files.write('id_observers', normalizeKey(credentials.privateKey));
-    const knownHostsFile = files.write('known_hosts', checkKnownHosts(credentials.knownHosts));
-    const configFile = files.write('ssh_config', [
-        'Host *',
-        // Never prompt, never fall back to passwords or an agent: the given key or nothing.
-        '  BatchMode yes',
-        '  IdentitiesOnly yes',
-        `  IdentityFile ${key}`,
-        '  IdentityAgent none',
-        '  PasswordAuthentication no',
-        '  KbdInteractiveAuthentication no',
-        // Host keys: only the known-hosts input counts, unknown or changed keys are refused, and
-        // nothing is ever added to it.
-        '  StrictHostKeyChecking yes',
-        `  UserKnownHostsFile ${knownHostsFile}`,
-        '  GlobalKnownHostsFile /dev/null',
-        '  UpdateHostKeys no',
-        '  CheckHostIP no',
-        '  ConnectTimeout 15',
-        // A VM that vanishes mid-deploy is noticed within a minute instead of hanging the job.
-        '  ServerAliveInterval 15',
-        '  ServerAliveCountMax 4',
-        '  ForwardAgent no',
-        '  ForwardX11 no',
-        '  ClearAllForwardings yes',
-        '  RequestTTY no',
-        '  LogLevel ERROR',
-        ''
-    ].join('\n'));
-    return { configFile, knownHostsFile, controlDirectory: dir };
-}
-// Keys pasted through a browser often gain CRLF line ends, which OpenSSH rejects as
-// "invalid format".
-function normalizeKey(key) {
-    const text = key.replace(/\r\n/g, '\n').trim();
-    if (!/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\n/.test(text))
-        throw new Error('input "ssh-private-key" is not a private key (expected a "-----BEGIN ... PRIVATE KEY-----" block)');
-    return `${text}\n`;
-}
-function checkKnownHosts(text) {
-    const lines = text
-        .replace(/\r\n/g, '\n')
-        .split('\n')
-        .map(l => l.trim());
-    const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
-    if (entries.length === 0)
-        throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
-    entries.forEach((line, i) => {
-        // [marker] hostnames keytype base64-key [comment]
-        const fields = line.split(/\s+/);
-        const offset = fields[0].startsWith('@') ? 1 : 0;
-        if (fields.length < offset + 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[offset + 2]))
-            throw new Error(`input "known-hosts" entry ${i + 1} is not a known_hosts line ("host keytype key"): ${line.slice(0, 60)}`);
-    });
-    return `${lines.join('\n').trim()}\n`;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
-/** user@host:port, with IPv6 addresses in brackets, for messages. */
-function formatEndpoint(e) {
-    return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/failures.ts
-// Turns what ssh prints when it cannot connect into an error that says what failed and what to
-// do. For host-key failures that means the key the host offered and how to pin it.
-
-
-class SshError extends Error {
-    kind;
-    constructor(kind, message) {
-        super(message);
-        this.kind = kind;
-        this.name = 'SshError';
-    }
-}
-/** Reads ssh's stderr after exit status 255. */
-function classifySshFailure(stderr) {
-    const text = stderr.replace(/\r/g, '');
-    const detail = text
-        .split('\n')
-        .map(l => l.trim())
-        .filter(l => l &&
-        !l.startsWith('@@@') &&
-        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
-        .slice(-3)
-        .join(' ');
-    let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);
-    if (m)
-        return { kind: 'unknown-host-key', keyType: m[1], where: m[2], detail };
-    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
-        const offered = /The fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/=]+)/.exec(text);
-        m = /Host key for (\S+) has changed/.exec(text);
-        return {
-            kind: 'changed-host-key',
-            where: m?.[1],
-            keyType: offered?.[1],
-            offered: offered ? { type: offered[1], fingerprint: offered[2] } : undefined,
-            detail
-        };
-    }
-    if (/Host key verification failed/.test(text))
-        return { kind: 'unknown-host-key', detail };
-    if (/Connection refused/.test(text))
-        return { kind: 'refused', detail };
-    if (/Connection timed out|Operation timed out/.test(text))
-        return { kind: 'timeout', detail };
-    if (/No route to host|Network is unreachable/.test(text))
-        return { kind: 'unreachable', detail };
-    if (/Permission denied \(|Too many authentication failures/.test(text))
-        return { kind: 'auth', detail };
-    if (/Could not resolve hostname/.test(text))
-        return { kind: 'dns', detail };
-    return { kind: 'other', detail };
-}
-/** Fingerprints of the keys a host offers now, of one type, or [] when it cannot be asked. */
-async function scanHostKeys(host, port, type, timeoutSeconds = 5) {
-    const args = ['-T', String(timeoutSeconds), '-p', String(port), ...(type ? ['-t', type.toLowerCase()] : []), '--', host];
-    const scanned = await run('ssh-keyscan', args);
-    if (!scanned.trim())
-        return [];
-    const listed = await run('ssh-keygen', ['-l', '-f', '-'], scanned);
-    // "256 SHA256:abc... 127.0.0.31 (ED25519)"
-    return listed
-        .split('\n')
-        .map(line => /^\d+ (SHA256:\S+) .* \((\S+)\)$/.exec(line.trim()))
-        .flatMap(m => (m ? [{ fingerprint: m[1], type: m[2] }] : []));
-}
-/**
- * The error for a failed connection to `target` (through `jump`, if any). Host-key failures
- * show the offered key; for an unknown key it is fetched with ssh-keyscan, in this error path
- * only, and only when the host is directly reachable (the jump host or a target without one).
- */
-async function describeSshFailure(stderr, target, jump) {
-    const failure = classifySshFailure(stderr);
-    const who = `${formatEndpoint(target)}${jump ? ` (through jump host ${formatEndpoint(jump)})` : ''}`;
-    const failingHost = failure.where === undefined ? (jump ?? target) : endpointNamed(failure.where, target, jump);
-    const pin = (e, type) => `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`;
-    const checkOutOfBand = (type) => `compare it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${type ? type.toLowerCase() : '*'}_key.pub)`;
-    switch (failure.kind) {
-        case 'unknown-host-key': {
-            // Only a host the runner reaches directly can be scanned: the jump host, or a target without one.
-            const reachable = failingHost !== undefined && (jump === undefined || failingHost === jump);
-            const offered = reachable ? await scanHostKeys(failingHost.host, failingHost.port, failure.keyType).catch(() => []) : [];
-            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
-            const offer = offered.length > 0
-                ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
-                : failingHost === target && jump !== undefined
-                    ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
-                    : 'its key could not be fetched with ssh-keyscan';
-            return new SshError('unknown-host-key', `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
-                `Nothing was sent to it. To pin it: run \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`, ${checkOutOfBand(failure.keyType)}, and add the line to the known-hosts secret.`);
-        }
-        case 'changed-host-key': {
-            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
-            const offer = failure.offered ? `it offered ${failure.offered.type} key ${failure.offered.fingerprint}, which` : 'its key';
-            return new SshError('changed-host-key', `${who}: host key verification failed: ${offer} differs from the key pinned for ${name} in the known-hosts input. ` +
-                'Either the VM was rebuilt or someone is intercepting the connection; nothing was sent to it. ' +
-                `If the VM was rebuilt, ${checkOutOfBand(failure.keyType)}, then replace its line in the known-hosts secret with the output of \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`.`);
-        }
-        case 'refused':
-            return new SshError('refused', `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`);
-        case 'timeout':
-            return new SshError('timeout', `${who}: connection timed out: the VM is down or a firewall drops SSH from the runner (${failure.detail})`);
-        case 'unreachable':
-            return new SshError('unreachable', `${who}: no route to the VM from the runner; check the address and the network path (${failure.detail})`);
-        case 'auth':
-            return new SshError('auth', `${who}: the ssh-private-key is not accepted for user "${target.user}": add its public key to that user's ~/.ssh/authorized_keys on the VM (${failure.detail})`);
-        case 'dns':
-            return new SshError('dns', `${who}: the host name does not resolve from the runner (${failure.detail})`);
-        default:
-            return new SshError('other', `${who}: ssh failed: ${failure.detail || 'no message (exit status 255)'}`);
-    }
-}
-function endpointNamed(where, target, jump) {
-    const m = /^\[(.+)\]:(\d+)$/.exec(where);
-    const host = m ? m[1] : where;
-    const port = m ? Number(m[2]) : 22;
-    for (const e of [jump, target])
-        if (e && e.host.toLowerCase() === host.toLowerCase() && e.port === port)
-            return e;
-    return undefined;
-}
-function run(cmd, args, input) {
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.execFile)(cmd, args, { timeout: 15_000 }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)));
-        if (input !== undefined)
-            child.stdin?.end(input);
-    });
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
-// One SSH connection per host, shared by every command sent to it: the first command opens an
-// OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
-// ride on it (no new handshake), and close() ends it. The system ssh client is used so
-// known_hosts, jump hosts and key handling are OpenSSH's own.
-
-
-
-
-
-
-
-
-// The master stays up this long after its last session, so a host waiting for its turn in a
-// rolling restart usually keeps its connection; if it does time out, the next command simply
-// opens a new one (host key checked again).
-const CONTROL_PERSIST_SECONDS = 120;
-// The remote shell reads its program from stdin; the command line itself is a constant, so the
-// login shell on the VM (whatever it is) never parses a value of ours.
-const REMOTE_COMMAND = 'sh -s';
-const SSH_FAILED = 255;
-class SshConnection {
-    config;
-    target;
-    controlPath;
-    jumpLog;
-    constructor(config, target, slot) {
-        this.config = config;
-        this.target = target;
-        const name = `c${slot.toString(36).padStart(CONTROL_SOCKET_NAME_LENGTH - 1, '0')}`;
-        if (name.length !== CONTROL_SOCKET_NAME_LENGTH)
-            throw new Error(`too many SSH connections (${slot + 1})`);
-        this.controlPath = external_node_path_namespaceObject.join(config.controlDirectory, name);
-        this.jumpLog = external_node_path_namespaceObject.join(config.controlDirectory, `${name}.jump.log`);
-    }
-    get description() {
-        return `${formatEndpoint(this.target)}${this.target.jumpHost ? ` via ${formatEndpoint(this.target.jumpHost)}` : ''}`;
-    }
-    /**
-     * Runs `sh -s` on the host with `program` on its stdin. Resolves with the remote exit status
-     * and output; rejects with an SshError when ssh itself fails (cannot connect, host key
-     * refused, connection lost), or when the session outlives timeoutMs.
-     */
-    async run(program, opts) {
-        const { jumpHost } = this.target;
-        const args = [
-            ...this.baseArgs(),
-            '-o',
-            'ControlMaster=auto',
-            '-o',
-            `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
-            '-p',
-            String(this.target.port),
-            '-l',
-            this.target.user,
-            ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
-            '--',
-            this.target.host,
-            REMOTE_COMMAND
-        ];
-        if (jumpHost)
-            (0,external_node_fs_namespaceObject.writeFileSync)(this.jumpLog, '');
-        const result = await runSsh(args, program, opts);
-        if (result.timedOut)
-            throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`);
-        if (result.code === SSH_FAILED) {
-            const jumpErrors = jumpHost ? (0,external_node_fs_namespaceObject.readFileSync)(this.jumpLog, 'utf8') : '';
-            throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost);
-        }
-        if (result.code === null)
-            throw new Error(`${this.description}: ssh was killed by ${result.signal}`);
-        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
-    }
-    /** Ends the shared connection, if one is open. */
-    async close() {
-        await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 });
-    }
-    // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
-    // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
-    // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
-    // refused. Here it goes to a log file that a failure message reads.
-    proxyCommand(jump) {
-        const words = [this.config.configFile, jump.user, jump.host, this.jumpLog];
-        // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
-        if (words.some(w => w.includes('%')))
-            throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`);
-        return [
-            // ssh itself prepends "exec".
-            'ssh -F',
-            shellQuote(this.config.configFile),
-            '-l',
-            shellQuote(jump.user),
-            '-p',
-            String(jump.port),
-            "-W '[%h]:%p' --",
-            shellQuote(jump.host),
-            `2>>${shellQuote(this.jumpLog)}`
-        ].join(' ');
-    }
-    baseArgs() {
-        return ['-F', this.config.configFile, '-o', `ControlPath=${this.controlPath}`];
-    }
-}
-function runSsh(args, input, opts) {
-    // Refused before ssh starts, so no child outlives a delay the timer cannot hold.
-    checkDelay(opts.timeoutMs, 'ssh session timeout');
-    return new Promise((resolve, reject) => {
-        // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
-        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
-        const stdout = [];
-        let stderr = '';
-        let partial = '';
-        let timedOut = false;
-        const timer = setSafeTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-        }, opts.timeoutMs, 'ssh session timeout');
-        child.stdout.on('data', (chunk) => stdout.push(chunk));
-        child.stderr.setEncoding('utf8');
-        child.stderr.on('data', (chunk) => {
-            stderr += chunk;
-            partial += chunk;
-            const lines = partial.split('\n');
-            partial = lines.pop() ?? '';
-            for (const line of lines)
-                opts.onStderrLine?.(line.replace(/\r$/, ''));
-        });
-        child.on('error', error => {
-            clearTimeout(timer);
-            reject(new Error(`could not run ssh: ${error.message}; the OpenSSH client must be installed on the runner`));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            if (partial)
-                opts.onStderrLine?.(partial);
-            resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr, timedOut });
-        });
-        // A host that fails before reading all of stdin closes the pipe: that is reported through
-        // the exit status, not as a write error.
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(input);
-    });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/zookeeper/srvr.ts
@@ -40324,8 +40389,7 @@ function parseSrvr(text) {
 
 
 
-/** Hosts compared and uploaded to at once unless told otherwise (see bench/RESULTS.md). */
-const DEFAULT_CONCURRENCY = 4;
+
 // Generous bounds for sessions that do not wait for ZooKeeper: they guard against a hung VM.
 const UPLOAD_TIMEOUT_MS = 120_000;
 const COMPOSE_ALLOWANCE_MS = 180_000;
@@ -40386,14 +40450,11 @@ class ObserverDeploy {
             host,
             files: renderObserverFiles({ environment: this.env, observers, host, servers: opts.servers })
         }));
-        const config = writeSshClientConfig(opts.secretFiles, opts.credentials);
-        const jumpHost = opts.jumpHost
-            ? { host: opts.jumpHost.host, port: opts.jumpHost.port, user: opts.jumpHost.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
-            : observers.ssh.jumpHost;
+        const connections = observerConnections(observers, writeSshClientConfig(opts.secretFiles, opts.credentials), opts.jumpHost);
         return rendered.map(({ host, files }, i) => ({
             host,
             files,
-            connection: new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i),
+            connection: connections[i],
             result: {
                 id: host.id,
                 host: host.host,
@@ -40695,8 +40756,6 @@ function deploySummaryMarkdown(report) {
 // Reads and checks every input before anything connects anywhere.
 
 
-
-
 function getSettings() {
     const privateKey = secretInput('ssh-private-key', { required: false });
     const knownHosts = optionalInput('known-hosts');
@@ -40708,29 +40767,13 @@ function getSettings() {
         servers,
         credentials: privateKey !== undefined && knownHosts !== undefined ? { privateKey, knownHosts } : undefined,
         sshInputs: { key: privateKey !== undefined, knownHosts: knownHosts !== undefined },
-        jumpHost: parseJumpHost(optionalInput('jump-host')),
+        jumpHost: jumpHostInput('jump-host'),
         concurrency: integerInput('concurrency', { min: 1, max: 64 }),
         maxUnavailable: integerInput('max-unavailable', { min: 1, max: 1000 }),
         joinTimeoutMs: durationInput('join-timeout'),
         kube: getKubeSettings(),
         dryRun: booleanInput('dry-run', false)
     };
-}
-/** "[user@]host[:port]", IPv6 in brackets. */
-function parseJumpHost(value) {
-    if (value === undefined)
-        return undefined;
-    const m = /^(?:([^@]+)@)?(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value);
-    const host = m?.[2] ?? m?.[3];
-    if (!m || host === undefined || !isHostOrIp(host))
-        throw new InputError('jump-host', `${quoted(value)} is not [user@]host[:port]`);
-    const user = m[1];
-    if (user !== undefined && !isUserName(user))
-        throw new InputError('jump-host', `${quoted(user)} is not a valid login name`);
-    const port = m[4] === undefined ? 22 : Number(m[4]);
-    if (port < 1 || port > 65535)
-        throw new InputError('jump-host', `port ${m[4]} is out of range`);
-    return { host, user, port };
 }
 
 ;// CONCATENATED MODULE: ./actions/deploy-observers/src/main.ts

@@ -38228,7 +38228,7 @@ const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
  * hostname whose last label is not all digits (RFC 3696), so "10.104.170" and "999.999.999.999"
  * are neither. Never starts with "-": no ssh option smuggling.
  */
-function isHostOrIp(value) {
+function rules_isHostOrIp(value) {
     if (isIpAddress(value))
         return true;
     if (value.length > 253)
@@ -38255,7 +38255,7 @@ function canonicalHost(value) {
 /** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
 const hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
 /** POSIX-portable login names. */
-const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
+const rules_isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
 /** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
 function isSafeAbsolutePath(value) {
     if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
@@ -38661,8 +38661,11 @@ function duplicateKeys(doc, problem) {
 
 
 
-const validate_ajv = new ajv.Ajv({ allErrors: true, strict: true });
-const validateSchema = validate_ajv.compile(environmentSchema);
+// Compiled on first use, not at import: every action bundles this module, and compiling costs
+// ~110 ms of start-up (bench/RESULTS.md), half of it checking our own schema against the JSON
+// Schema meta-schema, which a unit test does once instead (validateSchema: false here).
+let compiled;
+const schemaValidator = () => (compiled ??= new ajv.Ajv({ allErrors: true, strict: true, validateSchema: false }).compile(environmentSchema));
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames = {
     [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
@@ -38690,6 +38693,7 @@ function parseEnvironmentText(text, file) {
         return { raw: undefined, problems, locate };
     }
     const schemaFields = [];
+    const validateSchema = schemaValidator();
     if (!validateSchema(raw))
         for (const error of validateSchema.errors ?? [])
             reportSchemaError(error, (field, message, at) => {
@@ -38874,14 +38878,14 @@ function checkObservers(raw, obs, servers, report) {
         report(['observers', 'directory'], `${printable_quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
     const ssh = obj(obs.ssh);
     const user = str(ssh.user);
-    if (user !== undefined && !isUserName(user))
+    if (user !== undefined && !rules_isUserName(user))
         report(['observers', 'ssh', 'user'], `${printable_quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`);
     const jump = obj(ssh.jumpHost);
     const jumpHost = str(jump.host);
-    if (jumpHost !== undefined && !isHostOrIp(jumpHost))
+    if (jumpHost !== undefined && !rules_isHostOrIp(jumpHost))
         report(['observers', 'ssh', 'jumpHost', 'host'], `${printable_quoted(jumpHost)} ${hostProblem(jumpHost)}`);
     const jumpUser = str(jump.user);
-    if (jumpUser !== undefined && !isUserName(jumpUser))
+    if (jumpUser !== undefined && !rules_isUserName(jumpUser))
         report(['observers', 'ssh', 'jumpHost', 'user'], `${printable_quoted(jumpUser)} is not a valid login name`);
     const reserved = new Map([
         [2888, 'the quorum port'],
@@ -38909,7 +38913,7 @@ function checkObservers(raw, obs, servers, report) {
         }
         const host = str(h.host);
         if (host !== undefined) {
-            if (!isHostOrIp(host))
+            if (!rules_isHostOrIp(host))
                 report(['observers', 'hosts', i, 'host'], `${printable_quoted(host)} ${hostProblem(host)}`);
             else {
                 const key = canonicalHost(host);
@@ -38921,7 +38925,7 @@ function checkObservers(raw, obs, servers, report) {
         const metricsAddress = str(h.metricsAddress);
         if (metricsAddress !== undefined && !isIpAddress(metricsAddress))
             report(['observers', 'hosts', i, 'metricsAddress'], `${printable_quoted(metricsAddress)} must be an IP address (Kubernetes Endpoints hold IPs only)`);
-        if (monitoringOn && metricsAddress === undefined && host !== undefined && isHostOrIp(host) && !isIpAddress(host))
+        if (monitoringOn && metricsAddress === undefined && host !== undefined && rules_isHostOrIp(host) && !isIpAddress(host))
             report(['observers', 'hosts', i, 'host'], `monitoring needs this observer's IP (Kubernetes Endpoints hold IPs only): add metricsAddress, or set monitoring.enabled: false`);
     });
 }
@@ -39363,7 +39367,7 @@ function server_addresses_checkServerAddresses(addresses, opts = {}) {
         throw new Error('no server addresses: pass one address per server, in ordinal order');
     addresses.forEach((address, i) => {
         const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address);
-        if (!placeholder && !isHostOrIp(address))
+        if (!placeholder && !rules_isHostOrIp(address))
             throw new Error(`server address ${i} (${printable_quoted(address)}) ${hostProblem(address)}`);
     });
 }
@@ -41296,6 +41300,7 @@ function secretLines(text) {
 
 
 
+
 class InputError extends Error {
     constructor(input, message) {
         super(`input "${input}": ${message}`);
@@ -41379,6 +41384,26 @@ function stringListInput(name) {
         return parsed;
     }
     return value.split(/[\s,]+/).filter(Boolean);
+}
+/** "[user@]host[:port]", IPv6 in brackets. */
+function parseJumpHost(value, input = 'jump-host') {
+    if (value === undefined)
+        return undefined;
+    const m = /^(?:([^@]+)@)?(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value);
+    const host = m?.[2] ?? m?.[3];
+    if (!m || host === undefined || !isHostOrIp(host))
+        throw new InputError(input, `${quoted(value)} is not [user@]host[:port]`);
+    const user = m[1];
+    if (user !== undefined && !isUserName(user))
+        throw new InputError(input, `${quoted(user)} is not a valid login name`);
+    const port = m[4] === undefined ? 22 : Number(m[4]);
+    if (port < 1 || port > 65535)
+        throw new InputError(input, `port ${m[4]} is out of range`);
+    return { host, user, port };
+}
+/** The `[user@]host[:port]` of a bastion, from an input; undefined when it is empty. */
+function jumpHostInput(name) {
+    return parseJumpHost(optionalInput(name), name);
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts

@@ -37265,9 +37265,105 @@ function secretLines(text) {
         .filter(line => line.length >= 8);
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
+// Shapes of values that reach a remote shell, a file path, a rendered file or a Kubernetes name.
+// Anything that fails these never gets near ssh, kubectl or a file, whatever quoting does later.
+
+const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/**
+ * An IPv4 or IPv6 address (no zone id: "%eth0" means nothing on another host) or an RFC 1123
+ * hostname whose last label is not all digits (RFC 3696), so "10.104.170" and "999.999.999.999"
+ * are neither. Never starts with "-": no ssh option smuggling.
+ */
+function rules_isHostOrIp(value) {
+    if (isIpAddress(value))
+        return true;
+    if (value.length > 253)
+        return false;
+    const labels = value.split('.');
+    return labels.every(label => hostnameLabel.test(label)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
+}
+/** Why a host was refused, in words a user can act on. */
+function rules_hostProblem(value) {
+    if (value.includes('%'))
+        return 'has a zone id ("%..."), which means nothing on another host: give the address without it';
+    if (/^[0-9.]+$/.test(value))
+        return 'is not an IPv4 address (four numbers from 0 to 255) nor a hostname';
+    return 'is not a hostname or IP address';
+}
+const isIpAddress = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) !== 0;
+const isIpv6 = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) === 6;
+/** One spelling per host, for duplicate checks: lower case, IPv6 compressed (::1 = 0:0:0:0:0:0:0:1). */
+function canonicalHost(value) {
+    if (isIpv6(value))
+        return new URL(`http://[${value}]/`).hostname.slice(1, -1);
+    return value.toLowerCase();
+}
+/** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
+const rules_hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
+/** POSIX-portable login names. */
+const rules_isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
+/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
+function isSafeAbsolutePath(value) {
+    if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** Relative file path inside the environment or repository: no '..', no absolute path. */
+function isSafeRelativePath(value) {
+    if (value.length > 1024 || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
+        return false;
+    return value.split('/').every(segment => segment !== '.' && segment !== '..');
+}
+/** A container image reference pinned to a tag other than latest, or to a digest. */
+function imageProblem(value) {
+    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
+    if (!match || value.length > 255)
+        return 'is not a container image reference (e.g. zookeeper:3.9.4)';
+    const tag = match[7];
+    const digest = match[8];
+    if (!tag && !digest)
+        return 'is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper';
+    if (tag === 'latest' && !digest)
+        return 'uses the moving tag "latest": pin the ensemble\'s version (e.g. zookeeper:3.9.4)';
+    return undefined;
+}
+/** RFC 1035 label, what Kubernetes requires of Service names. */
+const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+/**
+ * The name of an environment directory. It becomes a label value, a comment in rendered files,
+ * a GitHub Environment and a concurrency group: a DNS label (lowercase letters, digits and "-",
+ * at most 63 characters) is safe in all of them.
+ */
+const ENVIRONMENT_NAME_RULE = 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+const isEnvironmentName = (value) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
+// Kubernetes' own rules (apimachinery validation): a qualified name with an optional DNS
+// subdomain prefix for keys, and at most 63 characters of [A-Za-z0-9_.-] for label values.
+const qualifiedName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Why a label or annotation key is invalid, or undefined. */
+function metadataKeyProblem(key) {
+    const slash = key.indexOf('/');
+    const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+    if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix)))
+        return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)';
+    if (!qualifiedName.test(name))
+        return 'is not a valid name: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit (with an optional "prefix/")';
+    return undefined;
+}
+/** Why a label value is invalid, or undefined (the empty value is valid). */
+function labelValueProblem(value) {
+    if (value === '' || qualifiedName.test(value))
+        return undefined;
+    return 'is not a valid label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/inputs.ts
 // Typed action inputs. Each action's input-helper builds its one settings object from these,
 // so a bad input fails before anything changes, naming the input.
+
 
 
 
@@ -37355,6 +37451,26 @@ function stringListInput(name) {
         return parsed;
     }
     return value.split(/[\s,]+/).filter(Boolean);
+}
+/** "[user@]host[:port]", IPv6 in brackets. */
+function parseJumpHost(value, input = 'jump-host') {
+    if (value === undefined)
+        return undefined;
+    const m = /^(?:([^@]+)@)?(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value);
+    const host = m?.[2] ?? m?.[3];
+    if (!m || host === undefined || !isHostOrIp(host))
+        throw new InputError(input, `${quoted(value)} is not [user@]host[:port]`);
+    const user = m[1];
+    if (user !== undefined && !isUserName(user))
+        throw new InputError(input, `${quoted(user)} is not a valid login name`);
+    const port = m[4] === undefined ? 22 : Number(m[4]);
+    if (port < 1 || port > 65535)
+        throw new InputError(input, `port ${m[4]} is out of range`);
+    return { host, user, port };
+}
+/** The `[user@]host[:port]` of a bastion, from an input; undefined when it is empty. */
+function jumpHostInput(name) {
+    return parseJumpHost(optionalInput(name), name);
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -37998,101 +38114,6 @@ function defaults_serverServiceName(env, ordinal) {
     return env.expose.serviceName.replaceAll('{ordinal}', String(ordinal)).replaceAll('{release}', env.kubernetes.release);
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./workflows-lib/src/environment/rules.ts
-// Shapes of values that reach a remote shell, a file path, a rendered file or a Kubernetes name.
-// Anything that fails these never gets near ssh, kubectl or a file, whatever quoting does later.
-
-const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-/**
- * An IPv4 or IPv6 address (no zone id: "%eth0" means nothing on another host) or an RFC 1123
- * hostname whose last label is not all digits (RFC 3696), so "10.104.170" and "999.999.999.999"
- * are neither. Never starts with "-": no ssh option smuggling.
- */
-function rules_isHostOrIp(value) {
-    if (isIpAddress(value))
-        return true;
-    if (value.length > 253)
-        return false;
-    const labels = value.split('.');
-    return labels.every(label => hostnameLabel.test(label)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
-}
-/** Why a host was refused, in words a user can act on. */
-function rules_hostProblem(value) {
-    if (value.includes('%'))
-        return 'has a zone id ("%..."), which means nothing on another host: give the address without it';
-    if (/^[0-9.]+$/.test(value))
-        return 'is not an IPv4 address (four numbers from 0 to 255) nor a hostname';
-    return 'is not a hostname or IP address';
-}
-const isIpAddress = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) !== 0;
-const isIpv6 = (value) => !value.includes('%') && (0,external_node_net_.isIP)(value) === 6;
-/** One spelling per host, for duplicate checks: lower case, IPv6 compressed (::1 = 0:0:0:0:0:0:0:1). */
-function canonicalHost(value) {
-    if (isIpv6(value))
-        return new URL(`http://[${value}]/`).hostname.slice(1, -1);
-    return value.toLowerCase();
-}
-/** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
-const rules_hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
-/** POSIX-portable login names. */
-const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
-/** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
-function isSafeAbsolutePath(value) {
-    if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
-}
-/** Relative file path inside the environment or repository: no '..', no absolute path. */
-function isSafeRelativePath(value) {
-    if (value.length > 1024 || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/.test(value))
-        return false;
-    return value.split('/').every(segment => segment !== '.' && segment !== '..');
-}
-/** A container image reference pinned to a tag other than latest, or to a digest. */
-function imageProblem(value) {
-    const match = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*)(:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(value);
-    if (!match || value.length > 255)
-        return 'is not a container image reference (e.g. zookeeper:3.9.4)';
-    const tag = match[7];
-    const digest = match[8];
-    if (!tag && !digest)
-        return 'is not pinned: add a version tag (e.g. zookeeper:3.9.4) so every observer runs the same ZooKeeper';
-    if (tag === 'latest' && !digest)
-        return 'uses the moving tag "latest": pin the ensemble\'s version (e.g. zookeeper:3.9.4)';
-    return undefined;
-}
-/** RFC 1035 label, what Kubernetes requires of Service names. */
-const isServiceName = (value) => /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
-/**
- * The name of an environment directory. It becomes a label value, a comment in rendered files,
- * a GitHub Environment and a concurrency group: a DNS label (lowercase letters, digits and "-",
- * at most 63 characters) is safe in all of them.
- */
-const ENVIRONMENT_NAME_RULE = 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
-const isEnvironmentName = (value) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value);
-// Kubernetes' own rules (apimachinery validation): a qualified name with an optional DNS
-// subdomain prefix for keys, and at most 63 characters of [A-Za-z0-9_.-] for label values.
-const qualifiedName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Why a label or annotation key is invalid, or undefined. */
-function metadataKeyProblem(key) {
-    const slash = key.indexOf('/');
-    const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
-    if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix)))
-        return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)';
-    if (!qualifiedName.test(name))
-        return 'is not a valid name: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit (with an optional "prefix/")';
-    return undefined;
-}
-/** Why a label value is invalid, or undefined (the empty value is valid). */
-function labelValueProblem(value) {
-    if (value === '' || qualifiedName.test(value))
-        return undefined;
-    return 'is not a valid label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
-}
-
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/schema.ts
@@ -38441,8 +38462,11 @@ function duplicateKeys(doc, problem) {
 
 
 
-const validate_ajv = new ajv.Ajv({ allErrors: true, strict: true });
-const validateSchema = validate_ajv.compile(environmentSchema);
+// Compiled on first use, not at import: every action bundles this module, and compiling costs
+// ~110 ms of start-up (bench/RESULTS.md), half of it checking our own schema against the JSON
+// Schema meta-schema, which a unit test does once instead (validateSchema: false here).
+let compiled;
+const schemaValidator = () => (compiled ??= new ajv.Ajv({ allErrors: true, strict: true, validateSchema: false }).compile(environmentSchema));
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames = {
     [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
@@ -38470,6 +38494,7 @@ function parseEnvironmentText(text, file) {
         return { raw: undefined, problems, locate };
     }
     const schemaFields = [];
+    const validateSchema = schemaValidator();
     if (!validateSchema(raw))
         for (const error of validateSchema.errors ?? [])
             reportSchemaError(error, (field, message, at) => {
@@ -38654,14 +38679,14 @@ function checkObservers(raw, obs, servers, report) {
         report(['observers', 'directory'], `${printable_quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
     const ssh = obj(obs.ssh);
     const user = str(ssh.user);
-    if (user !== undefined && !isUserName(user))
+    if (user !== undefined && !rules_isUserName(user))
         report(['observers', 'ssh', 'user'], `${printable_quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`);
     const jump = obj(ssh.jumpHost);
     const jumpHost = str(jump.host);
     if (jumpHost !== undefined && !rules_isHostOrIp(jumpHost))
         report(['observers', 'ssh', 'jumpHost', 'host'], `${printable_quoted(jumpHost)} ${rules_hostProblem(jumpHost)}`);
     const jumpUser = str(jump.user);
-    if (jumpUser !== undefined && !isUserName(jumpUser))
+    if (jumpUser !== undefined && !rules_isUserName(jumpUser))
         report(['observers', 'ssh', 'jumpHost', 'user'], `${printable_quoted(jumpUser)} is not a valid login name`);
     const reserved = new Map([
         [2888, 'the quorum port'],

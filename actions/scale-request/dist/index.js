@@ -38317,7 +38317,7 @@ function canonicalHost(value) {
 /** A host in a ZooKeeper server line or an address:port pair: IPv6 goes in brackets. */
 const rules_hostForAddress = (value) => (isIpv6(value) ? `[${value}]` : value);
 /** POSIX-portable login names. */
-const isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
+const rules_isUserName = (value) => /^[a-z_][a-z0-9_-]{0,31}$/.test(value);
 /** Absolute, plain path: no '.', '..' or empty segments, no shell metacharacters or spaces. */
 function isSafeAbsolutePath(value) {
     if (value.length > 1024 || !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(value))
@@ -38721,8 +38721,11 @@ function duplicateKeys(doc, problem) {
 
 
 
-const validate_ajv = new ajv.Ajv({ allErrors: true, strict: true });
-const validateSchema = validate_ajv.compile(environmentSchema);
+// Compiled on first use, not at import: every action bundles this module, and compiling costs
+// ~110 ms of start-up (bench/RESULTS.md), half of it checking our own schema against the JSON
+// Schema meta-schema, which a unit test does once instead (validateSchema: false here).
+let compiled;
+const schemaValidator = () => (compiled ??= new ajv.Ajv({ allErrors: true, strict: true, validateSchema: false }).compile(environmentSchema));
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames = {
     [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
@@ -38750,6 +38753,7 @@ function parseEnvironmentText(text, file) {
         return { raw: undefined, problems, locate };
     }
     const schemaFields = [];
+    const validateSchema = schemaValidator();
     if (!validateSchema(raw))
         for (const error of validateSchema.errors ?? [])
             reportSchemaError(error, (field, message, at) => {
@@ -38934,14 +38938,14 @@ function checkObservers(raw, obs, servers, report) {
         report(['observers', 'directory'], `${printable_quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
     const ssh = obj(obs.ssh);
     const user = str(ssh.user);
-    if (user !== undefined && !isUserName(user))
+    if (user !== undefined && !rules_isUserName(user))
         report(['observers', 'ssh', 'user'], `${printable_quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`);
     const jump = obj(ssh.jumpHost);
     const jumpHost = str(jump.host);
     if (jumpHost !== undefined && !rules_isHostOrIp(jumpHost))
         report(['observers', 'ssh', 'jumpHost', 'host'], `${printable_quoted(jumpHost)} ${rules_hostProblem(jumpHost)}`);
     const jumpUser = str(jump.user);
-    if (jumpUser !== undefined && !isUserName(jumpUser))
+    if (jumpUser !== undefined && !rules_isUserName(jumpUser))
         report(['observers', 'ssh', 'jumpHost', 'user'], `${printable_quoted(jumpUser)} is not a valid login name`);
     const reserved = new Map([
         [2888, 'the quorum port'],
@@ -40605,6 +40609,7 @@ function secretLines(text) {
 
 
 
+
 class inputs_InputError extends Error {
     constructor(input, message) {
         super(`input "${input}": ${message}`);
@@ -40688,6 +40693,26 @@ function stringListInput(name) {
         return parsed;
     }
     return value.split(/[\s,]+/).filter(Boolean);
+}
+/** "[user@]host[:port]", IPv6 in brackets. */
+function parseJumpHost(value, input = 'jump-host') {
+    if (value === undefined)
+        return undefined;
+    const m = /^(?:([^@]+)@)?(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value);
+    const host = m?.[2] ?? m?.[3];
+    if (!m || host === undefined || !isHostOrIp(host))
+        throw new inputs_InputError(input, `${quoted(value)} is not [user@]host[:port]`);
+    const user = m[1];
+    if (user !== undefined && !isUserName(user))
+        throw new inputs_InputError(input, `${quoted(user)} is not a valid login name`);
+    const port = m[4] === undefined ? 22 : Number(m[4]);
+    if (port < 1 || port > 65535)
+        throw new inputs_InputError(input, `port ${m[4]} is out of range`);
+    return { host, user, port };
+}
+/** The `[user@]host[:port]` of a bastion, from an input; undefined when it is empty. */
+function jumpHostInput(name) {
+    return parseJumpHost(inputs_optionalInput(name), name);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js

@@ -34178,7 +34178,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8701);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2872);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4709);
 
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)(process.argv.slice(2), {
@@ -34194,7 +34194,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2872:
+/***/ 4709:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34219,14 +34219,14 @@ var external_node_util_ = __nccwpck_require__(7975);
 // "::" as a workflow command (and "##[" anywhere in a line, the legacy form), so no value from a
 // user may start a line or bring a newline into one. These are the two escapes everything uses.
 /** Where a value is shown inside a message: JSON-quoted (control characters escaped), and cut. */
-function quoted(value, max = 120) {
+function printable_quoted(value, max = 120) {
     const text = typeof value === 'string' ? value : String(value);
     const cut = text.length > max ? `${text.slice(0, max)}…` : text;
     // JSON escapes control characters; oneLine also the separators JSON leaves (U+2028, U+0085).
-    return `${oneLine(JSON.stringify(cut))}${text.length > max ? ` (${text.length} characters)` : ''}`;
+    return `${printable_oneLine(JSON.stringify(cut))}${text.length > max ? ` (${text.length} characters)` : ''}`;
 }
 /** Text for one rendered line (a comment, a header): control characters shown as escapes. */
-function oneLine(value) {
+function printable_oneLine(value) {
     // eslint-disable-next-line no-control-regex
     return value.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
@@ -34249,7 +34249,7 @@ function inert(text) {
  * way Properties reads them back, so a value can never become a second line.
  */
 function propertyValue(value) {
-    return oneLine(value.replaceAll('\\', '\\\\'));
+    return printable_oneLine(value.replaceAll('\\', '\\\\'));
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/environment/duration.ts
@@ -34423,7 +34423,7 @@ function serverServiceName(env, ordinal) {
 
 /** One line per problem: the path too is escaped, since a directory name can hold a line break. */
 function formatProblem(p, cwd = process.cwd()) {
-    const where = `${oneLine(external_node_path_namespaceObject.relative(cwd, p.file) || p.file)}:${p.line}:${p.column}`;
+    const where = `${printable_oneLine(external_node_path_namespaceObject.relative(cwd, p.file) || p.file)}:${p.line}:${p.column}`;
     return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
 }
 class ConfigError extends Error {
@@ -34441,7 +34441,7 @@ function formatField(segments) {
         if (typeof s === 'number')
             return `${out}[${s}]`;
         if (!/^[\x21-\x7e]+$/.test(s))
-            return `${out}[${quoted(s)}]`;
+            return `${out}[${printable_quoted(s)}]`;
         return out ? `${out}.${s}` : s;
     }, '');
 }
@@ -34870,7 +34870,7 @@ function duplicateKeys(doc, problem) {
                 if (name === undefined)
                     continue;
                 if (seen.has(name))
-                    found.push(problem(key.range?.[0] ?? 0, `YAML: map keys must be unique; ${quoted(String(key.value ?? ''))} is repeated`));
+                    found.push(problem(key.range?.[0] ?? 0, `YAML: map keys must be unique; ${printable_quoted(String(key.value ?? ''))} is repeated`));
                 seen.add(name);
             }
         }
@@ -34891,8 +34891,11 @@ function duplicateKeys(doc, problem) {
 
 
 
-const validate_ajv = new ajv.Ajv({ allErrors: true, strict: true });
-const validateSchema = validate_ajv.compile(environmentSchema);
+// Compiled on first use, not at import: every action bundles this module, and compiling costs
+// ~110 ms of start-up (bench/RESULTS.md), half of it checking our own schema against the JSON
+// Schema meta-schema, which a unit test does once instead (validateSchema: false here).
+let compiled;
+const schemaValidator = () => (compiled ??= new ajv.Ajv({ allErrors: true, strict: true, validateSchema: false }).compile(environmentSchema));
 // Friendly names for the schema's patterns, so errors say what is expected, not a regex.
 const patternNames = {
     [DNS_LABEL]: 'a DNS label (lowercase letters, digits and "-", at most 63 characters)',
@@ -34920,6 +34923,7 @@ function parseEnvironmentText(text, file) {
         return { raw: undefined, problems, locate };
     }
     const schemaFields = [];
+    const validateSchema = schemaValidator();
     if (!validateSchema(raw))
         for (const error of validateSchema.errors ?? [])
             reportSchemaError(error, (field, message, at) => {
@@ -34976,7 +34980,7 @@ function reportSchemaError(error, report) {
         // A label or annotation key: say which rule it breaks.
         const key = error.propertyName;
         const why = key.length > 317 ? 'is longer than 317 characters' : (metadataKeyProblem(key) ?? 'is not a valid label or annotation key');
-        report([...field, key], `key ${quoted(key)} ${why}`, 'key');
+        report([...field, key], `key ${printable_quoted(key)} ${why}`, 'key');
         return;
     }
     switch (error.keyword) {
@@ -34984,7 +34988,7 @@ function reportSchemaError(error, report) {
             const key = String(error.params.additionalProperty);
             const known = knownKeys(error.schemaPath);
             const hint = closest(key, known);
-            report([...field, key], `unknown key ${quoted(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key');
+            report([...field, key], `unknown key ${printable_quoted(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`, 'key');
             return;
         }
         case 'required':
@@ -35020,10 +35024,10 @@ function checkSemantics(raw, report) {
         report(['chart', 'bundled'], 'bundled is false but no repo, oci or path chart is given');
     const chartPath = str(chart.path);
     if (chartPath !== undefined && !isSafeRelativePath(chartPath))
-        report(['chart', 'path'], `${quoted(chartPath)} must be a relative path inside the repository (no "..", no leading "/")`);
+        report(['chart', 'path'], `${printable_quoted(chartPath)} must be a relative path inside the repository (no "..", no leading "/")`);
     const values = str(chart.values);
     if (values !== undefined && !isSafeRelativePath(values))
-        report(['chart', 'values'], `${quoted(values)} must be a file inside the environment directory (no "..", no leading "/")`);
+        report(['chart', 'values'], `${printable_quoted(values)} must be a file inside the environment directory (no "..", no leading "/")`);
     // Quorum math: a majority of N tolerates floor((N-1)/2) failures, so an even N tolerates no
     // more than N-1 while adding a voter that can fail; below 3 no failure is tolerated.
     if (servers !== undefined && (servers % 2 === 0 || servers < 3) && obj(raw.ensemble).allowUnsafeSize !== true) {
@@ -35046,11 +35050,11 @@ function checkExpose(raw, servers, report) {
     const pattern = str(expose.serviceName) ?? '{release}-lb-{ordinal}';
     const release = str(obj(raw.kubernetes).release);
     if (expose.serviceName !== undefined && !pattern.includes('{ordinal}'))
-        report(['expose', 'serviceName'], `${quoted(pattern)} must contain {ordinal}, or every pod would share one Service`);
+        report(['expose', 'serviceName'], `${printable_quoted(pattern)} must contain {ordinal}, or every pod would share one Service`);
     else if (release !== undefined && servers !== undefined) {
         const longest = pattern.replaceAll('{ordinal}', String(Math.max(0, servers - 1))).replaceAll('{release}', release);
         if (!isServiceName(longest))
-            report(['expose', 'serviceName'], `gives ${quoted(longest)}, which is not a valid Service name (RFC 1035 label, at most 63 characters)`);
+            report(['expose', 'serviceName'], `gives ${printable_quoted(longest)}, which is not a valid Service name (RFC 1035 label, at most 63 characters)`);
     }
     const tkeSubnet = 'service.kubernetes.io/qcloud-loadbalancer-internal-subnetid';
     if (expose.cloud === 'tke' && !expose.subnet && !obj(expose.annotations)[tkeSubnet])
@@ -35065,11 +35069,11 @@ function checkMetadata(field, map, labels, report) {
     for (const [key, value] of Object.entries(map)) {
         const keyProblem = metadataKeyProblem(key);
         if (keyProblem)
-            report([...field, key], `key ${quoted(key)} ${keyProblem}`, 'key');
+            report([...field, key], `key ${printable_quoted(key)} ${keyProblem}`, 'key');
         if (labels && typeof value === 'string') {
             const valueProblem = labelValueProblem(value);
             if (valueProblem)
-                report([...field, key], `${quoted(value)} ${valueProblem}`);
+                report([...field, key], `${printable_quoted(value)} ${valueProblem}`);
         }
     }
 }
@@ -35097,22 +35101,22 @@ function checkObservers(raw, obs, servers, report) {
     if (image !== undefined) {
         const problem = imageProblem(image);
         if (problem)
-            report(['observers', 'image'], `${quoted(image)} ${problem}`);
+            report(['observers', 'image'], `${printable_quoted(image)} ${problem}`);
     }
     const directory = str(obs.directory);
     if (directory !== undefined && !isSafeAbsolutePath(directory))
-        report(['observers', 'directory'], `${quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
+        report(['observers', 'directory'], `${printable_quoted(directory)} must be an absolute path of letters, digits, ".", "_" and "-" (no "..", spaces or shell characters)`);
     const ssh = obj(obs.ssh);
     const user = str(ssh.user);
     if (user !== undefined && !isUserName(user))
-        report(['observers', 'ssh', 'user'], `${quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`);
+        report(['observers', 'ssh', 'user'], `${printable_quoted(user)} is not a valid login name (lowercase letters, digits, "_" and "-")`);
     const jump = obj(ssh.jumpHost);
     const jumpHost = str(jump.host);
     if (jumpHost !== undefined && !isHostOrIp(jumpHost))
-        report(['observers', 'ssh', 'jumpHost', 'host'], `${quoted(jumpHost)} ${hostProblem(jumpHost)}`);
+        report(['observers', 'ssh', 'jumpHost', 'host'], `${printable_quoted(jumpHost)} ${hostProblem(jumpHost)}`);
     const jumpUser = str(jump.user);
     if (jumpUser !== undefined && !isUserName(jumpUser))
-        report(['observers', 'ssh', 'jumpHost', 'user'], `${quoted(jumpUser)} is not a valid login name`);
+        report(['observers', 'ssh', 'jumpHost', 'user'], `${printable_quoted(jumpUser)} is not a valid login name`);
     const reserved = new Map([
         [2888, 'the quorum port'],
         [3888, 'the election port']
@@ -35140,17 +35144,17 @@ function checkObservers(raw, obs, servers, report) {
         const host = str(h.host);
         if (host !== undefined) {
             if (!isHostOrIp(host))
-                report(['observers', 'hosts', i, 'host'], `${quoted(host)} ${hostProblem(host)}`);
+                report(['observers', 'hosts', i, 'host'], `${printable_quoted(host)} ${hostProblem(host)}`);
             else {
                 const key = canonicalHost(host);
                 if (hosts.has(key))
-                    report(['observers', 'hosts', i, 'host'], `host ${quoted(host)} is already listed as observers.hosts[${hosts.get(key)}]`);
+                    report(['observers', 'hosts', i, 'host'], `host ${printable_quoted(host)} is already listed as observers.hosts[${hosts.get(key)}]`);
                 hosts.set(key, i);
             }
         }
         const metricsAddress = str(h.metricsAddress);
         if (metricsAddress !== undefined && !isIpAddress(metricsAddress))
-            report(['observers', 'hosts', i, 'metricsAddress'], `${quoted(metricsAddress)} must be an IP address (Kubernetes Endpoints hold IPs only)`);
+            report(['observers', 'hosts', i, 'metricsAddress'], `${printable_quoted(metricsAddress)} must be an IP address (Kubernetes Endpoints hold IPs only)`);
         if (monitoringOn && metricsAddress === undefined && host !== undefined && isHostOrIp(host) && !isIpAddress(host))
             report(['observers', 'hosts', i, 'host'], `monitoring needs this observer's IP (Kubernetes Endpoints hold IPs only): add metricsAddress, or set monitoring.enabled: false`);
     });
@@ -35177,7 +35181,7 @@ async function loadEnvironment(location, opts = {}) {
     const whole = (message) => ({ file, field: '', line: 1, column: 1, message });
     const name = external_node_path_namespaceObject.basename(directory);
     if (!isEnvironmentName(name))
-        throw new ConfigError([whole(`the environment directory name ${quoted(name)} must be ${ENVIRONMENT_NAME_RULE}: rename the directory`)]);
+        throw new ConfigError([whole(`the environment directory name ${printable_quoted(name)} must be ${ENVIRONMENT_NAME_RULE}: rename the directory`)]);
     const read = await readUserFile(file, directory, MAX_ENVIRONMENT_BYTES, `an environment directory holds ${ENVIRONMENT_FILE}`);
     if (typeof read !== 'string')
         throw new ConfigError([whole(read.problem)]);
@@ -35188,7 +35192,7 @@ async function loadEnvironment(location, opts = {}) {
     const environment = applyDefaults(raw, file);
     const found = [];
     const values = await readUserFile(environment.chart.valuesFile, directory, MAX_VALUES_BYTES, `it must be next to ${ENVIRONMENT_FILE}`);
-    const shown = quoted(external_node_path_namespaceObject.relative(directory, environment.chart.valuesFile));
+    const shown = printable_quoted(external_node_path_namespaceObject.relative(directory, environment.chart.valuesFile));
     if (typeof values !== 'string')
         found.push(at(['chart', 'values'], values.problem.startsWith('file not found')
             ? `values file ${shown} not found next to ${ENVIRONMENT_FILE}`
@@ -35198,7 +35202,7 @@ async function loadEnvironment(location, opts = {}) {
     if (environment.chart.source.kind === 'path') {
         const problem = await chartDirectoryProblem(external_node_path_namespaceObject.resolve(opts.repository ?? process.cwd(), environment.chart.source.path), opts.repository ?? process.cwd());
         if (problem)
-            found.push(at(['chart', 'path'], `${quoted(environment.chart.source.path)} ${problem}`));
+            found.push(at(['chart', 'path'], `${printable_quoted(environment.chart.source.path)} ${problem}`));
     }
     if (found.length > 0)
         throw new ConfigError(found);
@@ -35243,7 +35247,7 @@ async function readUserFile(file, root, maxBytes, hint) {
         return { problem: problem === 'file not found' ? `${problem}; ${hint}` : problem };
     }
     if (!inside(real, realRoot))
-        return { problem: `resolves to ${quoted(real)}, outside ${quoted(realRoot)} (through a symlink): refused` };
+        return { problem: `resolves to ${printable_quoted(real)}, outside ${printable_quoted(realRoot)} (through a symlink): refused` };
     let stats;
     try {
         stats = await external_node_fs_namespaceObject.promises.stat(real);
@@ -35290,10 +35294,10 @@ async function chartDirectoryProblem(chart, repository) {
         [real, realRepository] = await Promise.all([external_node_fs_namespaceObject.promises.realpath(chart), external_node_fs_namespaceObject.promises.realpath(repository)]);
     }
     catch (error) {
-        return `${errnoProblem(error) === 'file not found' ? 'does not exist' : errnoProblem(error)} (relative to the repository root ${quoted(repository)})`;
+        return `${errnoProblem(error) === 'file not found' ? 'does not exist' : errnoProblem(error)} (relative to the repository root ${printable_quoted(repository)})`;
     }
     if (!inside(real, realRepository))
-        return `resolves to ${quoted(real)}, outside the repository ${quoted(realRepository)} (through a symlink): refused`;
+        return `resolves to ${printable_quoted(real)}, outside the repository ${printable_quoted(realRepository)} (through a symlink): refused`;
     const stats = await external_node_fs_namespaceObject.promises.stat(real);
     if (!stats.isDirectory())
         return 'is not a directory: chart.path names a chart directory (holding Chart.yaml)';
@@ -39285,7 +39289,7 @@ const run = (0,external_node_util_.promisify)(external_node_child_process_namesp
 /** ensemble.servers of the environment file as committed at `ref`; undefined when it did not exist there. */
 async function serversAtRevision(file, ref, repository) {
     if (!REF.test(ref) || ref.includes('..'))
-        throw new Error(`--base ${quoted(ref)} is not a git revision name (a branch, tag or commit)`);
+        throw new Error(`--base ${printable_quoted(ref)} is not a git revision name (a branch, tag or commit)`);
     const relative = external_node_path_namespaceObject.relative(repository, file).split(external_node_path_namespaceObject.sep).join('/');
     let text;
     try {
@@ -39372,7 +39376,7 @@ function checkServerAddresses(addresses, opts = {}) {
     addresses.forEach((address, i) => {
         const placeholder = opts.placeholders === true && /^<[a-z0-9.-]+>$/.test(address);
         if (!placeholder && !isHostOrIp(address))
-            throw new Error(`server address ${i} (${quoted(address)}) ${hostProblem(address)}`);
+            throw new Error(`server address ${i} (${printable_quoted(address)}) ${hostProblem(address)}`);
     });
 }
 
@@ -39398,7 +39402,7 @@ function toYamlDocuments(values) {
 }
 /** The comment at the top of a rendered file; values in it can never start a line of their own. */
 function header(environment, what) {
-    return `# ${oneLine(what)}, rendered by zk-rollout from environments/${oneLine(environment)}/environment.yaml.\n# Do not edit: the next rollout replaces this file.\n`;
+    return `# ${printable_oneLine(what)}, rendered by zk-rollout from environments/${printable_oneLine(environment)}/environment.yaml.\n# Do not edit: the next rollout replaces this file.\n`;
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/render/observer-files.ts
@@ -39630,16 +39634,16 @@ function describeChart(env, chartPath) {
     }
 }
 function formatPlanText(plan) {
-    const out = [`Plan for environment ${quoted(plan.environment.name)} (${oneLine(plan.environment.file)})`, ''];
+    const out = [`Plan for environment ${printable_quoted(plan.environment.name)} (${printable_oneLine(plan.environment.file)})`, ''];
     // Summaries and details are one line each by construction; oneLine keeps them so.
     plan.steps.forEach((step, i) => {
-        out.push(`${i + 1}. ${step.action}: ${oneLine(step.summary)}`);
+        out.push(`${i + 1}. ${step.action}: ${printable_oneLine(step.summary)}`);
         for (const d of step.details)
-            out.push(`     ${oneLine(d)}`);
+            out.push(`     ${printable_oneLine(d)}`);
     });
     out.push('', `Files (${plan.files.length}):`);
     for (const f of plan.files) {
-        out.push('', `--- ${oneLine(f.path)}`, f.content.trimEnd());
+        out.push('', `--- ${printable_oneLine(f.path)}`, f.content.trimEnd());
     }
     return `${out.join('\n')}\n`;
 }
@@ -39917,7 +39921,7 @@ class LockLostError extends Error {
     }
 }
 /** Where a lock lives, for messages. */
-const where = (namespace, name) => quoted(`${namespace}/${name}`);
+const where = (namespace, name) => printable_quoted(`${namespace}/${name}`);
 async function acquireLease(opts) {
     const { kubectl, namespace, name, holder } = opts;
     const durationSeconds = opts.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
@@ -39934,8 +39938,8 @@ async function acquireLease(opts) {
     const held = (lease, owned) => {
         const waited = Date.now() - started;
         log_info(owned
-            ? `rollout lock ${where(namespace, name)} acquired by ${quoted(holder)}${waited >= 1000 ? ` after waiting ${Math.round(waited / 1000)} s` : ''}`
-            : `rollout lock ${where(namespace, name)} is already held by this holder ${quoted(holder)}: joined (its owner releases it)`);
+            ? `rollout lock ${where(namespace, name)} acquired by ${printable_quoted(holder)}${waited >= 1000 ? ` after waiting ${Math.round(waited / 1000)} s` : ''}`
+            : `rollout lock ${where(namespace, name)} is already held by this holder ${printable_quoted(holder)}: joined (its owner releases it)`);
         return new HeldLease(kubectl, lease, holder, durationSeconds, owned);
     };
     while (true) {
@@ -39970,7 +39974,7 @@ async function acquireLease(opts) {
         }
         if (current === undefined || lease_object_isExpired(lease, now)) {
             if (current !== undefined)
-                log_info(`rollout lock ${where(namespace, name)}: the lease of ${quoted(current)} expired at ${new Date(expiresAt(lease)).toISOString()} (last renewed ${lease.spec?.renewTime ?? 'never'}); taking it over`);
+                log_info(`rollout lock ${where(namespace, name)}: the lease of ${printable_quoted(current)} expired at ${new Date(expiresAt(lease)).toISOString()} (last renewed ${lease.spec?.renewTime ?? 'never'}); taking it over`);
             attempted = microTime(now);
             const r = await replaceLease(kubectl, leaseWith(lease, spec(attempted)));
             if (r.outcome === 'written')
@@ -39982,7 +39986,7 @@ async function acquireLease(opts) {
         if (now >= deadline)
             throw timeoutError(namespace, name, current, lease, waitTimeoutMs, expiresInS);
         if (!lastProgress || lastProgress.holder !== current || now - lastProgress.at >= PROGRESS_EVERY_MS) {
-            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${shownWait(waitTimeoutMs)})`);
+            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${printable_quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${shownWait(waitTimeoutMs)})`);
             lastProgress = { holder: current, at: now };
         }
         await sleep(Math.max(0, Math.min(pollMs, deadline - now)), 'rollout lock: wait');
@@ -39992,11 +39996,11 @@ async function acquireLease(opts) {
 const shownWait = (ms) => (ms === 0 ? '0s' : formatDuration(ms));
 function timeoutError(namespace, name, holder, lease, waitedMs, expiresInS) {
     const duration = lease.spec?.leaseDurationSeconds ?? 0;
-    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${quoted(holder)} after waiting ${shownWait(waitedMs)} ` +
+    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${printable_quoted(holder)} after waiting ${shownWait(waitedMs)} ` +
         `(acquired ${lease.spec?.acquireTime ?? 'at an unknown time'}, last renewed ${lease.spec?.renewTime ?? 'never'}). ` +
         `Another rollout of this environment is running: wait for it to finish and run again (or raise lock-timeout). ` +
         `If that run is dead, its lease expires ${duration} s after its last renewal (in ${expiresInS} s) and the next rollout takes it over; ` +
-        `or, once sure nothing is rolling out, delete it by hand: kubectl delete lease ${quoted(name)} --namespace ${quoted(namespace)}`, holder, lease);
+        `or, once sure nothing is rolling out, delete it by hand: kubectl delete lease ${printable_quoted(name)} --namespace ${printable_quoted(namespace)}`, holder, lease);
 }
 /** A lock this process holds (owned) or has joined, renewed until release() or stopRenewing(). */
 class HeldLease {
@@ -40098,7 +40102,7 @@ class HeldLease {
                 return this.lose('the Lease was deleted');
             const holder = lease_object_holderOf(now);
             if (holder !== this.holder)
-                return this.lose(holder ? `it is now held by ${quoted(holder)}` : 'it was released by someone else');
+                return this.lose(holder ? `it is now held by ${printable_quoted(holder)}` : 'it was released by someone else');
             this.lease = now;
         }
         throw new Error('five renewals in a row met a conflict');
@@ -40109,7 +40113,7 @@ class HeldLease {
         this.done = true;
         if (this.timer)
             clearInterval(this.timer);
-        const error = new LockLostError(`lost the rollout lock ${where(this.namespace, this.name)} held by ${quoted(this.holder)}: ${why}. ` +
+        const error = new LockLostError(`lost the rollout lock ${where(this.namespace, this.name)} held by ${printable_quoted(this.holder)}: ${why}. ` +
             'Another rollout of this environment may be changing the cluster now: stop, and check it before running again.');
         log_warning(error.message);
         this.abort.abort(error);
@@ -40126,13 +40130,13 @@ async function releaseLease(opts) {
         const lease = await lease_api_getLease(kubectl, namespace, name);
         const current = lease && lease_object_holderOf(lease);
         if (!lease || current !== holder) {
-            log_info(`rollout lock ${where(namespace, name)}: ${current ? `held by ${quoted(current)}, not by ${quoted(holder)}: left alone` : 'not held: nothing to release'}`);
+            log_info(`rollout lock ${where(namespace, name)}: ${current ? `held by ${printable_quoted(current)}, not by ${printable_quoted(holder)}: left alone` : 'not held: nothing to release'}`);
             return false;
         }
         const { holderIdentity: _, ...rest } = lease.spec ?? {};
         const r = await replaceLease(kubectl, leaseWith(lease, { ...rest, renewTime: microTime() }));
         if (r.outcome === 'written') {
-            log_info(`rollout lock ${where(namespace, name)} released by ${quoted(holder)}`);
+            log_info(`rollout lock ${where(namespace, name)} released by ${printable_quoted(holder)}`);
             return true;
         }
         if (r.outcome !== 'conflict')
@@ -40177,7 +40181,7 @@ async function withEnvironmentLock(env, kubectl, fn, opts = {}) {
     finally {
         await lock.release().catch((error) => 
         // Not fatal: the lease runs out on its own leaseDurationSeconds after its last renewal.
-        log_warning(`could not release the rollout lock ${quoted(`${lock.namespace}/${lock.name}`)}: ${error.message}; it expires ${lock.leaseDurationSeconds} s after its last renewal`));
+        log_warning(`could not release the rollout lock ${printable_quoted(`${lock.namespace}/${lock.name}`)}: ${error.message}; it expires ${lock.leaseDurationSeconds} s after its last renewal`));
     }
 }
 /**
@@ -40198,6 +40202,388 @@ async function joinEnvironmentLockIfHeld(env, kubectl, fn, opts = {}) {
 
 
 
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
+// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
+// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+// sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
+const MAX_CONTROL_PATH = 108 - 18;
+const CONTROL_SOCKET_NAME_LENGTH = 4;
+function writeSshClientConfig(files, credentials) {
+    const dir = files.directory;
+    if (!PLAIN_PATH.test(dir))
+        throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`);
+    if (dir.length + 1 + CONTROL_SOCKET_NAME_LENGTH > MAX_CONTROL_PATH)
+        throw new Error(`the temporary directory ${dir} is too long for an ssh control socket: set RUNNER_TEMP to a shorter path`);
+    const key = files.write('id_observers', normalizeKey(credentials.privateKey));
+    const knownHostsFile = files.write('known_hosts', checkKnownHosts(credentials.knownHosts));
+    const configFile = files.write('ssh_config', [
+        'Host *',
+        // Never prompt, never fall back to passwords or an agent: the given key or nothing.
+        '  BatchMode yes',
+        '  IdentitiesOnly yes',
+        `  IdentityFile ${key}`,
+        '  IdentityAgent none',
+        '  PasswordAuthentication no',
+        '  KbdInteractiveAuthentication no',
+        // Host keys: only the known-hosts input counts, unknown or changed keys are refused, and
+        // nothing is ever added to it.
+        '  StrictHostKeyChecking yes',
+        `  UserKnownHostsFile ${knownHostsFile}`,
+        '  GlobalKnownHostsFile /dev/null',
+        '  UpdateHostKeys no',
+        '  CheckHostIP no',
+        '  ConnectTimeout 15',
+        // A VM that vanishes mid-deploy is noticed within a minute instead of hanging the job.
+        '  ServerAliveInterval 15',
+        '  ServerAliveCountMax 4',
+        '  ForwardAgent no',
+        '  ForwardX11 no',
+        '  ClearAllForwardings yes',
+        '  RequestTTY no',
+        '  LogLevel ERROR',
+        ''
+    ].join('\n'));
+    return { configFile, knownHostsFile, controlDirectory: dir };
+}
+// Keys pasted through a browser often gain CRLF line ends, which OpenSSH rejects as
+// "invalid format".
+function normalizeKey(key) {
+    const text = key.replace(/\r\n/g, '\n').trim();
+    if (!/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\n/.test(text))
+        throw new Error('input "ssh-private-key" is not a private key (expected a "-----BEGIN ... PRIVATE KEY-----" block)');
+    return `${text}\n`;
+}
+function checkKnownHosts(text) {
+    const lines = text
+        .replace(/\r\n/g, '\n')
+        .split('\n')
+        .map(l => l.trim());
+    const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
+    if (entries.length === 0)
+        throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
+    entries.forEach((line, i) => {
+        // [marker] hostnames keytype base64-key [comment]
+        const fields = line.split(/\s+/);
+        const offset = fields[0].startsWith('@') ? 1 : 0;
+        if (fields.length < offset + 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[offset + 2]))
+            throw new Error(`input "known-hosts" entry ${i + 1} is not a known_hosts line ("host keytype key"): ${line.slice(0, 60)}`);
+    });
+    return `${lines.join('\n').trim()}\n`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
+/** user@host:port, with IPv6 addresses in brackets, for messages. */
+function formatEndpoint(e) {
+    return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/failures.ts
+// Turns what ssh prints when it cannot connect into an error that says what failed and what to
+// do. For host-key failures that means the key the host offered and how to pin it.
+
+
+class SshError extends Error {
+    kind;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'SshError';
+    }
+}
+/** Reads ssh's stderr after exit status 255. */
+function classifySshFailure(stderr) {
+    const text = stderr.replace(/\r/g, '');
+    const detail = text
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l &&
+        !l.startsWith('@@@') &&
+        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
+        .slice(-3)
+        .join(' ');
+    let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);
+    if (m)
+        return { kind: 'unknown-host-key', keyType: m[1], where: m[2], detail };
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+        const offered = /The fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/=]+)/.exec(text);
+        m = /Host key for (\S+) has changed/.exec(text);
+        return {
+            kind: 'changed-host-key',
+            where: m?.[1],
+            keyType: offered?.[1],
+            offered: offered ? { type: offered[1], fingerprint: offered[2] } : undefined,
+            detail
+        };
+    }
+    if (/Host key verification failed/.test(text))
+        return { kind: 'unknown-host-key', detail };
+    if (/Connection refused/.test(text))
+        return { kind: 'refused', detail };
+    if (/Connection timed out|Operation timed out/.test(text))
+        return { kind: 'timeout', detail };
+    if (/No route to host|Network is unreachable/.test(text))
+        return { kind: 'unreachable', detail };
+    if (/Permission denied \(|Too many authentication failures/.test(text))
+        return { kind: 'auth', detail };
+    if (/Could not resolve hostname/.test(text))
+        return { kind: 'dns', detail };
+    return { kind: 'other', detail };
+}
+/** Fingerprints of the keys a host offers now, of one type, or [] when it cannot be asked. */
+async function scanHostKeys(host, port, type, timeoutSeconds = 5) {
+    const args = ['-T', String(timeoutSeconds), '-p', String(port), ...(type ? ['-t', type.toLowerCase()] : []), '--', host];
+    const scanned = await failures_run('ssh-keyscan', args);
+    if (!scanned.trim())
+        return [];
+    const listed = await failures_run('ssh-keygen', ['-l', '-f', '-'], scanned);
+    // "256 SHA256:abc... 127.0.0.31 (ED25519)"
+    return listed
+        .split('\n')
+        .map(line => /^\d+ (SHA256:\S+) .* \((\S+)\)$/.exec(line.trim()))
+        .flatMap(m => (m ? [{ fingerprint: m[1], type: m[2] }] : []));
+}
+/**
+ * The error for a failed connection to `target` (through `jump`, if any). Host-key failures
+ * show the offered key; for an unknown key it is fetched with ssh-keyscan, in this error path
+ * only, and only when the host is directly reachable (the jump host or a target without one).
+ */
+async function describeSshFailure(stderr, target, jump) {
+    const failure = classifySshFailure(stderr);
+    const who = `${formatEndpoint(target)}${jump ? ` (through jump host ${formatEndpoint(jump)})` : ''}`;
+    const failingHost = failure.where === undefined ? (jump ?? target) : endpointNamed(failure.where, target, jump);
+    const pin = (e, type) => `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`;
+    const checkOutOfBand = (type) => `compare it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${type ? type.toLowerCase() : '*'}_key.pub)`;
+    switch (failure.kind) {
+        case 'unknown-host-key': {
+            // Only a host the runner reaches directly can be scanned: the jump host, or a target without one.
+            const reachable = failingHost !== undefined && (jump === undefined || failingHost === jump);
+            const offered = reachable ? await scanHostKeys(failingHost.host, failingHost.port, failure.keyType).catch(() => []) : [];
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = offered.length > 0
+                ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
+                : failingHost === target && jump !== undefined
+                    ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
+                    : 'its key could not be fetched with ssh-keyscan';
+            return new SshError('unknown-host-key', `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
+                `Nothing was sent to it. To pin it: run \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`, ${checkOutOfBand(failure.keyType)}, and add the line to the known-hosts secret.`);
+        }
+        case 'changed-host-key': {
+            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
+            const offer = failure.offered ? `it offered ${failure.offered.type} key ${failure.offered.fingerprint}, which` : 'its key';
+            return new SshError('changed-host-key', `${who}: host key verification failed: ${offer} differs from the key pinned for ${name} in the known-hosts input. ` +
+                'Either the VM was rebuilt or someone is intercepting the connection; nothing was sent to it. ' +
+                `If the VM was rebuilt, ${checkOutOfBand(failure.keyType)}, then replace its line in the known-hosts secret with the output of \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`.`);
+        }
+        case 'refused':
+            return new SshError('refused', `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`);
+        case 'timeout':
+            return new SshError('timeout', `${who}: connection timed out: the VM is down or a firewall drops SSH from the runner (${failure.detail})`);
+        case 'unreachable':
+            return new SshError('unreachable', `${who}: no route to the VM from the runner; check the address and the network path (${failure.detail})`);
+        case 'auth':
+            return new SshError('auth', `${who}: the ssh-private-key is not accepted for user "${target.user}": add its public key to that user's ~/.ssh/authorized_keys on the VM (${failure.detail})`);
+        case 'dns':
+            return new SshError('dns', `${who}: the host name does not resolve from the runner (${failure.detail})`);
+        default:
+            return new SshError('other', `${who}: ssh failed: ${failure.detail || 'no message (exit status 255)'}`);
+    }
+}
+function endpointNamed(where, target, jump) {
+    const m = /^\[(.+)\]:(\d+)$/.exec(where);
+    const host = m ? m[1] : where;
+    const port = m ? Number(m[2]) : 22;
+    for (const e of [jump, target])
+        if (e && e.host.toLowerCase() === host.toLowerCase() && e.port === port)
+            return e;
+    return undefined;
+}
+function failures_run(cmd, args, input) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(cmd, args, { timeout: 15_000 }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)));
+        if (input !== undefined)
+            child.stdin?.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
+// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
+// validation already restricted: quoting is the guarantee, validation the early, readable error.
+/**
+ * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
+ * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
+ */
+function shellQuote(value) {
+    // A shell string cannot hold NUL: refusing beats silently truncating.
+    if (value.includes('\0'))
+        throw new Error('cannot pass a value containing a NUL byte to a shell');
+    return `'${value.replaceAll("'", "'\\''")}'`;
+}
+/** Quotes each argument and joins them into one command line. */
+function shellWords(words) {
+    return words.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
+// One SSH connection per host, shared by every command sent to it: the first command opens an
+// OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
+// ride on it (no new handshake), and close() ends it. The system ssh client is used so
+// known_hosts, jump hosts and key handling are OpenSSH's own.
+
+
+
+
+
+
+
+
+// The master stays up this long after its last session, so a host waiting for its turn in a
+// rolling restart usually keeps its connection; if it does time out, the next command simply
+// opens a new one (host key checked again).
+const CONTROL_PERSIST_SECONDS = 120;
+// The remote shell reads its program from stdin; the command line itself is a constant, so the
+// login shell on the VM (whatever it is) never parses a value of ours.
+const REMOTE_COMMAND = 'sh -s';
+const SSH_FAILED = 255;
+class SshConnection {
+    config;
+    target;
+    controlPath;
+    jumpLog;
+    constructor(config, target, slot) {
+        this.config = config;
+        this.target = target;
+        const name = `c${slot.toString(36).padStart(CONTROL_SOCKET_NAME_LENGTH - 1, '0')}`;
+        if (name.length !== CONTROL_SOCKET_NAME_LENGTH)
+            throw new Error(`too many SSH connections (${slot + 1})`);
+        this.controlPath = external_node_path_namespaceObject.join(config.controlDirectory, name);
+        this.jumpLog = external_node_path_namespaceObject.join(config.controlDirectory, `${name}.jump.log`);
+    }
+    get description() {
+        return `${formatEndpoint(this.target)}${this.target.jumpHost ? ` via ${formatEndpoint(this.target.jumpHost)}` : ''}`;
+    }
+    /**
+     * Runs `sh -s` on the host with `program` on its stdin. Resolves with the remote exit status
+     * and output; rejects with an SshError when ssh itself fails (cannot connect, host key
+     * refused, connection lost), or when the session outlives timeoutMs.
+     */
+    async run(program, opts) {
+        const { jumpHost } = this.target;
+        const args = [
+            ...this.baseArgs(),
+            '-o',
+            'ControlMaster=auto',
+            '-o',
+            `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
+            '-p',
+            String(this.target.port),
+            '-l',
+            this.target.user,
+            ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
+            '--',
+            this.target.host,
+            REMOTE_COMMAND
+        ];
+        if (jumpHost)
+            (0,external_node_fs_namespaceObject.writeFileSync)(this.jumpLog, '');
+        const result = await runSsh(args, program, opts);
+        if (result.timedOut)
+            throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`);
+        if (result.code === SSH_FAILED) {
+            const jumpErrors = jumpHost ? (0,external_node_fs_namespaceObject.readFileSync)(this.jumpLog, 'utf8') : '';
+            throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost);
+        }
+        if (result.code === null)
+            throw new Error(`${this.description}: ssh was killed by ${result.signal}`);
+        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    }
+    /** Ends the shared connection, if one is open. */
+    async close() {
+        await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 });
+    }
+    // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
+    // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
+    // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
+    // refused. Here it goes to a log file that a failure message reads.
+    proxyCommand(jump) {
+        const words = [this.config.configFile, jump.user, jump.host, this.jumpLog];
+        // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
+        if (words.some(w => w.includes('%')))
+            throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`);
+        return [
+            // ssh itself prepends "exec".
+            'ssh -F',
+            shellQuote(this.config.configFile),
+            '-l',
+            shellQuote(jump.user),
+            '-p',
+            String(jump.port),
+            "-W '[%h]:%p' --",
+            shellQuote(jump.host),
+            `2>>${shellQuote(this.jumpLog)}`
+        ].join(' ');
+    }
+    baseArgs() {
+        return ['-F', this.config.configFile, '-o', `ControlPath=${this.controlPath}`];
+    }
+}
+function runSsh(args, input, opts) {
+    // Refused before ssh starts, so no child outlives a delay the timer cannot hold.
+    checkDelay(opts.timeoutMs, 'ssh session timeout');
+    return new Promise((resolve, reject) => {
+        // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
+        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
+        const stdout = [];
+        let stderr = '';
+        let partial = '';
+        let timedOut = false;
+        const timer = setSafeTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+        }, opts.timeoutMs, 'ssh session timeout');
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            stderr += chunk;
+            partial += chunk;
+            const lines = partial.split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines)
+                opts.onStderrLine?.(line.replace(/\r$/, ''));
+        });
+        child.on('error', error => {
+            clearTimeout(timer);
+            reject(new Error(`could not run ssh: ${error.message}; the OpenSSH client must be installed on the runner`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (partial)
+                opts.onStderrLine?.(partial);
+            resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr, timedOut });
+        });
+        // A host that fails before reading all of stdin closes the pipe: that is reported through
+        // the exit status, not as a write error.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/observers/connections.ts
+
+/**
+ * Hosts compared and uploaded to at once unless told otherwise. bench/RESULTS.md: on loopback the
+ * SSH handshakes are CPU-bound, so 4 and 20 tie at 20 VMs, while 5 and 10 VMs ran 1.2-1.6x faster
+ * with one connection per host; over a real network each host waits ~14 round trips, which only
+ * concurrency hides. Restarts stay one at a time (max-unavailable).
+ */
+const DEFAULT_CONCURRENCY = 10;
+function observerConnections(observers, config, override) {
+    const jumpHost = override
+        ? { host: override.host, port: override.port, user: override.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
+        : observers.ssh.jumpHost;
+    return observers.hosts.map((host, i) => new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i));
+}
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/pool.ts
 // Bounded parallelism for per-host work.
@@ -40228,24 +40614,6 @@ async function forEachLimit(items, limit, fn) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/quote.ts
-// POSIX sh quoting. Every value that reaches a remote shell goes through shellQuote, even values
-// validation already restricted: quoting is the guarantee, validation the early, readable error.
-/**
- * Quotes a string as one POSIX sh word: wrapped in single quotes, inside which nothing is
- * special, and each embedded single quote written as '\'' (close, escaped quote, reopen).
- */
-function shellQuote(value) {
-    // A shell string cannot hold NUL: refusing beats silently truncating.
-    if (value.includes('\0'))
-        throw new Error('cannot pass a value containing a NUL byte to a shell');
-    return `'${value.replaceAll("'", "'\\''")}'`;
-}
-/** Quotes each argument and joins them into one command line. */
-function shellWords(words) {
-    return words.map(shellQuote).join(' ');
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/observers/remote-script.ts
 // The program an observer VM runs, sent as the stdin of `sh -s` (the ssh command line itself is
 // constant). Values reach it only as single-quoted assignments made by shellQuote, the three
@@ -40264,6 +40632,8 @@ function shellWords(words) {
 //            as it was: its previous version where it had one, no file where it had none.
 //   start    files unchanged but the observer is not serving: `up -d` and wait.
 //   discard  remove <dir>/.staged/ (a host whose turn never came).
+//   inspect  read-only (drift detection): each file's state against ours by sha256, the content
+//            of each file that differs (base64, at most 64 KiB), and srvr once. Writes nothing.
 // Results are lines starting with "@" on stdout; progress for the job log goes to stderr. What
 // either claims is checked first: a file put back is compared by sha256 with the one that was
 // there when apply started, and a step that failed is reported as such, with what to do by hand.
@@ -40576,10 +40946,29 @@ cmd_discard() {
   emit discarded
 }
 
+cmd_inspect() {
+  need sha256sum 'install coreutils'
+  need timeout 'install coreutils'
+  need base64 'install coreutils'
+  for f in $FILES; do
+    have=$(hash_of "$DIR/$f")
+    if [ "$have" = "$(want_hash "$f")" ]; then
+      state=same
+    elif [ "$have" = missing ]; then
+      state=new
+    else
+      state=changed
+    fi
+    emit "file $f $state"
+    [ "$state" = changed ] && emit "content $f $(head -c 65536 -- "$DIR/$f" | base64 | tr -d '\n')"
+  done
+  if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
+}
+
 main() {
   PROBE=$(probe_address)
   case $1 in
-    stage | apply | start | discard) "cmd_$1" ;;
+    stage | apply | start | discard | inspect) "cmd_$1" ;;
     *) die "unknown command $1" ;;
   esac
   emit done
@@ -40603,7 +40992,7 @@ function remoteProgram(command, inputs) {
     return `${REMOTE_SCRIPT}\n${assignments.join('\n')}\nmain ${shellQuote(command)} </dev/null\n`;
 }
 function parseRemoteOutput(stdout) {
-    const report = { events: [], files: {}, waitStates: [], done: false };
+    const report = { events: [], files: {}, contents: {}, waitStates: [], done: false };
     let srvr;
     for (const line of stdout.split('\n')) {
         if (!line.startsWith('@'))
@@ -40625,6 +41014,9 @@ function parseRemoteOutput(stdout) {
             case 'compose':
                 report.compose = value;
                 break;
+            case 'content':
+                report.contents[rest[0]] = Buffer.from(rest[1] ?? '', 'base64').toString('utf8');
+                break;
             case 'last-state':
                 report.waitStates.push(value);
                 break;
@@ -40641,354 +41033,6 @@ function parseRemoteOutput(stdout) {
     return report;
 }
 
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/client-config.ts
-// ssh expands '%' and '~' in file options, ssh_config splits on spaces and quotes, and the jump
-// host's ProxyCommand (which names the -F file) goes through a shell: plain paths only.
-const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
-// sun_path holds 108 bytes; ssh adds ".<16 random chars>" while it creates the socket.
-const MAX_CONTROL_PATH = 108 - 18;
-const CONTROL_SOCKET_NAME_LENGTH = 4;
-function writeSshClientConfig(files, credentials) {
-    const dir = files.directory;
-    if (!PLAIN_PATH.test(dir))
-        throw new Error(`the temporary directory ${dir} holds characters ssh would interpret: set RUNNER_TEMP to a plain path`);
-    if (dir.length + 1 + CONTROL_SOCKET_NAME_LENGTH > MAX_CONTROL_PATH)
-        throw new Error(`the temporary directory ${dir} is too long for an ssh control socket: set RUNNER_TEMP to a shorter path`);
-    const key = files.write('id_observers', normalizeKey(credentials.privateKey));
-    const knownHostsFile = files.write('known_hosts', checkKnownHosts(credentials.knownHosts));
-    const configFile = files.write('ssh_config', [
-        'Host *',
-        // Never prompt, never fall back to passwords or an agent: the given key or nothing.
-        '  BatchMode yes',
-        '  IdentitiesOnly yes',
-        `  IdentityFile ${key}`,
-        '  IdentityAgent none',
-        '  PasswordAuthentication no',
-        '  KbdInteractiveAuthentication no',
-        // Host keys: only the known-hosts input counts, unknown or changed keys are refused, and
-        // nothing is ever added to it.
-        '  StrictHostKeyChecking yes',
-        `  UserKnownHostsFile ${knownHostsFile}`,
-        '  GlobalKnownHostsFile /dev/null',
-        '  UpdateHostKeys no',
-        '  CheckHostIP no',
-        '  ConnectTimeout 15',
-        // A VM that vanishes mid-deploy is noticed within a minute instead of hanging the job.
-        '  ServerAliveInterval 15',
-        '  ServerAliveCountMax 4',
-        '  ForwardAgent no',
-        '  ForwardX11 no',
-        '  ClearAllForwardings yes',
-        '  RequestTTY no',
-        '  LogLevel ERROR',
-        ''
-    ].join('\n'));
-    return { configFile, knownHostsFile, controlDirectory: dir };
-}
-// Keys pasted through a browser often gain CRLF line ends, which OpenSSH rejects as
-// "invalid format".
-function normalizeKey(key) {
-    const text = key.replace(/\r\n/g, '\n').trim();
-    if (!/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\n/.test(text))
-        throw new Error('input "ssh-private-key" is not a private key (expected a "-----BEGIN ... PRIVATE KEY-----" block)');
-    return `${text}\n`;
-}
-function checkKnownHosts(text) {
-    const lines = text
-        .replace(/\r\n/g, '\n')
-        .split('\n')
-        .map(l => l.trim());
-    const entries = lines.filter(l => l !== '' && !l.startsWith('#'));
-    if (entries.length === 0)
-        throw new Error('input "known-hosts" has no entries: add the observer VMs\' host keys (ssh-keyscan -p PORT HOST, checked out-of-band)');
-    entries.forEach((line, i) => {
-        // [marker] hostnames keytype base64-key [comment]
-        const fields = line.split(/\s+/);
-        const offset = fields[0].startsWith('@') ? 1 : 0;
-        if (fields.length < offset + 3 || !/^[A-Za-z0-9+/]+=*$/.test(fields[offset + 2]))
-            throw new Error(`input "known-hosts" entry ${i + 1} is not a known_hosts line ("host keytype key"): ${line.slice(0, 60)}`);
-    });
-    return `${lines.join('\n').trim()}\n`;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/target.ts
-/** user@host:port, with IPv6 addresses in brackets, for messages. */
-function formatEndpoint(e) {
-    return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/failures.ts
-// Turns what ssh prints when it cannot connect into an error that says what failed and what to
-// do. For host-key failures that means the key the host offered and how to pin it.
-
-
-class SshError extends Error {
-    kind;
-    constructor(kind, message) {
-        super(message);
-        this.kind = kind;
-        this.name = 'SshError';
-    }
-}
-/** Reads ssh's stderr after exit status 255. */
-function classifySshFailure(stderr) {
-    const text = stderr.replace(/\r/g, '');
-    const detail = text
-        .split('\n')
-        .map(l => l.trim())
-        .filter(l => l &&
-        !l.startsWith('@@@') &&
-        !/^(IT IS POSSIBLE|Someone could be|It is also possible|Please contact|Add correct host key|Offending|Host key verification failed)/.test(l))
-        .slice(-3)
-        .join(' ');
-    let m = /No (\S+) host key is known for (\S+) and you have requested strict checking/.exec(text);
-    if (m)
-        return { kind: 'unknown-host-key', keyType: m[1], where: m[2], detail };
-    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
-        const offered = /The fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/=]+)/.exec(text);
-        m = /Host key for (\S+) has changed/.exec(text);
-        return {
-            kind: 'changed-host-key',
-            where: m?.[1],
-            keyType: offered?.[1],
-            offered: offered ? { type: offered[1], fingerprint: offered[2] } : undefined,
-            detail
-        };
-    }
-    if (/Host key verification failed/.test(text))
-        return { kind: 'unknown-host-key', detail };
-    if (/Connection refused/.test(text))
-        return { kind: 'refused', detail };
-    if (/Connection timed out|Operation timed out/.test(text))
-        return { kind: 'timeout', detail };
-    if (/No route to host|Network is unreachable/.test(text))
-        return { kind: 'unreachable', detail };
-    if (/Permission denied \(|Too many authentication failures/.test(text))
-        return { kind: 'auth', detail };
-    if (/Could not resolve hostname/.test(text))
-        return { kind: 'dns', detail };
-    return { kind: 'other', detail };
-}
-/** Fingerprints of the keys a host offers now, of one type, or [] when it cannot be asked. */
-async function scanHostKeys(host, port, type, timeoutSeconds = 5) {
-    const args = ['-T', String(timeoutSeconds), '-p', String(port), ...(type ? ['-t', type.toLowerCase()] : []), '--', host];
-    const scanned = await failures_run('ssh-keyscan', args);
-    if (!scanned.trim())
-        return [];
-    const listed = await failures_run('ssh-keygen', ['-l', '-f', '-'], scanned);
-    // "256 SHA256:abc... 127.0.0.31 (ED25519)"
-    return listed
-        .split('\n')
-        .map(line => /^\d+ (SHA256:\S+) .* \((\S+)\)$/.exec(line.trim()))
-        .flatMap(m => (m ? [{ fingerprint: m[1], type: m[2] }] : []));
-}
-/**
- * The error for a failed connection to `target` (through `jump`, if any). Host-key failures
- * show the offered key; for an unknown key it is fetched with ssh-keyscan, in this error path
- * only, and only when the host is directly reachable (the jump host or a target without one).
- */
-async function describeSshFailure(stderr, target, jump) {
-    const failure = classifySshFailure(stderr);
-    const who = `${formatEndpoint(target)}${jump ? ` (through jump host ${formatEndpoint(jump)})` : ''}`;
-    const failingHost = failure.where === undefined ? (jump ?? target) : endpointNamed(failure.where, target, jump);
-    const pin = (e, type) => `ssh-keyscan -p ${e.port}${type ? ` -t ${type.toLowerCase()}` : ''} ${e.host}`;
-    const checkOutOfBand = (type) => `compare it out-of-band with the VM's own key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${type ? type.toLowerCase() : '*'}_key.pub)`;
-    switch (failure.kind) {
-        case 'unknown-host-key': {
-            // Only a host the runner reaches directly can be scanned: the jump host, or a target without one.
-            const reachable = failingHost !== undefined && (jump === undefined || failingHost === jump);
-            const offered = reachable ? await scanHostKeys(failingHost.host, failingHost.port, failure.keyType).catch(() => []) : [];
-            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
-            const offer = offered.length > 0
-                ? `it offers ${offered.map(k => `${k.type} key ${k.fingerprint}`).join(', ')}`
-                : failingHost === target && jump !== undefined
-                    ? 'it is behind the jump host, so its key cannot be fetched from the runner: run the ssh-keyscan below on the jump host'
-                    : 'its key could not be fetched with ssh-keyscan';
-            return new SshError('unknown-host-key', `${who}: host key verification failed: the known-hosts input has no ${failure.keyType ?? ''}${failure.keyType ? ' ' : ''}key for ${name}; ${offer}. ` +
-                `Nothing was sent to it. To pin it: run \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`, ${checkOutOfBand(failure.keyType)}, and add the line to the known-hosts secret.`);
-        }
-        case 'changed-host-key': {
-            const name = failingHost ? formatEndpoint(failingHost) : (failure.where ?? who);
-            const offer = failure.offered ? `it offered ${failure.offered.type} key ${failure.offered.fingerprint}, which` : 'its key';
-            return new SshError('changed-host-key', `${who}: host key verification failed: ${offer} differs from the key pinned for ${name} in the known-hosts input. ` +
-                'Either the VM was rebuilt or someone is intercepting the connection; nothing was sent to it. ' +
-                `If the VM was rebuilt, ${checkOutOfBand(failure.keyType)}, then replace its line in the known-hosts secret with the output of \`${failingHost ? pin(failingHost, failure.keyType) : 'ssh-keyscan -p PORT HOST'}\`.`);
-        }
-        case 'refused':
-            return new SshError('refused', `${who}: connection refused: nothing listens on the SSH port; check that sshd runs and observers.ssh.port is right (${failure.detail})`);
-        case 'timeout':
-            return new SshError('timeout', `${who}: connection timed out: the VM is down or a firewall drops SSH from the runner (${failure.detail})`);
-        case 'unreachable':
-            return new SshError('unreachable', `${who}: no route to the VM from the runner; check the address and the network path (${failure.detail})`);
-        case 'auth':
-            return new SshError('auth', `${who}: the ssh-private-key is not accepted for user "${target.user}": add its public key to that user's ~/.ssh/authorized_keys on the VM (${failure.detail})`);
-        case 'dns':
-            return new SshError('dns', `${who}: the host name does not resolve from the runner (${failure.detail})`);
-        default:
-            return new SshError('other', `${who}: ssh failed: ${failure.detail || 'no message (exit status 255)'}`);
-    }
-}
-function endpointNamed(where, target, jump) {
-    const m = /^\[(.+)\]:(\d+)$/.exec(where);
-    const host = m ? m[1] : where;
-    const port = m ? Number(m[2]) : 22;
-    for (const e of [jump, target])
-        if (e && e.host.toLowerCase() === host.toLowerCase() && e.port === port)
-            return e;
-    return undefined;
-}
-function failures_run(cmd, args, input) {
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.execFile)(cmd, args, { timeout: 15_000 }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)));
-        if (input !== undefined)
-            child.stdin?.end(input);
-    });
-}
-
-;// CONCATENATED MODULE: ./workflows-lib/src/ssh/connection.ts
-// One SSH connection per host, shared by every command sent to it: the first command opens an
-// OpenSSH ControlMaster whose socket lives in the private SecretFiles directory, later commands
-// ride on it (no new handshake), and close() ends it. The system ssh client is used so
-// known_hosts, jump hosts and key handling are OpenSSH's own.
-
-
-
-
-
-
-
-
-// The master stays up this long after its last session, so a host waiting for its turn in a
-// rolling restart usually keeps its connection; if it does time out, the next command simply
-// opens a new one (host key checked again).
-const CONTROL_PERSIST_SECONDS = 120;
-// The remote shell reads its program from stdin; the command line itself is a constant, so the
-// login shell on the VM (whatever it is) never parses a value of ours.
-const REMOTE_COMMAND = 'sh -s';
-const SSH_FAILED = 255;
-class SshConnection {
-    config;
-    target;
-    controlPath;
-    jumpLog;
-    constructor(config, target, slot) {
-        this.config = config;
-        this.target = target;
-        const name = `c${slot.toString(36).padStart(CONTROL_SOCKET_NAME_LENGTH - 1, '0')}`;
-        if (name.length !== CONTROL_SOCKET_NAME_LENGTH)
-            throw new Error(`too many SSH connections (${slot + 1})`);
-        this.controlPath = external_node_path_namespaceObject.join(config.controlDirectory, name);
-        this.jumpLog = external_node_path_namespaceObject.join(config.controlDirectory, `${name}.jump.log`);
-    }
-    get description() {
-        return `${formatEndpoint(this.target)}${this.target.jumpHost ? ` via ${formatEndpoint(this.target.jumpHost)}` : ''}`;
-    }
-    /**
-     * Runs `sh -s` on the host with `program` on its stdin. Resolves with the remote exit status
-     * and output; rejects with an SshError when ssh itself fails (cannot connect, host key
-     * refused, connection lost), or when the session outlives timeoutMs.
-     */
-    async run(program, opts) {
-        const { jumpHost } = this.target;
-        const args = [
-            ...this.baseArgs(),
-            '-o',
-            'ControlMaster=auto',
-            '-o',
-            `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
-            '-p',
-            String(this.target.port),
-            '-l',
-            this.target.user,
-            ...(jumpHost ? ['-o', `ProxyCommand=${this.proxyCommand(jumpHost)}`] : []),
-            '--',
-            this.target.host,
-            REMOTE_COMMAND
-        ];
-        if (jumpHost)
-            (0,external_node_fs_namespaceObject.writeFileSync)(this.jumpLog, '');
-        const result = await runSsh(args, program, opts);
-        if (result.timedOut)
-            throw new Error(`${this.description}: the remote command did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`);
-        if (result.code === SSH_FAILED) {
-            const jumpErrors = jumpHost ? (0,external_node_fs_namespaceObject.readFileSync)(this.jumpLog, 'utf8') : '';
-            throw await describeSshFailure(`${jumpErrors}\n${result.stderr}`, this.target, jumpHost);
-        }
-        if (result.code === null)
-            throw new Error(`${this.description}: ssh was killed by ${result.signal}`);
-        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
-    }
-    /** Ends the shared connection, if one is open. */
-    async close() {
-        await runSsh([...this.baseArgs(), '-O', 'exit', '--', this.target.host], '', { timeoutMs: 10_000 });
-    }
-    // What ProxyJump does (`ssh -W` through the jump host, with the same -F config, so the same
-    // host-key rules), written out because of one difference: ssh sends a ProxyJump process's
-    // stderr to /dev/null when ControlPersist is on, which would hide why the jump host was
-    // refused. Here it goes to a log file that a failure message reads.
-    proxyCommand(jump) {
-        const words = [this.config.configFile, jump.user, jump.host, this.jumpLog];
-        // ssh expands %-tokens in ProxyCommand before /bin/sh parses it.
-        if (words.some(w => w.includes('%')))
-            throw new Error(`jump host ${formatEndpoint(jump)}: "%" is not allowed in its user, host or the temporary directory`);
-        return [
-            // ssh itself prepends "exec".
-            'ssh -F',
-            shellQuote(this.config.configFile),
-            '-l',
-            shellQuote(jump.user),
-            '-p',
-            String(jump.port),
-            "-W '[%h]:%p' --",
-            shellQuote(jump.host),
-            `2>>${shellQuote(this.jumpLog)}`
-        ].join(' ');
-    }
-    baseArgs() {
-        return ['-F', this.config.configFile, '-o', `ControlPath=${this.controlPath}`];
-    }
-}
-function runSsh(args, input, opts) {
-    // Refused before ssh starts, so no child outlives a delay the timer cannot hold.
-    checkDelay(opts.timeoutMs, 'ssh session timeout');
-    return new Promise((resolve, reject) => {
-        // ssh runs ProxyCommand with $SHELL: make that POSIX sh, whose quoting shellQuote targets.
-        const child = (0,external_node_child_process_namespaceObject.spawn)('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
-        const stdout = [];
-        let stderr = '';
-        let partial = '';
-        let timedOut = false;
-        const timer = setSafeTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-        }, opts.timeoutMs, 'ssh session timeout');
-        child.stdout.on('data', (chunk) => stdout.push(chunk));
-        child.stderr.setEncoding('utf8');
-        child.stderr.on('data', (chunk) => {
-            stderr += chunk;
-            partial += chunk;
-            const lines = partial.split('\n');
-            partial = lines.pop() ?? '';
-            for (const line of lines)
-                opts.onStderrLine?.(line.replace(/\r$/, ''));
-        });
-        child.on('error', error => {
-            clearTimeout(timer);
-            reject(new Error(`could not run ssh: ${error.message}; the OpenSSH client must be installed on the runner`));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            if (partial)
-                opts.onStderrLine?.(partial);
-            resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr, timedOut });
-        });
-        // A host that fails before reading all of stdin closes the pipe: that is reported through
-        // the exit status, not as a write error.
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(input);
-    });
-}
-
 ;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-observers.ts
 
 
@@ -40996,8 +41040,7 @@ function runSsh(args, input, opts) {
 
 
 
-/** Hosts compared and uploaded to at once unless told otherwise (see bench/RESULTS.md). */
-const DEFAULT_CONCURRENCY = 4;
+
 // Generous bounds for sessions that do not wait for ZooKeeper: they guard against a hung VM.
 const UPLOAD_TIMEOUT_MS = 120_000;
 const COMPOSE_ALLOWANCE_MS = 180_000;
@@ -41058,14 +41101,11 @@ class ObserverDeploy {
             host,
             files: renderObserverFiles({ environment: this.env, observers, host, servers: opts.servers })
         }));
-        const config = writeSshClientConfig(opts.secretFiles, opts.credentials);
-        const jumpHost = opts.jumpHost
-            ? { host: opts.jumpHost.host, port: opts.jumpHost.port, user: opts.jumpHost.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
-            : observers.ssh.jumpHost;
+        const connections = observerConnections(observers, writeSshClientConfig(opts.secretFiles, opts.credentials), opts.jumpHost);
         return rendered.map(({ host, files }, i) => ({
             host,
             files,
-            connection: new SshConnection(config, { host: host.host, port: observers.ssh.port, user: observers.ssh.user, jumpHost }, i),
+            connection: connections[i],
             result: {
                 id: host.id,
                 host: host.host,
@@ -41574,8 +41614,913 @@ function formatRolloutReport(env, r) {
     return `${lines.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/plan/live-diff.ts
+
+
+
+
+
+
+
+
+/** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
+const MAX_PATHS = 10;
+const MAX_VALUE = 60;
+async function liveDiff({ env, helm, kubectl, roots }) {
+    const req = upgradeRequest(env, roots);
+    const { namespace } = req;
+    const current = await helm.status(req.release, namespace);
+    const diff = {
+        release: req.release,
+        namespace,
+        ...(current ? { live: { revision: current.revision, status: current.status, chartVersion: current.chartVersion } } : {}),
+        unchanged: false,
+        objects: [],
+        refusals: [],
+        services: { create: [], remove: [], keep: [] }
+    };
+    const pending = pendingReleaseError(current, req);
+    let statefulSet;
+    if (pending) {
+        // helm refuses even a dry run of a pending release: nothing to compare.
+        diff.refusals.push(pending);
+    }
+    else {
+        const desired = await helm.dryRun(req);
+        diff.chartVersion = desired.chartVersion;
+        diff.unchanged = releaseUnchanged(current, desired);
+        diff.objects = compareManifests(current ? manifestObjects(current.manifest) : [], manifestObjects(desired.manifest));
+        try {
+            const sts = findStatefulSet(desired.manifest, req.release);
+            statefulSet = sts.metadata.name;
+            const replicas = sts.spec.replicas ?? 1;
+            const live = await kubectl.getOptional('statefulset', sts.metadata.name, namespace);
+            diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas };
+            const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
+            if (mismatch)
+                diff.refusals.push(mismatch);
+            try {
+                const plan = scalingPlanFor(env, sts.metadata.name, live?.spec.replicas);
+                if (plan)
+                    diff.statefulSet.steps = formatSizes(plan);
+            }
+            catch (error) {
+                if (!(error instanceof ScalingRefusal))
+                    throw error;
+                diff.statefulSet.refused = true;
+                diff.refusals.push(error.message);
+            }
+        }
+        catch (error) {
+            diff.refusals.push(error.message);
+        }
+    }
+    const wanted = renderServerServices(env, statefulSet).map(s => s.metadata.name);
+    const existing = (await kubectl.list('services', namespace, selectorFor(managedLabels(env, SERVER_ROLE)))).map(s => s.metadata.name);
+    diff.services = {
+        create: wanted.filter(n => !existing.includes(n)),
+        remove: existing.filter(n => !wanted.includes(n)),
+        keep: wanted.filter(n => existing.includes(n))
+    };
+    return diff;
+}
+// --- comparing objects ------------------------------------------------------------------
+const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+function deepEqual(a, b) {
+    if (a === b)
+        return true;
+    if (Array.isArray(a) && Array.isArray(b))
+        return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+    if (isRecord(a) && isRecord(b)) {
+        const keys = Object.keys(a);
+        return keys.length === Object.keys(b).length && keys.every(k => k in b && deepEqual(a[k], b[k]));
+    }
+    return false;
+}
+const objectKey = (o) => `${o.kind ?? ''}/${o.metadata.name}`;
+/** added, removed and changed objects (by kind/name) between the live and the desired manifest. */
+function compareManifests(live, desired) {
+    const before = new Map(live.map(o => [objectKey(o), o]));
+    const after = new Set(desired.map(objectKey));
+    const out = [];
+    for (const o of desired) {
+        const kind = o.kind ?? '';
+        const old = before.get(objectKey(o));
+        if (!old)
+            out.push({ kind, name: o.metadata.name, change: 'added' });
+        else if (!deepEqual(old, o)) {
+            const paths = differingPaths(old, o, kind === 'Secret');
+            out.push({ kind, name: o.metadata.name, change: 'changed', paths: paths.slice(0, MAX_PATHS), more: Math.max(0, paths.length - MAX_PATHS) });
+        }
+    }
+    for (const o of live)
+        if (!after.has(objectKey(o)))
+            out.push({ kind: o.kind ?? '', name: o.metadata.name, change: 'removed' });
+    return out;
+}
+const segment = (key) => (/^[A-Za-z_$][\w$-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+/** A value as shown: strings quoted, everything else as JSON, cut to MAX_VALUE characters. */
+function shownValue(value) {
+    if (value === undefined)
+        return '(none)';
+    if (typeof value === 'string')
+        return printable_quoted(value, MAX_VALUE);
+    const text = JSON.stringify(value);
+    return printable_oneLine(text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE)}…` : text);
+}
+/** Arrays of uniquely named items (containers, ports, env) are compared by name, not position. */
+function namedItems(items) {
+    const names = items.map(i => (isRecord(i) && typeof i.name === 'string' ? i.name : undefined));
+    if (names.some(n => n === undefined) || new Set(names).size !== names.length)
+        return undefined;
+    return new Map(items.map((item, i) => [names[i], item]));
+}
+/** Every differing leaf of two objects, in document order; a Secret's data is never shown. */
+function differingPaths(from, to, secret = false) {
+    const out = [];
+    const leaf = (path, a, b) => {
+        const name = path.replace(/^\./, '');
+        if (secret && /^\.(data|stringData)\b/.test(path))
+            out.push({ path: name, from: a === undefined ? '(none)' : '(hidden)', to: b === undefined ? '(none)' : '(hidden)' });
+        else if (typeof a === 'string' && typeof b === 'string' && (a.includes('\n') || b.includes('\n'))) {
+            // A file in a ConfigMap: where it starts to differ, how many lines go and come, the first of each.
+            const [x, y] = [a.split('\n'), b.split('\n')];
+            let start = 0;
+            while (start < x.length && start < y.length && x[start] === y[start])
+                start++;
+            let end = 0;
+            while (end < x.length - start && end < y.length - start && x[x.length - 1 - end] === y[y.length - 1 - end])
+                end++;
+            const [removed, added] = [x.slice(start, x.length - end), y.slice(start, y.length - end)];
+            out.push({
+                path: `${name} line ${start + 1} (-${removed.length} +${added.length} lines)`,
+                from: shownValue(removed[0]),
+                to: shownValue(added[0])
+            });
+        }
+        else
+            out.push({ path: name, from: shownValue(a), to: shownValue(b) });
+    };
+    const walk = (path, a, b) => {
+        if (deepEqual(a, b))
+            return;
+        if (isRecord(a) && isRecord(b)) {
+            for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])])
+                walk(`${path}${segment(key)}`, a[key], b[key]);
+            return;
+        }
+        if (Array.isArray(a) && Array.isArray(b)) {
+            const [x, y] = [namedItems(a), namedItems(b)];
+            if (x && y) {
+                for (const key of [...new Set([...x.keys(), ...y.keys()])])
+                    walk(`${path}[${key}]`, x.get(key), y.get(key));
+                return;
+            }
+            if (a.length === b.length) {
+                a.forEach((item, i) => walk(`${path}[${i}]`, item, b[i]));
+                return;
+            }
+        }
+        leaf(path, a, b);
+    };
+    walk('', from, to);
+    return out;
+}
+// --- text ---------------------------------------------------------------------------------
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const names = (list) => (list.length ? list.map(oneLine).join(', ') : 'none');
+/** The comparison as one summary line and detail lines, every one a single line. */
+function live_diff_describeLiveDiff(diff) {
+    const release = `release ${oneLine(diff.release)} in namespace ${oneLine(diff.namespace)}`;
+    const chart = diff.chartVersion ? `chart ${oneLine(diff.chartVersion)}` : '';
+    const counts = ['changed', 'added', 'removed'].map(c => `${diff.objects.filter(o => o.change === c).length} ${c}`).join(', ');
+    const refused = diff.refusals.length > 0 ? '; deploy-chart would refuse it (below) and change nothing' : '';
+    let summary;
+    if (!diff.live)
+        summary = `first install: ${release} does not exist yet; helm would create ${plural(diff.objects.length, 'object')}${chart ? ` (${chart})` : ''}${refused}`;
+    else {
+        const now = `${release} is at revision ${diff.live.revision} (${oneLine(diff.live.status)}, chart ${oneLine(diff.live.chartVersion)})`;
+        if (diff.unchanged)
+            summary = `no change: ${now} and already matches; no new revision${refused}`;
+        else if (!diff.chartVersion)
+            summary = `${now}${refused}`;
+        else
+            summary =
+                `${now}: a new revision ${diff.live.revision + 1}${diff.chartVersion !== diff.live.chartVersion ? ` (${chart})` : ''}, objects ${counts}` +
+                    `${diff.objects.length === 0 ? ` (the manifest differs only in layout${diff.live.status !== 'deployed' ? ' or the release is not deployed' : ''})` : ''}${refused}`;
+    }
+    const details = diff.refusals.map(r => `refused: ${oneLine(r)}`);
+    const s = diff.statefulSet;
+    if (s) {
+        const scaling = s.refused ? ' (refused, see above)' : s.steps ? ` (one server per step: ${s.steps})` : '';
+        details.push(s.live === undefined
+            ? `StatefulSet ${oneLine(s.name)} replicas: (none) -> ${s.desired}`
+            : s.live === s.desired
+                ? `StatefulSet ${oneLine(s.name)} replicas: ${s.live} (unchanged)`
+                : `StatefulSet ${oneLine(s.name)} replicas: ${s.live} -> ${s.desired}${scaling}`);
+    }
+    for (const o of diff.objects) {
+        const id = `${oneLine(o.kind)}/${oneLine(o.name)}`;
+        if (o.change !== 'changed')
+            details.push(`${o.change} ${id}`);
+        else {
+            for (const p of o.paths)
+                details.push(`changed ${id}: ${oneLine(p.path)} ${p.from} -> ${p.to}`);
+            if (o.more > 0)
+                details.push(`changed ${id}: and ${plural(o.more, 'more path')}`);
+        }
+    }
+    const { create, remove, keep } = diff.services;
+    details.push(create.length === 0 && remove.length === 0
+        ? `LoadBalancer Services: ${names(keep)} already exist (none created or removed)`
+        : `LoadBalancer Services: create ${names(create)}; remove ${names(remove)}${keep.length ? `; keep ${names(keep)}` : ''}`);
+    return { summary, details };
+}
+/**
+ * A failure to compare, for a comment anyone who can read the pull request sees: one line,
+ * quoted, the API server's address left out (the job log, which masks secrets, has it whole).
+ */
+function liveDiffError(error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // A pull request's comment is public: no URL and no host:port of the cluster in it.
+    const hidden = message
+        .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '<url>')
+        .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?\b|\[[0-9a-f:]+\](:\d{1,5})?/gi, '<address>');
+    return quoted(hidden.replace(/\s*\n\s*/g, ' / '), 300);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/drift/observers.ts
+
+
+
+
+
+
+const SESSION_TIMEOUT_MS = 60_000;
+async function inspectObservers(opts) {
+    const { observers } = opts;
+    const connections = observerConnections(observers, writeSshClientConfig(opts.secretFiles, opts.credentials), opts.jumpHost);
+    const results = observers.hosts.map((host) => ({
+        host,
+        files: {},
+        contents: {},
+        expected: renderObserverFiles({ environment: opts.env, observers, host, servers: opts.servers })
+    }));
+    try {
+        await forEachLimit(results.map((r, i) => ({ r, connection: connections[i] })), opts.concurrency ?? DEFAULT_CONCURRENCY, async ({ r, connection }) => {
+            try {
+                const program = remoteProgram('inspect', {
+                    directory: observers.directory,
+                    clientPort: observers.clientPort,
+                    joinTimeoutMs: 1000,
+                    dryRun: true,
+                    files: r.expected
+                });
+                const { stdout, stderr, code } = await connection.run(program, { timeoutMs: SESSION_TIMEOUT_MS });
+                const report = parseRemoteOutput(stdout);
+                if (report.error !== undefined || !report.done) {
+                    r.error = report.error ?? `the VM's answer stopped before its end (exit status ${code}): ${stderr.trim().split('\n').slice(-2).join(' ')}`;
+                    return;
+                }
+                r.files = report.files;
+                r.contents = report.contents;
+                if (!report.srvr)
+                    r.srvrProblem = 'no answer on the client port';
+                else if (/not currently serving/.test(report.srvr))
+                    r.srvrProblem = 'running, not serving (not in sync with a leader)';
+                else {
+                    try {
+                        r.srvr = parseSrvr(report.srvr);
+                    }
+                    catch (error) {
+                        r.srvrProblem = error.message;
+                    }
+                }
+            }
+            catch (error) {
+                r.error = error.message;
+            }
+        });
+    }
+    finally {
+        await Promise.all(connections.map(c => c.close().catch(() => undefined)));
+    }
+    return results;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/drift/zoo-cfg.ts
+// Reading an observer's live zoo.cfg for drift: which address it lists for each server, and the
+// lines that differ from the one we would render. Order and blank lines in zoo.cfg carry no
+// meaning, so lines are compared as sets, comments ignored.
+/** server.<id> -> the host it lists (IPv6 without brackets); the observer's own line included. */
+function serverHosts(zooCfg) {
+    const out = new Map();
+    for (const line of zooCfg.split('\n')) {
+        const m = /^\s*server\.(\d+)\s*=\s*(\S+)\s*$/.exec(line);
+        if (!m)
+            continue;
+        const value = m[2].split(';')[0];
+        const host = value.startsWith('[') ? value.slice(1, value.indexOf(']')) : value.split(':')[0];
+        out.set(Number(m[1]), host);
+    }
+    return out;
+}
+const meaningful = (text) => text
+    .split('\n')
+    .map(l => l.trimEnd())
+    .filter(l => l.trim() !== '' && !l.trimStart().startsWith('#'));
+/** Lines ours has that the host's lacks ("- "), and lines the host's has that ours lacks ("+ "). */
+function differingLines(expected, live) {
+    const want = meaningful(expected);
+    const have = meaningful(live);
+    const haveSet = new Set(have);
+    const wantSet = new Set(want);
+    return [...want.filter(l => !haveSet.has(l)).map(l => `- ${l}`), ...have.filter(l => !wantSet.has(l)).map(l => `+ ${l}`)];
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/drift/detect.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/** Transactions an observer may be behind the leader before it counts as lagging. */
+const DEFAULT_MAX_LAG = 1000;
+const errorLine = (error) => printable_oneLine(error.message.split('\n')[0]);
+async function detectDrift(opts) {
+    const { env } = opts;
+    const report = { environment: env.name, items: [], unchecked: [], checked: [], addresses: [] };
+    const rollout = `re-run the rollout of environments/${env.name} (rollout.yml, or zk-rollout rollout environments/${env.name})`;
+    let diff;
+    try {
+        diff = await liveDiff({ env: opts.env, helm: opts.helm, kubectl: opts.kubectl, roots: opts.roots });
+        report.checked.push(`release ${diff.release}`);
+    }
+    catch (error) {
+        report.unchecked.push({ subject: `release ${env.kubernetes.release} in namespace ${env.kubernetes.namespace}`, why: errorLine(error) });
+    }
+    if (diff)
+        report.items.push(...releaseDrift(env, diff, rollout));
+    const addresses = await serviceAddresses(opts, report, rollout);
+    report.addresses = addresses;
+    if (env.observers && env.observers.hosts.length > 0)
+        await observerDrift(opts, env.observers, addresses, report);
+    if (env.observers && env.monitoring)
+        await monitoringDrift(opts, env.observers, report, rollout);
+    return report;
+}
+function releaseDrift(env, diff, rollout) {
+    const items = [];
+    if (!diff.live) {
+        items.push({
+            kind: 'release',
+            subject: `release ${diff.release}`,
+            difference: `not installed in namespace ${diff.namespace}`,
+            meaning: 'there is no ensemble for this environment',
+            fix: rollout
+        });
+        return items;
+    }
+    if (!diff.unchanged && diff.refusals.length === 0) {
+        const details = diff.objects.flatMap(o => o.change === 'changed'
+            ? [
+                ...o.paths.map(p => `${o.kind}/${o.name} ${p.path}: live ${p.from}, Git ${p.to}`),
+                ...(o.more ? [`${o.kind}/${o.name}: ${o.more} more paths`] : [])
+            ]
+            : [`${o.kind}/${o.name}: ${o.change === 'added' ? 'in Git, not live' : 'live, not in Git'}`]);
+        items.push({
+            kind: 'release',
+            subject: `release ${diff.release} (revision ${diff.live.revision})`,
+            difference: details.length
+                ? `the live release differs from Git in ${diff.objects.length} object(s)`
+                : 'the live release values differ from Git',
+            details,
+            meaning: 'someone ran helm upgrade or changed values outside Git; the next rollout puts Git back (and restarts the servers it must)',
+            fix: rollout
+        });
+    }
+    const sts = diff.statefulSet;
+    if (sts && sts.live !== undefined && sts.live !== sts.desired) {
+        items.push({
+            kind: 'replicas',
+            subject: `StatefulSet ${sts.name}`,
+            difference: `${sts.live} replicas live, Git says ${sts.desired}`,
+            meaning: sts.live > sts.desired
+                ? 'servers beyond the voters in zoo.cfg do not vote: they add load, not fault tolerance'
+                : 'fewer servers than the voters list: the ensemble tolerates fewer failures than planned',
+            fix: `${rollout} to go back to ${sts.desired} (one voter per step), or change ensemble.servers in Git to keep ${sts.live}`
+        });
+    }
+    for (const name of diff.services.create)
+        items.push({
+            kind: 'services',
+            subject: `Service ${name}`,
+            difference: 'missing',
+            meaning: 'that server has no LoadBalancer: observers cannot reach it',
+            fix: rollout
+        });
+    for (const name of diff.services.remove)
+        items.push({
+            kind: 'services',
+            subject: `Service ${name}`,
+            difference: 'live, but no server of this size has it',
+            meaning: 'a LoadBalancer that costs money and serves no server',
+            fix: rollout
+        });
+    return items;
+}
+async function serviceAddresses(opts, report, rollout) {
+    const { env } = opts;
+    const names = Array.from({ length: env.ensemble.servers }, (_, i) => serverServiceName(env, i));
+    let services;
+    try {
+        services = await opts.kubectl.list('services', env.kubernetes.namespace, selectorFor(managedLabels(env, SERVER_ROLE)));
+    }
+    catch (error) {
+        report.unchecked.push({ subject: 'LoadBalancer Services', why: errorLine(error) });
+        return names.map(() => '');
+    }
+    return names.map(name => {
+        const svc = services.find(s => s.metadata.name === name);
+        const ingress = svc?.status?.loadBalancer?.ingress?.[0];
+        const address = (env.expose.addressKind === 'ip' ? ingress?.ip : ingress?.hostname) ?? '';
+        if (svc && !address)
+            report.items.push({
+                kind: 'services',
+                subject: `Service ${name}`,
+                difference: 'no LoadBalancer address',
+                meaning: 'observers cannot reach that server',
+                fix: `check the cloud's load-balancer controller, then ${rollout}`
+            });
+        return address;
+    });
+}
+async function observerDrift(opts, observers, addresses, report) {
+    const heal = `re-run deploy-observers with the current addresses (rollout.yml for environments/${opts.env.name}, or drift.yml with heal: observers)`;
+    if (!opts.ssh) {
+        for (const h of observers.hosts)
+            report.unchecked.push({ subject: `observer ${h.id} (${h.host})`, why: 'no SSH credentials (pass the key and known_hosts)' });
+        return;
+    }
+    if (addresses.some(a => a === '')) {
+        for (const h of observers.hosts)
+            report.unchecked.push({ subject: `observer ${h.id} (${h.host})`, why: 'not every server has a LoadBalancer address to compare with' });
+        return;
+    }
+    const inspections = await inspectObservers({ env: opts.env, observers, servers: addresses, ...opts.ssh });
+    const leader = await leaderZxid(opts, report);
+    for (const i of inspections) {
+        const subject = `observer ${i.host.id} (${i.host.host})`;
+        if (i.error !== undefined) {
+            report.unchecked.push({ subject, why: printable_oneLine(i.error) });
+            continue;
+        }
+        report.checked.push(subject);
+        report.items.push(...fileDrift(i, addresses, subject, heal, opts.env.name));
+        if (!i.srvr || i.srvr.mode !== 'observer') {
+            report.items.push({
+                kind: 'observer-serving',
+                subject,
+                difference: i.srvr ? `Mode: ${i.srvr.mode}, not observer` : `not serving: ${i.srvrProblem ?? 'no answer'}`,
+                meaning: 'clients of this observer get no answers',
+                fix: `${heal} (it starts an observer whose files are unchanged), or docker compose up -d in ${observers.directory} on the VM`
+            });
+        }
+        else if (leader !== undefined) {
+            const lag = zxidLag(leader, i.srvr.zxid);
+            if (lag === 'epoch' || lag > (opts.maxLag ?? DEFAULT_MAX_LAG))
+                report.items.push({
+                    kind: 'observer-lag',
+                    subject,
+                    difference: lag === 'epoch'
+                        ? `zxid 0x${i.srvr.zxid.toString(16)} is from an older epoch than the leader's 0x${leader.toString(16)}`
+                        : `${lag} transactions behind the leader (zxid 0x${i.srvr.zxid.toString(16)}, leader 0x${leader.toString(16)})`,
+                    meaning: 'its clients read stale data',
+                    fix: 'check the link from the VM to the servers (ports 2888/3888 through the LoadBalancers), then restart the observer'
+                });
+        }
+    }
+}
+/** The leader's zxid, asked inside the cluster; undefined (and unchecked) when there is none to ask. */
+async function leaderZxid(opts, report) {
+    const { env } = opts;
+    try {
+        const query = opts.query ??
+            execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
+        const state = await readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet);
+        const leader = state.servers.find(s => s.mode === 'leader');
+        if (leader?.zxid === undefined)
+            throw new Error('no server answers as leader');
+        return leader.zxid;
+    }
+    catch (error) {
+        report.unchecked.push({ subject: 'observer lag behind the leader', why: errorLine(error) });
+        return undefined;
+    }
+}
+function zxidLag(leader, observer) {
+    if (observer >> 32n < leader >> 32n)
+        return 'epoch';
+    const lag = Number((leader & 0xffffffffn) - (observer & 0xffffffffn));
+    return Math.max(0, lag);
+}
+function fileDrift(i, addresses, subject, heal, environment) {
+    const items = [];
+    for (const name of OBSERVER_FILE_NAMES) {
+        const state = i.files[name];
+        if (state === 'same' || state === undefined)
+            continue;
+        if (state === 'new') {
+            items.push({ kind: 'observer-files', subject, difference: `${name} is missing`, meaning: 'the observer cannot start as Git says', fix: heal });
+            continue;
+        }
+        const live = i.contents[name] ?? '';
+        let lines = differingLines(i.expected[name], live);
+        if (name === 'zoo.cfg') {
+            // Server addresses that moved are their own item: the dangerous case.
+            const listed = serverHosts(live);
+            const moved = addresses.flatMap((address, ordinal) => {
+                const has = listed.get(ordinal + 1);
+                return has !== undefined && has !== address ? [{ server: ordinal + 1, has, address }] : [];
+            });
+            for (const m of moved)
+                items.push({
+                    kind: 'addresses',
+                    subject,
+                    difference: `lists ${m.has} for server.${m.server}, the LB now has ${m.address}`,
+                    meaning: `it will lose sync when server.${m.server}'s connection drops, and cannot rejoin through it`,
+                    fix: heal
+                });
+            const movedLine = (l) => moved.some(m => new RegExp(`^[-+] server\\.${m.server}=`).test(l));
+            lines = lines.filter(l => !movedLine(l));
+        }
+        if (lines.length > 0)
+            items.push({
+                kind: 'observer-files',
+                subject,
+                difference: `${name} differs from Git in ${lines.length} line(s)`,
+                details: lines.map(printable_oneLine),
+                meaning: 'edited on the VM by hand (or by another tool): the next deploy replaces it and restarts the observer',
+                fix: `${heal}; to keep the change, make it in environments/${environment}/environment.yaml first`
+            });
+    }
+    return items;
+}
+async function monitoringDrift(opts, observers, report, rollout) {
+    const { env } = opts;
+    const monitoring = env.monitoring;
+    const desired = renderMonitoring({ ...env, observers, monitoring });
+    try {
+        const namespace = monitoring.namespace;
+        const get = (resource, name) => opts.kubectl.getOptional(resource, name, namespace);
+        const [service, endpoints] = await Promise.all([get('services', monitoring.serviceName), get('endpoints', monitoring.serviceName)]);
+        const missing = [];
+        if (!service)
+            missing.push(`Service ${monitoring.serviceName}`);
+        if (!endpoints)
+            missing.push(`Endpoints ${monitoring.serviceName}`);
+        if (desired.serviceMonitor && (await opts.kubectl.serves('monitoring.coreos.com', 'servicemonitors'))) {
+            if (!(await get('servicemonitors.monitoring.coreos.com', monitoring.serviceName)))
+                missing.push(`ServiceMonitor ${monitoring.serviceName}`);
+        }
+        for (const m of missing)
+            report.items.push({ kind: 'monitoring', subject: m, difference: 'missing', meaning: 'Prometheus does not scrape the observers', fix: rollout });
+        if (endpoints) {
+            const live = (endpoints.subsets ?? [])
+                .flatMap(s => (s.addresses ?? []).map(a => a.ip))
+                .sort();
+            const want = observers.hosts.map(h => h.metricsAddress ?? h.host).sort();
+            if (live.join(',') !== want.join(','))
+                report.items.push({
+                    kind: 'monitoring',
+                    subject: `Endpoints ${monitoring.serviceName}`,
+                    difference: `scrape targets ${live.join(', ') || 'none'}, Git says ${want.join(', ')}`,
+                    meaning: 'Prometheus scrapes the wrong observers',
+                    fix: rollout
+                });
+        }
+        report.checked.push('monitoring objects');
+    }
+    catch (error) {
+        report.unchecked.push({ subject: 'monitoring objects', why: errorLine(error) });
+    }
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/github/summary.ts
+// Job summary helpers: one table per action, escaped for Markdown.
+
+const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+/** A Markdown table, every cell escaped; `right` names the columns aligned right (numbers). */
+function summary_markdownTable(header, rows, opts = {}) {
+    return [
+        `| ${header.map(cell).join(' | ')} |`,
+        `|${header.map((_, i) => (opts.right?.includes(i) ? '---:' : '---')).join('|')}|`,
+        ...rows.map(r => `| ${r.map(cell).join(' | ')} |`)
+    ].join('\n');
+}
+/**
+ * The root action sets this to false for its steps: its rollout-summary step writes the one
+ * summary of the environment, failure first, and the steps' own tables would come before it.
+ */
+const STEP_SUMMARIES_ENV = 'ZK_ROLLOUT_STEP_SUMMARIES';
+/** Appends Markdown to the step summary; no-op outside Actions or when the root action writes its own. */
+async function writeMarkdownSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY || process.env[STEP_SUMMARIES_ENV] === 'false')
+        return;
+    await core.summary.addRaw(markdown, true).write();
+}
+/** Appends a titled table (and optional details) to the step summary. */
+async function writeSummary(title, header, rows, details) {
+    let text = `### ${title}\n\n${summary_markdownTable(header, rows)}\n`;
+    if (details)
+        text += `\n<details><summary>Details</summary>\n\n\`\`\`\n${details}\n\`\`\`\n</details>\n`;
+    await writeMarkdownSummary(text);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/github/plan-markdown.ts
+// The pull-request plan as Markdown: one table of environments, then per environment a
+// collapsible section with its steps and every file it would write. Whatever a user wrote
+// reaches the comment only inside code (a span or a fence), where GitHub renders no HTML,
+// Markdown or @mentions; the fence is always longer than any backtick run in the file.
+
+
+
+/** Hidden first line of the sticky comment: how the next run finds it. */
+const PLAN_MARKER = '<!-- zk-rollout-plan -->';
+/** GitHub refuses a comment body longer than this. */
+const COMMENT_LIMIT = 65_536;
+/** Problems shown per invalid environment; the annotations and the log have them all. */
+const MAX_PROBLEMS = 50;
+/** A fenced code block that no line of `content` can close: the fence outruns every backtick run. */
+function plan_markdown_codeFence(content, info = '') {
+    const longest = Math.max(0, ...[...content.matchAll(/`+/g)].map(m => m[0].length));
+    const fence = '`'.repeat(Math.max(3, longest + 1));
+    return `${fence}${info}\n${content.endsWith('\n') || content === '' ? content : `${content}\n`}${fence}`;
+}
+/** An inline code span for one line of text, whatever backticks it holds. */
+function plan_markdown_codeSpan(text) {
+    const line = oneLine(text);
+    const longest = Math.max(0, ...[...line.matchAll(/`+/g)].map(m => m[0].length));
+    const ticks = '`'.repeat(longest + 1);
+    // A span that starts or ends with a backtick (or a space) needs padding, which GitHub strips.
+    const pad = /^[` ]|[` ]$/.test(line) ? ' ' : '';
+    return `${ticks}${pad}${line}${pad}${ticks}`;
+}
+/** Text inside an HTML element such as <summary>: no tag, no entity, no line break. */
+const html = (text) => oneLine(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const plan_markdown_plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const fileLanguage = (file) => (file.endsWith('.yaml') ? 'yaml' : file.endsWith('.cfg') ? 'properties' : '');
+/** The environment directory of its environment.yaml, for the `zk-rollout plan` hint. */
+const environmentDirectory = (file) => file.replace(/\/?environment\.ya?ml$/, '') || '.';
+/** `cap`: at most this many characters of the file (undefined: all of it). */
+function fileBlock(file, cap, environment) {
+    const head = `${plan_markdown_codeSpan(file.path)}\n\n`;
+    if (cap === undefined || file.content.length <= cap)
+        return `${head}${plan_markdown_codeFence(file.content, fileLanguage(file.path))}`;
+    const cut = file.content.lastIndexOf('\n', cap);
+    const shown = cap <= 0 ? '' : file.content.slice(0, cut > 0 ? cut + 1 : cap);
+    const note = `_${shown.length === 0 ? 'Left out' : `Truncated: ${shown.length} of ${file.content.length} characters shown`} ` +
+        `to fit GitHub's size limit; ${plan_markdown_codeSpan(`zk-rollout plan ${environment}`)} prints it whole._`;
+    return shown.length === 0 ? `${head}${note}` : `${head}${plan_markdown_codeFence(shown, fileLanguage(file.path))}\n\n${note}`;
+}
+/** What a rollout would change against the live release (or why that could not be read). */
+function liveSection(live) {
+    if (live.status === 'unreachable')
+        return [`**Against the live release**: cannot read the cluster, ${plan_markdown_codeSpan(live.error)}`];
+    const { summary, details } = describeLiveDiff(live.diff);
+    return [`**Against the live release**: ${plan_markdown_codeSpan(summary)}`, '', ...details.map(d => `- ${plan_markdown_codeSpan(d)}`)];
+}
+function plannedSection(e, cap, showFiles) {
+    const { plan } = e;
+    const out = [
+        `<details><summary><code>${html(e.name)}</code>: ${plan_markdown_plural(plan.steps.length, 'step')}, ${plan_markdown_plural(plan.files.length, 'file')}</summary>`,
+        '',
+        `From ${plan_markdown_codeSpan(plan.environment.file)}:`,
+        ''
+    ];
+    plan.steps.forEach((step, i) => {
+        out.push(`${i + 1}. **${step.action}**: ${plan_markdown_codeSpan(step.summary)}`);
+        for (const d of step.details)
+            out.push(`   - ${plan_markdown_codeSpan(d)}`);
+    });
+    if (e.live)
+        out.push('', ...liveSection(e.live));
+    if (showFiles)
+        for (const file of plan.files)
+            out.push('', fileBlock(file, cap, environmentDirectory(plan.environment.file)));
+    else
+        out.push('', `_${plan_markdown_plural(plan.files.length, 'file')} left out to fit GitHub's size limit._`);
+    out.push('', '</details>');
+    return out.join('\n');
+}
+function invalidSection(e) {
+    const shown = e.problems.slice(0, MAX_PROBLEMS);
+    const more = e.problems.length - shown.length;
+    return [
+        `<details open><summary><code>${html(e.name)}</code>: invalid, ${plan_markdown_plural(e.problems.length, 'problem')}</summary>`,
+        '',
+        'Nothing is rolled out until these are fixed (they are also annotated on the files):',
+        '',
+        plan_markdown_codeFence(shown.join('\n')),
+        ...(more > 0 ? ['', `_and ${more} more: see the annotations and the job log._`] : []),
+        '',
+        '</details>'
+    ].join('\n');
+}
+function render(input, shape) {
+    const rows = input.environments.map(e => e.status === 'planned'
+        ? [plan_markdown_codeSpan(e.name), 'plan below', e.servers, e.observers]
+        : e.status === 'invalid'
+            ? [plan_markdown_codeSpan(e.name), `**invalid**: ${plan_markdown_plural(e.problems.length, 'problem')}`, '', '']
+            : [plan_markdown_codeSpan(e.name), 'removed: nothing is rolled out (the release stays until removed by hand)', '', '']);
+    const invalid = input.environments.filter(e => e.status === 'invalid').length;
+    const out = [
+        PLAN_MARKER,
+        '### zk-rollout plan',
+        '',
+        `What merging this pull request would roll out${input.sha ? ` (commit ${plan_markdown_codeSpan(input.sha.slice(0, 12))})` : ''}. ` +
+            `Nothing has been deployed${input.runUrl ? `; [the run](${encodeURI(input.runUrl)}) has the log` : ''}.` +
+            (invalid > 0 ? ` **${plan_markdown_plural(invalid, 'environment')} invalid**: the check fails until fixed.` : ''),
+        ''
+    ];
+    if (rows.length > 0)
+        out.push(markdownTable(['environment', 'plan', 'servers', 'observers'], rows, { right: [2, 3] }), '');
+    else
+        out.push('This pull request changes no environment.', '');
+    out.push(input.unchanged.length > 0
+        ? `**Unchanged** (not rolled out): ${input.unchanged.map(plan_markdown_codeSpan).join(', ')}`
+        : '**Unchanged**: none, every environment of the repository is in this plan.');
+    const sections = input.environments.filter(e => e.status !== 'removed');
+    for (const e of sections.slice(0, shape.sections)) {
+        if (e.status === 'planned')
+            out.push('', plannedSection(e, shape.cap, shape.files));
+        else if (e.status === 'invalid')
+            out.push('', invalidSection(e));
+    }
+    const left = sections.length - Math.min(shape.sections, sections.length);
+    if (left > 0)
+        out.push('', `_${plan_markdown_plural(left, 'more environment')} left out to fit GitHub's size limit: the job summary has them._`);
+    return `${out.join('\n')}\n`;
+}
+/** The largest whole number in [low, high] for which `fits` holds, given it holds for `low` and only gets harder. */
+function largest(low, high, fits) {
+    while (low < high) {
+        const mid = Math.ceil((low + high) / 2);
+        if (fits(mid))
+            low = mid;
+        else
+            high = mid - 1;
+    }
+    return low;
+}
+/**
+ * The plan comment, at most `limit` characters. When the whole plan is longer, every file is cut
+ * to the largest size that fits (with a note); then files are left out; then the last
+ * environments' sections. Sections are dropped whole: never an unclosed fence or <details>.
+ */
+function planMarkdown(input, limit = COMMENT_LIMIT) {
+    const all = input.environments.length;
+    const fits = (shape) => render(input, shape).length <= limit;
+    if (fits({ files: true, sections: all }))
+        return render(input, { files: true, sections: all });
+    if (fits({ cap: 0, files: true, sections: all })) {
+        const longest = Math.max(0, ...input.environments.flatMap(e => (e.status === 'planned' ? e.plan.files.map(f => f.content.length) : [])));
+        const cap = largest(0, longest, n => fits({ cap: n, files: true, sections: all }));
+        return render(input, { cap, files: true, sections: all });
+    }
+    const sections = largest(0, all, n => fits({ files: false, sections: n }));
+    const text = render(input, { files: false, sections });
+    if (text.length <= limit)
+        return text;
+    // Thousands of environments: even the table is too long.
+    const note = '\n\n_Cut: the plan is too long for one comment; the job summary and the log have all of it._\n';
+    return `${text.slice(0, Math.max(0, limit - note.length))}${note}`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/drift/types.ts
+// What drift detection reports: each difference between Git's rendered intent and the live
+// state, what it means, and what fixes it; and what could not be checked, and why.
+/**
+ * Drift found anywhere wins (exit 2) even when some part could not be checked, because what was
+ * found needs fixing either way; otherwise anything unchecked is a failure to check (exit 1).
+ */
+function types_driftStatus(report) {
+    if (report.items.length > 0)
+        return 'drift';
+    return report.unchecked.length > 0 ? 'unchecked' : 'in-sync';
+}
+const EXIT_CODES = { 'in-sync': 0, drift: 2, unchecked: 1 };
+
+;// CONCATENATED MODULE: ./workflows-lib/src/drift/format.ts
+// A drift report for people (a terminal table, the Markdown of the drift issue) and machines (JSON).
+// Every value from the cluster or a VM is made one line and inert before it is printed.
+
+
+
+const STATUS_LINE = {
+    'in-sync': 'in sync with Git',
+    drift: 'DRIFT: the live state differs from Git',
+    unchecked: 'could not check everything (nothing found that differs in what was checked)'
+};
+function formatDriftText(report) {
+    const status = types_driftStatus(report);
+    const lines = [`Drift of environment "${printable_oneLine(report.environment)}": ${STATUS_LINE[status]}`];
+    if (report.checked.length)
+        lines.push(`  checked: ${report.checked.map(printable_oneLine).join(', ')}`);
+    for (const item of report.items) {
+        lines.push('', `  ${item.kind.padEnd(16)} ${printable_oneLine(item.subject)}: ${printable_oneLine(item.difference)}`);
+        for (const d of item.details ?? [])
+            lines.push(`      ${printable_oneLine(d)}`);
+        lines.push(`      means: ${printable_oneLine(item.meaning)}`, `      fix:   ${printable_oneLine(item.fix)}`);
+    }
+    if (report.unchecked.length) {
+        lines.push('', '  could not check:');
+        for (const u of report.unchecked)
+            lines.push(`    ${printable_oneLine(u.subject)}: ${printable_oneLine(u.why)}`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+// Values from the cluster or a VM go into code spans (GitHub renders no Markdown, HTML or
+// @mention there); our own sentences are escaped as text. A pipe would end a table cell.
+const code = (text) => codeSpan(text).replaceAll('|', '\\|');
+const format_text = (t) => oneLine(t)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[|*_`[\]@]/g, c => `\\${c}`);
+/** The body of the environment's drift issue (and of the job summary). */
+function formatDriftMarkdown(report, opts = {}) {
+    const status = driftStatus(report);
+    const parts = [`### Drift of environment ${code(report.environment)}: ${STATUS_LINE[status]}`, ''];
+    if (report.items.length) {
+        parts.push('| what | where | difference | what it means | fix |', '| --- | --- | --- | --- | --- |');
+        for (const i of report.items)
+            parts.push(`| ${i.kind} | ${code(i.subject)} | ${code(i.difference)} | ${format_text(i.meaning)} | ${format_text(i.fix)} |`);
+        parts.push('');
+        for (const i of report.items.filter(x => x.details?.length)) {
+            // Fenced (a fence no line can close), so file lines are shown as they are.
+            parts.push(`<details><summary>${format_text(i.subject)}: ${format_text(i.difference)}</summary>`, '', codeFence((i.details ?? []).map(oneLine).join('\n'), 'diff'), '</details>', '');
+        }
+    }
+    if (report.unchecked.length) {
+        parts.push('Could not check:', '');
+        for (const u of report.unchecked)
+            parts.push(`- ${code(u.subject)}: ${code(u.why)}`);
+        parts.push('');
+    }
+    if (report.checked.length)
+        parts.push(`Checked: ${report.checked.map(code).join(', ')}.`, '');
+    if (opts.runUrl)
+        parts.push(`Found by ${opts.runUrl}.`, '');
+    return parts.join('\n');
+}
+function formatDriftJson(report) {
+    return `${JSON.stringify({ status: types_driftStatus(report), ...report }, null, 2)}\n`;
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/drift/heal.ts
+
+function healDecision(mode, drift) {
+    if (mode === 'none')
+        return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' };
+    if (!drift.items.some(i => i.kind === 'addresses'))
+        return { heal: false, why: 'no LoadBalancer address moved' };
+    const other = drift.items.filter(i => i.kind !== 'addresses');
+    if (other.length > 0)
+        return { heal: false, why: `other drift needs a person first: ${[...new Set(other.map(i => i.kind))].join(', ')}` };
+    if (drift.unchecked.length > 0)
+        return { heal: false, why: 'not everything could be checked' };
+    return { heal: true };
+}
+function healObservers(opts) {
+    return deployObservers({
+        environment: opts.env,
+        servers: opts.drift.addresses,
+        credentials: opts.credentials,
+        secretFiles: opts.secretFiles,
+        jumpHost: opts.jumpHost,
+        log: opts.log
+    });
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/drift/index.ts
+
+
+
+
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/cli/main.ts
-// `zk-rollout plan <environment dir>`: validate an environment and print what a rollout would do.
+// `zk-rollout plan|rollout|drift <environment dir>`: what a rollout would do, the rollout itself, and
+// what differs between Git and the live state.
+
+
 
 
 
@@ -41595,6 +42540,8 @@ function formatRolloutReport(env, r) {
 const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--base ref] [--kubeconfig file] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
                   [--kubectl path] [--helm path] [--rollback-on-failure] [--verbose]
+       zk-rollout drift <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
+                  [--kubectl path] [--helm path] [--format text|json] [--heal observers]
        zk-rollout schema
 
   plan       Validate environments/<name>/environment.yaml and print every step and file a
@@ -41608,9 +42555,16 @@ const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--bas
              deploy the observers over SSH (host keys checked against --known-hosts), and
              register them for monitoring. --kubeconfig defaults to $KUBECONFIG.
   --verbose  Also print debug lines (each command run).
+  drift      Compare Git with the live state, read-only: the release and its values, the
+             StatefulSet's size, the LoadBalancers and their addresses against what each
+             observer lists, every observer's files (sha256 over SSH), its mode and lag behind
+             the leader, the monitoring objects. Exit 0 in sync, 2 drift (even if some part
+             could not be checked), 1 could not check.
+  --heal     observers: when the only drift is moved LoadBalancer addresses, redeploy the
+             observers with the current ones (verified, rolled back on failure), then check again.
   schema     Print the JSON Schema of environment.yaml.
 
-Exit codes: 0 ok, 1 invalid environment (or a size change a rollout would refuse), 2 usage error.`;
+Exit codes: 0 ok, 1 invalid environment (or a size change a rollout would refuse), 2 usage error\n(drift: see above).`;
 function defaultPackageRoot() {
     // dist/cli/index.js or src/cli/main.ts -> three levels up is the repository root.
     return external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname((0,external_node_url_.fileURLToPath)(import.meta.url)), '..', '..', '..');
@@ -41633,6 +42587,7 @@ async function main_run(argv, given) {
                 'ssh-key': { type: 'string' },
                 'known-hosts': { type: 'string' },
                 'rollback-on-failure': { type: 'boolean', default: false },
+                heal: { type: 'string', default: 'none' },
                 verbose: { type: 'boolean', default: false },
                 help: { type: 'boolean', short: 'h' }
             }
@@ -41659,6 +42614,13 @@ async function main_run(argv, given) {
     }
     if (command === 'rollout' && directory && rest.length === 0) {
         return runRollout(directory, values, io);
+    }
+    if (command === 'drift' &&
+        directory &&
+        rest.length === 0 &&
+        ['text', 'json'].includes(values.format ?? '') &&
+        ['none', 'observers'].includes(values.heal ?? '')) {
+        return runDrift(directory, values, io);
     }
     if (command !== 'plan' || !directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '')) {
         io.err(`${USAGE}\n`);
@@ -41719,6 +42681,39 @@ async function runRollout(directory, flags, io) {
             io.out(formatRolloutReport(env, report));
         });
     });
+}
+async function runDrift(directory, flags, io) {
+    let code = 1;
+    const status = await guarded(io, async () => {
+        const env = await loadEnvironment(external_node_path_namespaceObject.resolve(io.cwd, directory), { repository: io.cwd });
+        const kubeconfig = flags.kubeconfig ? external_node_path_namespaceObject.resolve(io.cwd, flags.kubeconfig) : process.env.KUBECONFIG;
+        if (!kubeconfig)
+            throw new Error('no cluster credentials: pass --kubeconfig or set KUBECONFIG');
+        const [kubectlPath, helmPath] = await Promise.all([io.which(flags.kubectl ?? 'kubectl'), io.which(flags.helm ?? 'helm')]);
+        const read = (file) => external_node_fs_namespaceObject.promises.readFile(external_node_path_namespaceObject.resolve(io.cwd, file), 'utf8');
+        const credentials = flags['ssh-key'] && flags['known-hosts']
+            ? { privateKey: await read(flags['ssh-key']), knownHosts: await read(flags['known-hosts']) }
+            : undefined;
+        const kubectl = new Kubectl(kubectlPath, kubeconfig);
+        const helm = new Helm(helmPath, kubeconfig);
+        const roots = { bundled: io.packageRoot, repository: io.cwd };
+        await withSecretFiles(async (secretFiles) => {
+            const ssh = credentials ? { credentials, secretFiles } : undefined;
+            let drift = await detectDrift({ env, helm, kubectl, roots, ssh });
+            const decision = healDecision(flags.heal === 'observers' ? 'observers' : 'none', drift);
+            if (flags.heal === 'observers' && types_driftStatus(drift) === 'drift')
+                io.err(`zk-rollout: heal: ${decision.heal ? 'redeploying the observers with the current addresses' : `not healing: ${decision.why}`}\n`);
+            if (decision.heal && ssh) {
+                const healed = await healObservers({ env, drift, ...ssh });
+                if (!healed.ok)
+                    io.err(`zk-rollout: heal failed: ${deployFailureMessage(healed)}\n`);
+                drift = await detectDrift({ env, helm, kubectl, roots, ssh });
+            }
+            io.out(flags.format === 'json' ? formatDriftJson(drift) : formatDriftText(drift));
+            code = EXIT_CODES[types_driftStatus(drift)];
+        });
+    });
+    return status === 0 ? code : status;
 }
 /** Runs a command body; configuration problems and failures become exit code 1 with a message. */
 async function guarded(io, body) {
