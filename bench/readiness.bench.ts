@@ -19,7 +19,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { loadEnvironment, type Environment } from '../workflows-lib/src/environment/index.js'
-import { Helm } from '../workflows-lib/src/kube/helm.js'
+import { Helm, helmUpgradeArgs } from '../workflows-lib/src/kube/helm.js'
 import { Kubectl } from '../workflows-lib/src/kube/kubectl.js'
 import type { Pod } from '../test/sandbox/kubelet.js'
 import { deployChart, upgradeRequest } from '../workflows-lib/src/steps/deploy-chart.js'
@@ -125,8 +125,7 @@ async function addedLatency(waiter: Waiter, n: number, chart: Chart = 'rolling')
     if (waiter.startsWith('helm')) {
       const req = upgradeRequest(env, roots)
       const binary = waiter === 'helm 3 --wait' ? sandbox.helm3 : sandbox.helm4
-      const args = ['upgrade', '--install', req.release, req.chart, ...req.chartFlags, '--namespace', req.namespace, '--values', req.valuesFile]
-      for (const [k, v] of Object.entries(req.set)) args.push('--set', `${k}=${v}`)
+      const args = helmUpgradeArgs(req)
       await run(binary, [...args, '--wait', '--timeout', '5m'])
       returned = performance.now()
     } else {

@@ -20,6 +20,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { loadEnvironment, type Environment } from '../workflows-lib/src/environment/index.js'
 import { renderObserverFiles, renderMonitoring, renderServerServices, toYamlDocuments } from '../workflows-lib/src/render/index.js'
+import { helmUpgradeArgs } from '../workflows-lib/src/kube/helm.js'
 import { upgradeRequest } from '../workflows-lib/src/steps/deploy-chart.js'
 import { fourLetterWord } from '../workflows-lib/src/zookeeper/four-letter.js'
 import { parseSrvr } from '../workflows-lib/src/zookeeper/srvr.js'
@@ -191,19 +192,7 @@ async function viaPush(yaml?: string): Promise<void> {
 /** The runbook's steps, scripted: nothing waits longer than it must (a person would). */
 async function viaRunbook(env: Environment, envDir: string): Promise<void> {
   const req = upgradeRequest(env, { bundled: repoRoot, repository: path.dirname(path.dirname(envDir)) })
-  const args = [
-    'upgrade',
-    '--install',
-    req.release,
-    req.chart,
-    ...req.chartFlags,
-    '--namespace',
-    req.namespace,
-    '--create-namespace',
-    '--values',
-    req.valuesFile
-  ]
-  for (const [k, v] of Object.entries(req.set)) args.push('--set', `${k}=${v}`)
+  const args = helmUpgradeArgs(req)
   await run(world.sandbox.helm3, [...args, '--wait', '--timeout', '5m', '--kubeconfig', world.sandbox.kubeconfig])
   const kubectl = (a: string[], input?: string): Promise<string> =>
     run(world.sandbox.kubectl, ['--kubeconfig', world.sandbox.kubeconfig, '-n', env.kubernetes.namespace, ...a], input)

@@ -105,21 +105,7 @@ export class Helm {
   }
 
   private upgradeArgs(req: UpgradeRequest): string[] {
-    return [
-      'upgrade',
-      '--install',
-      req.release,
-      req.chart,
-      ...req.chartFlags,
-      '--namespace',
-      req.namespace,
-      '--create-namespace',
-      '--values',
-      req.valuesFile,
-      ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
-      '-o',
-      'json'
-    ]
+    return [...helmUpgradeArgs(req), '-o', 'json']
   }
 
   /** What an upgrade would produce, rendered against the live cluster's capabilities. */
@@ -157,4 +143,21 @@ export function findStatefulSet(manifest: string, release: string): StatefulSet 
       `release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`
     )
   return sets[0]
+}
+
+/** `helm upgrade --install` of a request, as helm takes it (the benchmarks run other helms with it). */
+export function helmUpgradeArgs(req: UpgradeRequest): string[] {
+  return [
+    'upgrade',
+    '--install',
+    req.release,
+    req.chart,
+    ...req.chartFlags,
+    '--namespace',
+    req.namespace,
+    '--create-namespace',
+    '--values',
+    req.valuesFile,
+    ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+  ]
 }
