@@ -2,12 +2,13 @@
 // run real servers, observer "VMs" that are real sshd processes (each in its own mount
 // namespace, `docker compose` provided by the compose shim), and an environment pointing at
 // them. Used by the end-to-end test and by `npm run demo`.
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { Kubectl } from '../../workflows-lib/src/kube/kubectl.js'
 import { startSandbox, type Sandbox } from '../sandbox/index.js'
 import { prepareShimState, shimContainers, stopShimContainers } from '../support/compose-shim/shim.js'
+import { repoRoot } from '../support/environments.js'
 import { sandboxValues, serviceMonitorCrd } from '../support/kube.js'
 import { isProcessAlive, stopAllTracked } from '../support/processes.js'
 import { generateKey, sshPortFor, startSshd, type Sshd } from '../support/sshd.js'
@@ -150,4 +151,25 @@ export function rolloutArgs(world: World): string[] {
     '--known-hosts',
     world.knownHostsFile
   ]
+}
+
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the committed CLI bundle (workflows-lib/dist/cli) against this world; never throws on a non-zero exit. */
+export function runCli(world: World, args: string[]): Promise<CliRun> {
+  return new Promise(resolve =>
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, 'workflows-lib', 'dist', 'cli', 'index.js'), ...args],
+      { env: { ...process.env, ...world.sandbox.env }, timeout: 300_000, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0
+        resolve({ code, stdout, stderr })
+      }
+    )
+  )
 }

@@ -16,7 +16,7 @@ import { Kubectl } from '../../workflows-lib/src/kube/kubectl.js'
 import type { Service } from '../../workflows-lib/src/kube/types.js'
 import { fourLetterWord } from '../../workflows-lib/src/zookeeper/four-letter.js'
 import { parseSrvr } from '../../workflows-lib/src/zookeeper/srvr.js'
-import { rolloutArgs, startWorld, type World } from '../e2e/world.js'
+import { rolloutArgs, runCli, startWorld, type CliRun, type World } from '../e2e/world.js'
 import { addressBlocks } from '../support/addresses.js'
 import { shimContainers, stopShimContainers } from '../support/compose-shim/shim.js'
 import { repoRoot } from '../support/environments.js'
@@ -32,18 +32,7 @@ interface DriftRun {
   json?: { status: DriftStatus; items: DriftItem[]; unchecked: Unchecked[]; checked: string[] }
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [path.join(repoRoot, 'workflows-lib', 'dist', 'cli', 'index.js'), ...args], {
-      env: { ...process.env, ...world.sandbox.env },
-      timeout: 300_000
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
+const cli = (args: string[]): Promise<CliRun> => runCli(world, args)
 
 /** `zk-rollout drift` with the world's credentials (the rollout's, `rollout` replaced). */
 async function drift(opts: { format?: 'json' | 'text'; heal?: boolean; directory?: string } = {}): Promise<DriftRun> {

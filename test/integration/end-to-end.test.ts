@@ -2,36 +2,21 @@
 // an environment onto a sandbox cluster whose pods run real ZooKeeper servers, and onto two
 // observer VMs that are real sshd processes. Then it runs again and must change nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { promisify } from 'node:util'
 import { Kubectl } from '../../workflows-lib/src/kube/kubectl.js'
 import type { KubeObject } from '../../workflows-lib/src/kube/types.js'
 import { fourLetterWord } from '../../workflows-lib/src/zookeeper/four-letter.js'
 import { parseSrvr } from '../../workflows-lib/src/zookeeper/srvr.js'
-import { rolloutArgs, startWorld, type World } from '../e2e/world.js'
+import { rolloutArgs, runCli, startWorld, type CliRun, type World } from '../e2e/world.js'
 import { addressBlocks } from '../support/addresses.js'
 import { shimContainers } from '../support/compose-shim/shim.js'
-import { repoRoot } from '../support/environments.js'
 import { zkCli } from '../support/zookeeper.js'
 
-const execFileAsync = promisify(execFile)
 let world: World
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [path.join(repoRoot, 'workflows-lib', 'dist', 'cli', 'index.js'), ...args], {
-      env: { ...process.env, ...world.sandbox.env },
-      timeout: 300_000
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
+const cli = (args: string[]): Promise<CliRun> => runCli(world, args)
 
 beforeAll(async () => {
   world = await startWorld({
