@@ -37892,21 +37892,7 @@ class Helm {
         return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
     }
     upgradeArgs(req) {
-        return [
-            'upgrade',
-            '--install',
-            req.release,
-            req.chart,
-            ...req.chartFlags,
-            '--namespace',
-            req.namespace,
-            '--create-namespace',
-            '--values',
-            req.valuesFile,
-            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
-            '-o',
-            'json'
-        ];
+        return [...helmUpgradeArgs(req), '-o', 'json'];
     }
     /** What an upgrade would produce, rendered against the live cluster's capabilities. */
     async dryRun(req) {
@@ -37936,6 +37922,22 @@ function findStatefulSet(manifest, release) {
     if (sets.length !== 1)
         throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
     return sets[0];
+}
+/** `helm upgrade --install` of a request, as helm takes it (the benchmarks run other helms with it). */
+function helmUpgradeArgs(req) {
+    return [
+        'upgrade',
+        '--install',
+        req.release,
+        req.chart,
+        ...req.chartFlags,
+        '--namespace',
+        req.namespace,
+        '--create-namespace',
+        '--values',
+        req.valuesFile,
+        ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+    ];
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
@@ -39945,6 +39947,17 @@ ${perFile('content', 'C', '%s')}
 hash_of() {
   if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; else echo missing; fi
 }
+# The host's file against ours: same, new (not on the host) or changed.
+file_state() {
+  have=$(hash_of "$DIR/$1")
+  if [ "$have" = "$(want_hash "$1")" ]; then
+    echo same
+  elif [ "$have" = missing ]; then
+    echo new
+  else
+    echo changed
+  fi
+}
 # The sha256 each file had when apply started ("missing": there was no such file), set by cmd_apply.
 ${perFile('was_hash', 'WAS', '%s\\n')}
 # existed yes: the files there when apply started, as "a, b" ('' on a first deploy); no: the others.
@@ -40124,16 +40137,8 @@ cmd_stage() {
   need timeout 'install coreutils'
   changed=0
   for f in $FILES; do
-    have=$(hash_of "$DIR/$f")
-    if [ "$have" = "$(want_hash "$f")" ]; then
-      state=same
-    elif [ "$have" = missing ]; then
-      state=new
-      changed=$((changed + 1))
-    else
-      state=changed
-      changed=$((changed + 1))
-    fi
+    state=$(file_state "$f")
+    [ "$state" = same ] || changed=$((changed + 1))
     emit "file $f $state"
   done
   if command -v bash >/dev/null 2>&1; then report_srvr "$(probe)"; fi
@@ -40233,14 +40238,7 @@ cmd_inspect() {
   need timeout 'install coreutils'
   need base64 'install coreutils'
   for f in $FILES; do
-    have=$(hash_of "$DIR/$f")
-    if [ "$have" = "$(want_hash "$f")" ]; then
-      state=same
-    elif [ "$have" = missing ]; then
-      state=new
-    else
-      state=changed
-    fi
+    state=$(file_state "$f")
     emit "file $f $state"
     [ "$state" = changed ] && emit "content $f $(head -c 65536 -- "$DIR/$f" | base64 | tr -d '\n')"
   done

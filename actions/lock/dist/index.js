@@ -37843,21 +37843,7 @@ class Helm {
         return { name: meta.name, namespace: meta.namespace, revision: meta.revision, status: meta.status, chartVersion: meta.version, manifest };
     }
     upgradeArgs(req) {
-        return [
-            'upgrade',
-            '--install',
-            req.release,
-            req.chart,
-            ...req.chartFlags,
-            '--namespace',
-            req.namespace,
-            '--create-namespace',
-            '--values',
-            req.valuesFile,
-            ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
-            '-o',
-            'json'
-        ];
+        return [...helmUpgradeArgs(req), '-o', 'json'];
     }
     /** What an upgrade would produce, rendered against the live cluster's capabilities. */
     async dryRun(req) {
@@ -37887,6 +37873,22 @@ function findStatefulSet(manifest, release) {
     if (sets.length !== 1)
         throw new Error(`release ${release} renders ${sets.length} StatefulSets${sets.length ? ` (${sets.map(s => s.metadata.name).join(', ')})` : ''}; zk-rollout needs exactly one ZooKeeper StatefulSet`);
     return sets[0];
+}
+/** `helm upgrade --install` of a request, as helm takes it (the benchmarks run other helms with it). */
+function helmUpgradeArgs(req) {
+    return [
+        'upgrade',
+        '--install',
+        req.release,
+        req.chart,
+        ...req.chartFlags,
+        '--namespace',
+        req.namespace,
+        '--create-namespace',
+        '--values',
+        req.valuesFile,
+        ...Object.entries(req.set).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+    ];
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/kubectl.ts
