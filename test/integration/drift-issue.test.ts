@@ -39,14 +39,21 @@ describe('drift issue', () => {
     expect(api.state.issues).toHaveLength(1)
     expect(api.state.issues[0].body).toContain('replicas 4')
 
+    // A person edits the body in the web UI (GitHub stores CRLF): still the same issue.
+    await client.rest.issues.update({ ...repo, issue_number: number, body: '<!-- zk-rollout-drift: prod -->\r\nreplicas 4\r\nnote from ops' })
+    expect(await sync('drift', 'observer 102 lists 10.0.0.7; replicas 4')).toEqual({ action: 'updated', number })
+    expect(api.state.issues).toHaveLength(1)
+
     // Could not check: not evidence either way.
     expect(await sync('unchecked')).toEqual({ action: 'none' })
     expect(api.state.issues[0].state).toBe('open')
 
-    expect(await sync('in-sync')).toEqual({ action: 'closed', number })
+    expect(
+      await syncDriftIssue(client, repo, { environment: 'prod', status: 'in-sync', markdown: '', healed: 'Healed: the observers were redeployed.' })
+    ).toEqual({ action: 'closed', number })
     expect(api.state.issues[0]).toMatchObject({ state: 'closed', state_reason: 'completed' })
     expect(api.state.comments.map(c => [c.issue_number, c.body])).toEqual([
-      [number, 'The live state of environment `prod` matches Git again (checked by https://github.com/acme/platform/actions/runs/1): closing.']
+      [number, 'The live state of environment `prod` matches Git again: closing.\n\nHealed: the observers were redeployed.']
     ])
     // Drift again later: a new issue (the closed one stays closed, with its history).
     expect(await sync('drift')).toMatchObject({ action: 'created' })

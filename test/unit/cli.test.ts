@@ -110,6 +110,16 @@ describe('zk-rollout CLI', () => {
     }
   )
 
+  // For drift, 2 means "drift found": a usage error there must not look like one.
+  it.each([[['drift']], [['drift', 'x', '--format', 'yaml']], [['drift', 'x', '--heal', 'all']], [['drift', 'x', '--jump-host', 'b']]])(
+    'exits 1 with usage for %j',
+    async args => {
+      const { code, err } = await cli(args)
+      expect(code).toBe(1)
+      expect(err).toContain('zk-rollout drift <environment dir>')
+    }
+  )
+
   it('prints the schema, and the committed schema file matches it', async () => {
     const { code, out } = await cli(['schema'])
     expect(code).toBe(0)

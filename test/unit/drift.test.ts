@@ -50,8 +50,16 @@ describe('live zoo.cfg', () => {
     expect(differingLines(ours, 'initLimit=10\n# edited by hand\ntickTime=2000\nserver.1=a:2888:3888\n')).toEqual([])
     expect(differingLines(ours, 'tickTime=2000\ninitLimit=20\nserver.1=a:2888:3888\nmaxClientCnxns=1000\n')).toEqual([
       '- initLimit=10',
-      '+ initLimit=20',
-      '+ maxClientCnxns=1000'
+      '+ initLimit= (value on the host not shown)',
+      '+ maxClientCnxns= (value on the host not shown)'
+    ])
+    // What a person typed on the VM may be a secret: only its key reaches the report.
+    expect(
+      differingLines('', 'authProvider.1=x\n      - JVMFLAGS=-Dzookeeper.DigestAuthenticationProvider.superDigest=super:s3cr3t\nhunter2\n')
+    ).toEqual([
+      '+ authProvider.1= (value on the host not shown)',
+      '+       - JVMFLAGS= (value on the host not shown)',
+      '+ (a line on the host, not shown)'
     ])
   })
 })
@@ -76,6 +84,9 @@ describe('heal: observers', () => {
       why: 'other drift needs a person first: observer-files'
     })
     expect(healDecision('observers', report([item('addresses')], [{ subject: 'x', why: 'y' }])).heal).toBe(false)
+    // An observer that already lost sync through the moved address is the case heal is for.
+    expect(healDecision('observers', report([item('addresses'), item('observer-serving')]))).toEqual({ heal: true })
+    expect(healDecision('observers', report([item('addresses'), item('observer-serving', { subject: 'observer 101 (10.0.1.4)' })])).heal).toBe(false)
   })
 })
 

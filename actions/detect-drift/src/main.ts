@@ -22,7 +22,7 @@ export async function run(): Promise<void> {
     const settings = getSettings()
     const env = await loadActionEnvironment(settings.environment)
     const roots = chartRoots(import.meta.url)
-    const { drift, healNote } = await withKubeClients(settings.kube, ({ kubectl, helm }) =>
+    const { drift, healNote, healFailed } = await withKubeClients(settings.kube, ({ kubectl, helm }) =>
       withSecretFiles(async secretFiles => {
         const ssh = settings.credentials ? { credentials: settings.credentials, secretFiles, jumpHost: settings.jumpHost } : undefined
         let found = await detectDrift({ env, helm, kubectl, roots, ssh })
@@ -39,7 +39,7 @@ export async function run(): Promise<void> {
           } else note = `Not healed: ${decision.why}.`
           log.info(note)
         }
-        return { drift: found, healNote: note }
+        return { drift: found, healNote: note, healFailed: note?.startsWith('Healing failed') === true }
       })
     )
     const status = driftStatus(drift)
@@ -53,13 +53,16 @@ export async function run(): Promise<void> {
         environment: env.name,
         status,
         markdown,
-        runUrl: runUrl()
+        runUrl: runUrl(),
+        ...(healNote && !healFailed ? { healed: healNote } : {})
       })
       if (issue.action !== 'none') {
         core.setOutput('issue', String(issue.number))
         log.info(`drift issue #${issue.number}: ${issue.action}`)
       }
     }
+    // A heal that failed was rolled back where it could be; the step says so by failing.
+    if (healFailed) throw new Error(healNote!)
     if (status === 'unchecked') throw new Error(`could not check: ${drift.unchecked.map(u => `${u.subject}: ${u.why}`).join('; ')}`)
     if (status === 'drift' && settings.failOnDrift) throw new Error(`environment ${env.name} drifted from Git: ${drift.items.length} difference(s)`)
   })

@@ -43,7 +43,7 @@ export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c]
              StatefulSet's size, the LoadBalancers and their addresses against what each
              observer lists, every observer's files (sha256 over SSH), its mode and lag behind
              the leader, the monitoring objects. Exit 0 in sync, 2 drift (even if some part
-             could not be checked), 1 could not check.
+             could not be checked), 1 could not check or a usage error.
   --heal     observers: when the only drift is moved LoadBalancer addresses, redeploy the
              observers with the current ones (verified, rolled back on failure), then check again.
   schema     Print the JSON Schema of environment.yaml.
@@ -90,7 +90,8 @@ export async function run(argv: string[], given: Io): Promise<number> {
     })
   } catch (error) {
     io.err(`${(error as Error).message}\n\n${USAGE}\n`)
-    return 2
+    // For drift, 2 means "drift found".
+    return argv[0] === 'drift' ? 1 : 2
   }
   const { values, positionals } = parsed
   // In a runner, progress goes through @actions/core; in a terminal, as plain lines.
@@ -108,13 +109,12 @@ export async function run(argv: string[], given: Io): Promise<number> {
   if (command === 'rollout' && directory && rest.length === 0) {
     return runRollout(directory, values, io)
   }
-  if (
-    command === 'drift' &&
-    directory &&
-    rest.length === 0 &&
-    ['text', 'json'].includes(values.format ?? '') &&
-    ['none', 'observers'].includes(values.heal ?? '')
-  ) {
+  if (command === 'drift') {
+    // Not 2: for drift, 2 means "drift found", and a script must not read a typo as that.
+    if (!directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '') || !['none', 'observers'].includes(values.heal ?? '')) {
+      io.err(`${USAGE}\n`)
+      return 1
+    }
     return runDrift(directory, values, io)
   }
   if (command !== 'plan' || !directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '')) {

@@ -60,7 +60,7 @@ export async function detectDrift(opts: DetectDriftOptions): Promise<DriftDetect
   } catch (error) {
     report.unchecked.push({ subject: `release ${env.kubernetes.release} in namespace ${env.kubernetes.namespace}`, why: errorLine(error) })
   }
-  if (diff) report.items.push(...releaseDrift(env, diff, rollout))
+  if (diff) report.items.push(...releaseDrift(diff, rollout, report.unchecked))
 
   const addresses = await serviceAddresses(opts, report, rollout)
   report.addresses = addresses
@@ -69,7 +69,7 @@ export async function detectDrift(opts: DetectDriftOptions): Promise<DriftDetect
   return report
 }
 
-function releaseDrift(env: Environment, diff: LiveDiff, rollout: string): DriftItem[] {
+function releaseDrift(diff: LiveDiff, rollout: string, unchecked: DriftReport['unchecked']): DriftItem[] {
   const items: DriftItem[] = []
   if (!diff.live) {
     items.push({
@@ -81,7 +81,10 @@ function releaseDrift(env: Environment, diff: LiveDiff, rollout: string): DriftI
     })
     return items
   }
-  if (!diff.unchanged && diff.refusals.length === 0) {
+  // A refusal (a pending release helm will not touch, a size change a rollout would refuse) means
+  // the comparison is not the whole story: say so rather than report "in sync".
+  for (const refusal of diff.refusals) unchecked.push({ subject: `release ${diff.release}`, why: oneLine(refusal) })
+  if (!diff.unchanged && diff.chartVersion !== undefined) {
     const details = diff.objects.flatMap(o =>
       o.change === 'changed'
         ? [

@@ -21,7 +21,12 @@ export interface HealDecision {
 export function healDecision(mode: HealMode, drift: DriftDetection): HealDecision {
   if (mode === 'none') return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' }
   if (!drift.items.some(i => i.kind === 'addresses')) return { heal: false, why: 'no LoadBalancer address moved' }
-  const other = drift.items.filter(i => i.kind !== 'addresses')
+  // An observer that already lost sync through a moved address is the case heal exists for: its
+  // "not serving" or lag item goes with the address item of the same host.
+  const moved = new Set(drift.items.filter(i => i.kind === 'addresses').map(i => i.subject))
+  const other = drift.items.filter(
+    i => i.kind !== 'addresses' && !((i.kind === 'observer-serving' || i.kind === 'observer-lag') && moved.has(i.subject))
+  )
   if (other.length > 0) return { heal: false, why: `other drift needs a person first: ${[...new Set(other.map(i => i.kind))].join(', ')}` }
   if (drift.unchecked.length > 0) return { heal: false, why: 'not everything could be checked' }
   return { heal: true }

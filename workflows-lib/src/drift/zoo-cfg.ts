@@ -21,11 +21,21 @@ const meaningful = (text: string): string[] =>
     .map(l => l.trimEnd())
     .filter(l => l.trim() !== '' && !l.trimStart().startsWith('#'))
 
-/** Lines ours has that the host's lacks ("- "), and lines the host's has that ours lacks ("+ "). */
+/**
+ * A line found on the host is shown by its key only: a hand edit is where people put passwords
+ * (a superDigest, JVMFLAGS, registry credentials), and the report goes into the job log and an
+ * issue. Git's lines are shown whole: they are in the repository already.
+ */
+export function redactHostLine(line: string): string {
+  const m = /^(\s*-?\s*[^=:\s]+\s*[=:])/.exec(line)
+  return m ? `${m[1]} (value on the host not shown)` : '(a line on the host, not shown)'
+}
+
+/** Lines ours has that the host's lacks ("- "), and lines the host's has that ours lacks ("+ ", redacted). */
 export function differingLines(expected: string, live: string): string[] {
   const want = meaningful(expected)
   const have = meaningful(live)
   const haveSet = new Set(have)
   const wantSet = new Set(want)
-  return [...want.filter(l => !haveSet.has(l)).map(l => `- ${l}`), ...have.filter(l => !wantSet.has(l)).map(l => `+ ${l}`)]
+  return [...want.filter(l => !haveSet.has(l)).map(l => `- ${l}`), ...have.filter(l => !wantSet.has(l)).map(l => `+ ${redactHostLine(l)}`)]
 }

@@ -16,6 +16,8 @@ export interface DriftIssueInput {
   /** The drift table (formatDriftMarkdown). */
   markdown: string
   runUrl?: string
+  /** What heal did, for the closing comment when it made the drift go away. */
+  healed?: string
 }
 
 export type DriftIssueAction = { action: 'created' | 'updated' | 'unchanged' | 'closed'; number: number } | { action: 'none' }
@@ -25,7 +27,8 @@ export async function syncDriftIssue(client: GitHubClient, repo: Repository, inp
   const first = marker(input.environment)
   const open = await client.paginate(client.rest.issues.listForRepo, { ...repo, state: 'open', labels: DRIFT_LABEL, per_page: 100 })
   // Pull requests come in the issue list too; a person could add the label to one.
-  const existing = open.find(i => !i.pull_request && (i.body ?? '').split('\n', 1)[0] === first)
+  // A body edited in the web UI comes back with CRLF line ends.
+  const existing = open.find(i => !i.pull_request && (i.body ?? '').split(/\r?\n/, 1)[0].trim() === first)
   const body = `${first}\n${input.markdown}`
   if (input.status === 'drift') {
     if (!existing) {
@@ -40,7 +43,7 @@ export async function syncDriftIssue(client: GitHubClient, repo: Repository, inp
   await client.rest.issues.createComment({
     ...repo,
     issue_number: existing.number,
-    body: `The live state of environment \`${input.environment}\` matches Git again${input.runUrl ? ` (checked by ${input.runUrl})` : ''}: closing.`
+    body: `The live state of environment \`${input.environment}\` matches Git again${input.runUrl ? ` (checked by ${input.runUrl})` : ''}: closing.${input.healed ? `\n\n${input.healed}` : ''}`
   })
   await client.rest.issues.update({ ...repo, issue_number: existing.number, state: 'closed', state_reason: 'completed' })
   return { action: 'closed', number: existing.number }
