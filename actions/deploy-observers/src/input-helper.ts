@@ -23,7 +23,7 @@ export interface DeployObserversSettings {
   /** Which of the two was given, to say which is missing. */
   sshInputs: { key: boolean; knownHosts: boolean }
   jumpHost?: JumpHostOverride
-  /** Undefined: the library's default (DEFAULT_CONCURRENCY, 10). */
+  /** Undefined: the library's default (DEFAULT_CONCURRENCY, 8). */
   concurrency?: number
   /** Undefined: the library's default (1). */
   maxUnavailable?: number
