@@ -266,11 +266,10 @@ describe('a failing step', () => {
   it('fails the run, names the step and its reason at the top of the summary, and releases the lock', async () => {
     // The sandbox's LoadBalancers report IPs; an environment that expects hostnames must fail.
     const file = path.join(platform.dir, 'environments', 'demo', 'environment.yaml')
+    const text = readFileSync(file, 'utf8')
+    expect(text).toContain('addressKind: ip')
     const broken = platform.commit('demo: expect LoadBalancer hostnames', {
-      'environments/demo/environment.yaml': readFileSync(file, 'utf8').replace(
-        'serviceName: "zk{ordinal}"',
-        'serviceName: "zk{ordinal}"\n  addressKind: hostname'
-      )
+      'environments/demo/environment.yaml': text.replace('addressKind: ip', 'addressKind: hostname')
     })
     const run = await runOn(platform, 'rollout.yml', added, broken)
     expect(run.conclusion).toBe('failure')
