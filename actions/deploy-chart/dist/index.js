@@ -37611,9 +37611,11 @@ function runSsh(args, input, opts) {
  * Hosts compared and uploaded to at once unless told otherwise. bench/RESULTS.md: on loopback the
  * SSH handshakes are CPU-bound, so 4 and 20 tie at 20 VMs, while 5 and 10 VMs ran 1.2-1.6x faster
  * with one connection per host; over a real network each host waits ~14 round trips, which only
- * concurrency hides. Restarts stay one at a time (max-unavailable).
+ * concurrency hides. 8, not more: through a bastion every host is a handshake with it, and sshd's
+ * default MaxStartups (10:30:100) starts dropping unauthenticated connections at 10. Restarts stay
+ * one at a time (max-unavailable).
  */
-const DEFAULT_CONCURRENCY = 10;
+const DEFAULT_CONCURRENCY = 8;
 function observerConnections(observers, config, override) {
     const jumpHost = override
         ? { host: override.host, port: override.port, user: override.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }

@@ -40624,9 +40624,11 @@ function runSsh(args, input, opts) {
  * Hosts compared and uploaded to at once unless told otherwise. bench/RESULTS.md: on loopback the
  * SSH handshakes are CPU-bound, so 4 and 20 tie at 20 VMs, while 5 and 10 VMs ran 1.2-1.6x faster
  * with one connection per host; over a real network each host waits ~14 round trips, which only
- * concurrency hides. Restarts stay one at a time (max-unavailable).
+ * concurrency hides. 8, not more: through a bastion every host is a handshake with it, and sshd's
+ * default MaxStartups (10:30:100) starts dropping unauthenticated connections at 10. Restarts stay
+ * one at a time (max-unavailable).
  */
-const DEFAULT_CONCURRENCY = 10;
+const DEFAULT_CONCURRENCY = 8;
 function observerConnections(observers, config, override) {
     const jumpHost = override
         ? { host: override.host, port: override.port, user: override.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
@@ -41089,14 +41091,19 @@ const SESSION_TIMEOUT_MS = 60_000;
 async function inspectObservers(opts) {
     const { observers } = opts;
     const connections = observerConnections(observers, writeSshClientConfig(opts.secretFiles, opts.credentials), opts.jumpHost);
-    const results = observers.hosts.map((host) => ({
-        host,
-        files: {},
-        contents: {},
-        expected: renderObserverFiles({ environment: opts.env, observers, host, servers: opts.servers })
-    }));
+    const results = observers.hosts.map((host) => {
+        try {
+            return { host, files: {}, contents: {}, expected: renderObserverFiles({ environment: opts.env, observers, host, servers: opts.servers }) };
+        }
+        catch (error) {
+            // An address the cloud reported that cannot go into a zoo.cfg: this host is not compared.
+            return { host, files: {}, contents: {}, expected: {}, error: error.message };
+        }
+    });
     try {
         await forEachLimit(results.map((r, i) => ({ r, connection: connections[i] })), opts.concurrency ?? DEFAULT_CONCURRENCY, async ({ r, connection }) => {
+            if (r.error !== undefined)
+                return;
             try {
                 const program = remoteProgram('inspect', {
                     directory: observers.directory,
@@ -41158,13 +41165,22 @@ const meaningful = (text) => text
     .split('\n')
     .map(l => l.trimEnd())
     .filter(l => l.trim() !== '' && !l.trimStart().startsWith('#'));
-/** Lines ours has that the host's lacks ("- "), and lines the host's has that ours lacks ("+ "). */
+/**
+ * A line found on the host is shown by its key only: a hand edit is where people put passwords
+ * (a superDigest, JVMFLAGS, registry credentials), and the report goes into the job log and an
+ * issue. Git's lines are shown whole: they are in the repository already.
+ */
+function redactHostLine(line) {
+    const m = /^(\s*-?\s*[^=:\s]+\s*[=:])/.exec(line);
+    return m ? `${m[1]} (value on the host not shown)` : '(a line on the host, not shown)';
+}
+/** Lines ours has that the host's lacks ("- "), and lines the host's has that ours lacks ("+ ", redacted). */
 function differingLines(expected, live) {
     const want = meaningful(expected);
     const have = meaningful(live);
     const haveSet = new Set(have);
     const wantSet = new Set(want);
-    return [...want.filter(l => !haveSet.has(l)).map(l => `- ${l}`), ...have.filter(l => !wantSet.has(l)).map(l => `+ ${l}`)];
+    return [...want.filter(l => !haveSet.has(l)).map(l => `- ${l}`), ...have.filter(l => !wantSet.has(l)).map(l => `+ ${redactHostLine(l)}`)];
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/drift/detect.ts
@@ -41196,7 +41212,7 @@ async function detectDrift(opts) {
         report.unchecked.push({ subject: `release ${env.kubernetes.release} in namespace ${env.kubernetes.namespace}`, why: errorLine(error) });
     }
     if (diff)
-        report.items.push(...releaseDrift(env, diff, rollout));
+        report.items.push(...releaseDrift(diff, rollout, report.unchecked));
     const addresses = await serviceAddresses(opts, report, rollout);
     report.addresses = addresses;
     if (env.observers && env.observers.hosts.length > 0)
@@ -41205,7 +41221,7 @@ async function detectDrift(opts) {
         await monitoringDrift(opts, env.observers, report, rollout);
     return report;
 }
-function releaseDrift(env, diff, rollout) {
+function releaseDrift(diff, rollout, unchecked) {
     const items = [];
     if (!diff.live) {
         items.push({
@@ -41217,7 +41233,11 @@ function releaseDrift(env, diff, rollout) {
         });
         return items;
     }
-    if (!diff.unchanged && diff.refusals.length === 0) {
+    // A refusal (a pending release helm will not touch, a size change a rollout would refuse) means
+    // the comparison is not the whole story: say so rather than report "in sync".
+    for (const refusal of diff.refusals)
+        unchecked.push({ subject: `release ${diff.release}`, why: printable_oneLine(refusal) });
+    if (!diff.unchanged && diff.chartVersion !== undefined) {
         const details = diff.objects.flatMap(o => o.change === 'changed'
             ? [
                 ...o.paths.map(p => `${o.kind}/${o.name} ${p.path}: live ${p.from}, Git ${p.to}`),
@@ -42004,7 +42024,10 @@ function healDecision(mode, drift) {
         return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' };
     if (!drift.items.some(i => i.kind === 'addresses'))
         return { heal: false, why: 'no LoadBalancer address moved' };
-    const other = drift.items.filter(i => i.kind !== 'addresses');
+    // An observer that already lost sync through a moved address is the case heal exists for: its
+    // "not serving" or lag item goes with the address item of the same host.
+    const moved = new Set(drift.items.filter(i => i.kind === 'addresses').map(i => i.subject));
+    const other = drift.items.filter(i => i.kind !== 'addresses' && !((i.kind === 'observer-serving' || i.kind === 'observer-lag') && moved.has(i.subject)));
     if (other.length > 0)
         return { heal: false, why: `other drift needs a person first: ${[...new Set(other.map(i => i.kind))].join(', ')}` };
     if (drift.unchecked.length > 0)
@@ -47081,7 +47104,8 @@ async function syncDriftIssue(client, repo, input) {
     const first = marker(input.environment);
     const open = await client.paginate(client.rest.issues.listForRepo, { ...repo, state: 'open', labels: DRIFT_LABEL, per_page: 100 });
     // Pull requests come in the issue list too; a person could add the label to one.
-    const existing = open.find(i => !i.pull_request && (i.body ?? '').split('\n', 1)[0] === first);
+    // A body edited in the web UI comes back with CRLF line ends.
+    const existing = open.find(i => !i.pull_request && (i.body ?? '').split(/\r?\n/, 1)[0].trim() === first);
     const body = `${first}\n${input.markdown}`;
     if (input.status === 'drift') {
         if (!existing) {
@@ -47098,7 +47122,7 @@ async function syncDriftIssue(client, repo, input) {
     await client.rest.issues.createComment({
         ...repo,
         issue_number: existing.number,
-        body: `The live state of environment \`${input.environment}\` matches Git again${input.runUrl ? ` (checked by ${input.runUrl})` : ''}: closing.`
+        body: `The live state of environment \`${input.environment}\` matches Git again${input.runUrl ? ` (checked by ${input.runUrl})` : ''}: closing.${input.healed ? `\n\n${input.healed}` : ''}`
     });
     await client.rest.issues.update({ ...repo, issue_number: existing.number, state: 'closed', state_reason: 'completed' });
     return { action: 'closed', number: existing.number };
@@ -48339,7 +48363,7 @@ async function main_run() {
         const settings = getSettings();
         const env = await loadActionEnvironment(settings.environment);
         const roots = chartRoots(import.meta.url);
-        const { drift, healNote } = await withKubeClients(settings.kube, ({ kubectl, helm }) => withSecretFiles(async (secretFiles) => {
+        const { drift, healNote, healFailed } = await withKubeClients(settings.kube, ({ kubectl, helm }) => withSecretFiles(async (secretFiles) => {
             const ssh = settings.credentials ? { credentials: settings.credentials, secretFiles, jumpHost: settings.jumpHost } : undefined;
             let found = await detectDrift({ env, helm, kubectl, roots, ssh });
             const decision = healDecision(settings.heal, found);
@@ -48357,7 +48381,7 @@ async function main_run() {
                     note = `Not healed: ${decision.why}.`;
                 log_info(note);
             }
-            return { drift: found, healNote: note };
+            return { drift: found, healNote: note, healFailed: note?.startsWith('Healing failed') === true };
         }));
         const status = types_driftStatus(drift);
         log_info(formatDriftText(drift).trimEnd());
@@ -48370,13 +48394,17 @@ async function main_run() {
                 environment: env.name,
                 status,
                 markdown,
-                runUrl: runUrl()
+                runUrl: runUrl(),
+                ...(healNote && !healFailed ? { healed: healNote } : {})
             });
             if (issue.action !== 'none') {
                 setOutput('issue', String(issue.number));
                 log_info(`drift issue #${issue.number}: ${issue.action}`);
             }
         }
+        // A heal that failed was rolled back where it could be; the step says so by failing.
+        if (healFailed)
+            throw new Error(healNote);
         if (status === 'unchecked')
             throw new Error(`could not check: ${drift.unchecked.map(u => `${u.subject}: ${u.why}`).join('; ')}`);
         if (status === 'drift' && settings.failOnDrift)

@@ -40577,9 +40577,11 @@ function runSsh(args, input, opts) {
  * Hosts compared and uploaded to at once unless told otherwise. bench/RESULTS.md: on loopback the
  * SSH handshakes are CPU-bound, so 4 and 20 tie at 20 VMs, while 5 and 10 VMs ran 1.2-1.6x faster
  * with one connection per host; over a real network each host waits ~14 round trips, which only
- * concurrency hides. Restarts stay one at a time (max-unavailable).
+ * concurrency hides. 8, not more: through a bastion every host is a handshake with it, and sshd's
+ * default MaxStartups (10:30:100) starts dropping unauthenticated connections at 10. Restarts stay
+ * one at a time (max-unavailable).
  */
-const DEFAULT_CONCURRENCY = 10;
+const DEFAULT_CONCURRENCY = 8;
 function observerConnections(observers, config, override) {
     const jumpHost = override
         ? { host: override.host, port: override.port, user: override.user ?? observers.ssh.jumpHost?.user ?? observers.ssh.user }
@@ -41858,14 +41860,19 @@ const SESSION_TIMEOUT_MS = 60_000;
 async function inspectObservers(opts) {
     const { observers } = opts;
     const connections = observerConnections(observers, writeSshClientConfig(opts.secretFiles, opts.credentials), opts.jumpHost);
-    const results = observers.hosts.map((host) => ({
-        host,
-        files: {},
-        contents: {},
-        expected: renderObserverFiles({ environment: opts.env, observers, host, servers: opts.servers })
-    }));
+    const results = observers.hosts.map((host) => {
+        try {
+            return { host, files: {}, contents: {}, expected: renderObserverFiles({ environment: opts.env, observers, host, servers: opts.servers }) };
+        }
+        catch (error) {
+            // An address the cloud reported that cannot go into a zoo.cfg: this host is not compared.
+            return { host, files: {}, contents: {}, expected: {}, error: error.message };
+        }
+    });
     try {
         await forEachLimit(results.map((r, i) => ({ r, connection: connections[i] })), opts.concurrency ?? DEFAULT_CONCURRENCY, async ({ r, connection }) => {
+            if (r.error !== undefined)
+                return;
             try {
                 const program = remoteProgram('inspect', {
                     directory: observers.directory,
@@ -41927,13 +41934,22 @@ const meaningful = (text) => text
     .split('\n')
     .map(l => l.trimEnd())
     .filter(l => l.trim() !== '' && !l.trimStart().startsWith('#'));
-/** Lines ours has that the host's lacks ("- "), and lines the host's has that ours lacks ("+ "). */
+/**
+ * A line found on the host is shown by its key only: a hand edit is where people put passwords
+ * (a superDigest, JVMFLAGS, registry credentials), and the report goes into the job log and an
+ * issue. Git's lines are shown whole: they are in the repository already.
+ */
+function redactHostLine(line) {
+    const m = /^(\s*-?\s*[^=:\s]+\s*[=:])/.exec(line);
+    return m ? `${m[1]} (value on the host not shown)` : '(a line on the host, not shown)';
+}
+/** Lines ours has that the host's lacks ("- "), and lines the host's has that ours lacks ("+ ", redacted). */
 function differingLines(expected, live) {
     const want = meaningful(expected);
     const have = meaningful(live);
     const haveSet = new Set(have);
     const wantSet = new Set(want);
-    return [...want.filter(l => !haveSet.has(l)).map(l => `- ${l}`), ...have.filter(l => !wantSet.has(l)).map(l => `+ ${l}`)];
+    return [...want.filter(l => !haveSet.has(l)).map(l => `- ${l}`), ...have.filter(l => !wantSet.has(l)).map(l => `+ ${redactHostLine(l)}`)];
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/drift/detect.ts
@@ -41965,7 +41981,7 @@ async function detectDrift(opts) {
         report.unchecked.push({ subject: `release ${env.kubernetes.release} in namespace ${env.kubernetes.namespace}`, why: errorLine(error) });
     }
     if (diff)
-        report.items.push(...releaseDrift(env, diff, rollout));
+        report.items.push(...releaseDrift(diff, rollout, report.unchecked));
     const addresses = await serviceAddresses(opts, report, rollout);
     report.addresses = addresses;
     if (env.observers && env.observers.hosts.length > 0)
@@ -41974,7 +41990,7 @@ async function detectDrift(opts) {
         await monitoringDrift(opts, env.observers, report, rollout);
     return report;
 }
-function releaseDrift(env, diff, rollout) {
+function releaseDrift(diff, rollout, unchecked) {
     const items = [];
     if (!diff.live) {
         items.push({
@@ -41986,7 +42002,11 @@ function releaseDrift(env, diff, rollout) {
         });
         return items;
     }
-    if (!diff.unchanged && diff.refusals.length === 0) {
+    // A refusal (a pending release helm will not touch, a size change a rollout would refuse) means
+    // the comparison is not the whole story: say so rather than report "in sync".
+    for (const refusal of diff.refusals)
+        unchecked.push({ subject: `release ${diff.release}`, why: printable_oneLine(refusal) });
+    if (!diff.unchanged && diff.chartVersion !== undefined) {
         const details = diff.objects.flatMap(o => o.change === 'changed'
             ? [
                 ...o.paths.map(p => `${o.kind}/${o.name} ${p.path}: live ${p.from}, Git ${p.to}`),
@@ -42490,7 +42510,10 @@ function healDecision(mode, drift) {
         return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' };
     if (!drift.items.some(i => i.kind === 'addresses'))
         return { heal: false, why: 'no LoadBalancer address moved' };
-    const other = drift.items.filter(i => i.kind !== 'addresses');
+    // An observer that already lost sync through a moved address is the case heal exists for: its
+    // "not serving" or lag item goes with the address item of the same host.
+    const moved = new Set(drift.items.filter(i => i.kind === 'addresses').map(i => i.subject));
+    const other = drift.items.filter(i => i.kind !== 'addresses' && !((i.kind === 'observer-serving' || i.kind === 'observer-lag') && moved.has(i.subject)));
     if (other.length > 0)
         return { heal: false, why: `other drift needs a person first: ${[...new Set(other.map(i => i.kind))].join(', ')}` };
     if (drift.unchecked.length > 0)
@@ -42557,7 +42580,7 @@ const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--bas
              StatefulSet's size, the LoadBalancers and their addresses against what each
              observer lists, every observer's files (sha256 over SSH), its mode and lag behind
              the leader, the monitoring objects. Exit 0 in sync, 2 drift (even if some part
-             could not be checked), 1 could not check.
+             could not be checked), 1 could not check or a usage error.
   --heal     observers: when the only drift is moved LoadBalancer addresses, redeploy the
              observers with the current ones (verified, rolled back on failure), then check again.
   schema     Print the JSON Schema of environment.yaml.
@@ -42593,7 +42616,8 @@ async function main_run(argv, given) {
     }
     catch (error) {
         io.err(`${error.message}\n\n${USAGE}\n`);
-        return 2;
+        // For drift, 2 means "drift found".
+        return argv[0] === 'drift' ? 1 : 2;
     }
     const { values, positionals } = parsed;
     // In a runner, progress goes through @actions/core; in a terminal, as plain lines.
@@ -42613,11 +42637,12 @@ async function main_run(argv, given) {
     if (command === 'rollout' && directory && rest.length === 0) {
         return runRollout(directory, values, io);
     }
-    if (command === 'drift' &&
-        directory &&
-        rest.length === 0 &&
-        ['text', 'json'].includes(values.format ?? '') &&
-        ['none', 'observers'].includes(values.heal ?? '')) {
+    if (command === 'drift') {
+        // Not 2: for drift, 2 means "drift found", and a script must not read a typo as that.
+        if (!directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '') || !['none', 'observers'].includes(values.heal ?? '')) {
+            io.err(`${USAGE}\n`);
+            return 1;
+        }
         return runDrift(directory, values, io);
     }
     if (command !== 'plan' || !directory || rest.length > 0 || !['text', 'json'].includes(values.format ?? '')) {
