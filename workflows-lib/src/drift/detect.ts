@@ -6,7 +6,7 @@
 // reported as unchecked and the others are still compared.
 import type { ChartRoots } from '../chart/chart-reference.js'
 import { execPodQuery, type PodQuery } from '../ensemble/pod-query.js'
-import { readEnsembleState } from '../ensemble/state.js'
+import { readEnsembleState, type EnsembleState } from '../ensemble/state.js'
 import { serverServiceName } from '../environment/defaults.js'
 import type { Environment, Observers } from '../environment/types.js'
 import type { Helm } from '../kube/helm.js'
@@ -23,7 +23,7 @@ import type { SecretFiles } from '../runner/secret-file.js'
 import type { SshCredentials } from '../ssh/client-config.js'
 import { selectorFor } from '../steps/expose-servers.js'
 import { inspectObservers, type ObserverInspection } from './observers.js'
-import type { DriftItem, DriftReport } from './types.js'
+import type { DriftItem, DriftReport, Unchecked } from './types.js'
 import { differingLines, serverHosts } from './zoo-cfg.js'
 
 /** Transactions an observer may be behind the leader before it counts as lagging. */
@@ -61,10 +61,13 @@ export async function detectDrift(opts: DetectDriftOptions): Promise<DriftDetect
     report.unchecked.push({ subject: `release ${env.kubernetes.release} in namespace ${env.kubernetes.namespace}`, why: errorLine(error) })
   }
   if (diff) report.items.push(...releaseDrift(diff, rollout, report.unchecked))
+  // One reading of the servers (pods, revisions, srvr) serves the revision check and the leader's zxid.
+  const ensemble = diff?.statefulSet?.live !== undefined ? await readServers(opts, report) : undefined
+  if (diff?.statefulSet && ensemble) report.items.push(...revisionDrift(diff.statefulSet, ensemble, env.name, report.unchecked))
 
   const addresses = await serviceAddresses(opts, report, rollout)
   report.addresses = addresses
-  if (env.observers && env.observers.hosts.length > 0) await observerDrift(opts, env.observers, addresses, report)
+  if (env.observers && env.observers.hosts.length > 0) await observerDrift(opts, env.observers, addresses, ensemble, report)
   if (env.observers && env.monitoring) await monitoringDrift(opts, env.observers, report, rollout)
   return report
 }
@@ -117,6 +120,18 @@ function releaseDrift(diff: LiveDiff, rollout: string, unchecked: DriftReport['u
       fix: `${rollout} to go back to ${sts.desired} (one voter per step), or change ensemble.servers in Git to keep ${sts.live}`
     })
   }
+  for (const [container, image] of Object.entries(sts?.images?.live ?? {})) {
+    const desired = sts!.images!.desired[container]
+    if (desired === undefined || desired === image) continue
+    items.push({
+      kind: 'image',
+      subject: `StatefulSet ${sts!.name} container ${container}`,
+      difference: `runs image ${image}, Git renders ${desired}`,
+      meaning:
+        "the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git's image back",
+      fix: `${rollout}; to keep ${image}, set it in Git (the chart's image values)`
+    })
+  }
   for (const name of diff.services.create)
     items.push({
       kind: 'services',
@@ -134,6 +149,41 @@ function releaseDrift(diff: LiveDiff, rollout: string, unchecked: DriftReport['u
       fix: rollout
     })
   return items
+}
+
+/** The servers' pods and what they answer; undefined (and unchecked) when they cannot be read. */
+async function readServers(opts: DetectDriftOptions, report: DriftDetection): Promise<EnsembleState | undefined> {
+  const { env } = opts
+  try {
+    const query =
+      opts.query ??
+      execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) })
+    return await readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet)
+  } catch (error) {
+    report.unchecked.push({ subject: `the servers of StatefulSet ${env.kubernetes.statefulSet}`, why: errorLine(error) })
+    return undefined
+  }
+}
+
+/** Pods still on an older revision of the StatefulSet: with OnDelete, a restart nobody has done. */
+function revisionDrift(sts: NonNullable<LiveDiff['statefulSet']>, ensemble: EnsembleState, environment: string, unchecked: Unchecked[]): DriftItem[] {
+  if (!sts.observed) {
+    unchecked.push({ subject: `revisions of StatefulSet ${sts.name}`, why: 'its controller has not caught up with the latest spec yet' })
+    return []
+  }
+  const behind = ensemble.servers.filter(s => s.revision !== undefined && !s.current)
+  if (behind.length === 0) return []
+  return [
+    {
+      kind: 'revision',
+      subject: `StatefulSet ${sts.name}`,
+      difference: `${behind.map(s => s.pod).join(', ')} on revision ${[...new Set(behind.map(s => s.revision))].join(', ')}, the spec is at ${ensemble.updateRevision ?? 'unknown'}`,
+      details: behind.map(s => `${s.pod}: ${s.revision}`),
+      meaning:
+        'the pod template changed but these servers were not restarted (updateStrategy OnDelete waits for that): they run the old configuration, and any restart (a node drain, a crash) switches one without a quorum check',
+      fix: `re-run the rollout of environments/${environment}: it restarts them one at a time, followers first, the leader last`
+    }
+  ]
 }
 
 async function serviceAddresses(opts: DetectDriftOptions, report: DriftDetection, rollout: string): Promise<string[]> {
@@ -162,7 +212,13 @@ async function serviceAddresses(opts: DetectDriftOptions, report: DriftDetection
   })
 }
 
-async function observerDrift(opts: DetectDriftOptions, observers: Observers, addresses: string[], report: DriftDetection): Promise<void> {
+async function observerDrift(
+  opts: DetectDriftOptions,
+  observers: Observers,
+  addresses: string[],
+  ensemble: EnsembleState | undefined,
+  report: DriftDetection
+): Promise<void> {
   const heal = `re-run deploy-observers with the current addresses (rollout.yml for environments/${opts.env.name}, or drift.yml with heal: observers)`
   if (!opts.ssh) {
     for (const h of observers.hosts)
@@ -175,7 +231,7 @@ async function observerDrift(opts: DetectDriftOptions, observers: Observers, add
     return
   }
   const inspections = await inspectObservers({ env: opts.env, observers, servers: addresses, ...opts.ssh })
-  const leader = await leaderZxid(opts, report)
+  const leader = leaderZxid(ensemble, report)
   for (const i of inspections) {
     const subject = `observer ${i.host.id} (${i.host.host})`
     if (i.error !== undefined) {
@@ -209,21 +265,15 @@ async function observerDrift(opts: DetectDriftOptions, observers: Observers, add
   }
 }
 
-/** The leader's zxid, asked inside the cluster; undefined (and unchecked) when there is none to ask. */
-async function leaderZxid(opts: DetectDriftOptions, report: DriftDetection): Promise<bigint | undefined> {
-  const { env } = opts
-  try {
-    const query =
-      opts.query ??
-      execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) })
-    const state = await readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet)
-    const leader = state.servers.find(s => s.mode === 'leader')
-    if (leader?.zxid === undefined) throw new Error('no server answers as leader')
-    return leader.zxid
-  } catch (error) {
-    report.unchecked.push({ subject: 'observer lag behind the leader', why: errorLine(error) })
-    return undefined
-  }
+/** The leader's zxid; undefined (and unchecked) when there is none to compare with. */
+function leaderZxid(ensemble: EnsembleState | undefined, report: DriftDetection): bigint | undefined {
+  const leader = ensemble?.servers.find(s => s.mode === 'leader')
+  if (leader?.zxid !== undefined) return leader.zxid
+  report.unchecked.push({
+    subject: 'observer lag behind the leader',
+    why: ensemble ? 'no server answers as leader' : 'the servers could not be read'
+  })
+  return undefined
 }
 
 function zxidLag(leader: bigint, observer: bigint): number | 'epoch' {

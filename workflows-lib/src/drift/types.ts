@@ -1,7 +1,8 @@
 // What drift detection reports: each difference between Git's rendered intent and the live
 // state, what it means, and what fixes it; and what could not be checked, and why.
 
-export type DriftKind = 'release' | 'replicas' | 'services' | 'addresses' | 'observer-files' | 'observer-serving' | 'observer-lag' | 'monitoring'
+export type DriftKind =
+  'release' | 'replicas' | 'image' | 'revision' | 'services' | 'addresses' | 'observer-files' | 'observer-serving' | 'observer-lag' | 'monitoring'
 
 export interface DriftItem {
   kind: DriftKind

@@ -4,7 +4,7 @@
 // costs nothing, and is how a broken server gets fixed). Each restart is waited until the server
 // serves again. Every choice comes from a fresh reading of the live state.
 import type { Kubectl } from '../kube/kubectl.js'
-import { podSelector, type Pod } from '../kube/types.js'
+import { controllerCaughtUp, podSelector, type Pod } from '../kube/types.js'
 import { listAndWatch } from '../kube/watch.js'
 import * as log from '../output/log.js'
 import { fastFailure, isPodReady } from '../steps/wait-ready.js'
@@ -61,8 +61,7 @@ export async function settledStatefulSet(ctx: RollContext): Promise<StatefulSetW
   for (;;) {
     const sts = await ctx.kubectl.getOptional<StatefulSetWithStrategy>('statefulset', ctx.statefulSet, ctx.namespace)
     if (!sts) throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined)
-    const generation = (sts.metadata as { generation?: number }).generation ?? 0
-    if ((sts.status?.observedGeneration ?? 0) >= generation) return sts
+    if (controllerCaughtUp(sts)) return sts
     if (Date.now() >= deadline)
       throw new EnsembleStepError(
         `StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`,

@@ -68,6 +68,12 @@ export interface StatefulSet extends KubeObject {
   }
 }
 
+/** Its controller has seen the latest spec: before that, status (updateRevision) describes the previous one. */
+export function controllerCaughtUp(sts: StatefulSet): boolean {
+  const generation = (sts.metadata as { generation?: number }).generation ?? 0
+  return (sts.status?.observedGeneration ?? 0) >= generation
+}
+
 /** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
 export function podSelector(sts: StatefulSet): string | undefined {
   const labels = (sts.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {}

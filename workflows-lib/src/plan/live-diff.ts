@@ -6,7 +6,7 @@ import type { ChartRoots } from '../chart/chart-reference.js'
 import type { Environment } from '../environment/types.js'
 import { findStatefulSet, manifestObjects, type Helm } from '../kube/helm.js'
 import type { Kubectl } from '../kube/kubectl.js'
-import type { KubeObject, Service, StatefulSet } from '../kube/types.js'
+import { controllerCaughtUp, type KubeObject, type Service, type StatefulSet } from '../kube/types.js'
 import { oneLine, quoted } from '../output/printable.js'
 import { managedLabels } from '../render/labels.js'
 import { renderServerServices, SERVER_ROLE } from '../render/server-services.js'
@@ -43,11 +43,34 @@ export interface LiveDiff {
   /** In manifest order: the desired release's, then the removed ones. */
   objects: ObjectChange[]
   /** The release's StatefulSet: live replicas (undefined when there is none) and desired. */
-  statefulSet?: { name: string; live?: number; desired: number; steps?: string; refused?: boolean }
+  statefulSet?: {
+    name: string
+    live?: number
+    desired: number
+    steps?: string
+    refused?: boolean
+    /** Container name to image, in the rendered release and in the live object (drift compares them). */
+    images?: { desired: Record<string, string>; live?: Record<string, string> }
+    /** The live object's controller has seen its latest spec (its updateRevision is current). */
+    observed?: boolean
+  }
   /** Why deploy-chart would refuse this rollout (it would then change nothing). */
   refusals: string[]
   /** expose-servers' per-pod LoadBalancer Services, by name. */
   services: { create: string[]; remove: string[]; keep: string[] }
+}
+
+type PodTemplated = {
+  spec: { template?: { spec?: { containers?: { name: string; image?: string }[]; initContainers?: { name: string; image?: string }[] } } }
+}
+
+/** Container name to image of a StatefulSet's pod template (init containers as "init:<name>"). */
+export function containerImages(sts: StatefulSet): Record<string, string> {
+  const pod = (sts as unknown as PodTemplated).spec.template?.spec
+  return Object.fromEntries([
+    ...(pod?.initContainers ?? []).map(c => [`init:${c.name}`, c.image ?? '']),
+    ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
+  ])
 }
 
 /** One environment against the cluster: the comparison, or why there is none (already shown: quoted, one line). */
@@ -88,7 +111,12 @@ export async function liveDiff({ env, helm, kubectl, roots }: LiveDiffOptions): 
       statefulSet = sts.metadata.name
       const replicas = sts.spec.replicas ?? 1
       const live = await kubectl.getOptional<StatefulSet>('statefulset', sts.metadata.name, namespace)
-      diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas }
+      diff.statefulSet = {
+        name: sts.metadata.name,
+        ...(live ? { live: live.spec.replicas ?? 1, observed: controllerCaughtUp(live) } : {}),
+        desired: replicas,
+        images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+      }
       const mismatch = replicaMismatchError(env, sts.metadata.name, replicas)
       if (mismatch) diff.refusals.push(mismatch)
       try {
