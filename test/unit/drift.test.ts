@@ -6,7 +6,9 @@ import {
   EXIT_CODES,
   formatDriftMarkdown,
   formatDriftText,
+  formatHealMarkdown,
   healDecision,
+  healNote,
   type DriftDetection,
   type DriftItem
 } from '../../workflows-lib/src/drift/index.js'
@@ -87,6 +89,33 @@ describe('heal: observers', () => {
     // An observer that already lost sync through the moved address is the case heal is for.
     expect(healDecision('observers', report([item('addresses'), item('observer-serving')]))).toEqual({ heal: true })
     expect(healDecision('observers', report([item('addresses'), item('observer-serving', { subject: 'observer 101 (10.0.1.4)' })])).heal).toBe(false)
+    // A hand-set image or a restart nobody did is not the observers' business.
+    expect(healDecision('observers', report([item('addresses'), item('image'), item('revision')])).why).toBe(
+      'other drift needs a person first: image, revision'
+    )
+  })
+
+  it("says what healing did, and a failed heal's host messages stay code in the issue", () => {
+    expect(healNote(undefined)).toBeUndefined()
+    expect(healNote({ decision: { heal: false, why: 'no LoadBalancer address moved' } })).toEqual({
+      text: 'Not healed: no LoadBalancer address moved.',
+      failed: false
+    })
+    const deploy = { environment: 'prod', dryRun: false, changed: true, rolledBack: ['101'], durationMs: 1 }
+    expect(healNote({ decision: { heal: true }, report: { ...deploy, ok: true, results: [] } })).toMatchObject({ failed: false, text: /^Healed: / })
+    const failed = healNote({
+      decision: { heal: true },
+      report: {
+        ...deploy,
+        ok: false,
+        results: [{ id: 101, host: '10.0.1.4', status: 'failed', message: '@team **<img src=x>** ``` [x](y)' }] as never
+      }
+    })!
+    expect(failed.failed).toBe(true)
+    expect(failed.detail).toContain('101 (10.0.1.4): @team **<img src=x>**')
+    const markdown = formatHealMarkdown(failed)
+    // The fence is longer than any backtick run inside it, so the message cannot close it.
+    expect(markdown).toMatch(/\n````\n1 of 1 observers failed:\n {2}101 \(10\.0\.1\.4\): @team \*\*<img src=x>\*\* ``` \[x\]\(y\)\n````\n$/)
   })
 })
 

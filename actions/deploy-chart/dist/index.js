@@ -39580,6 +39580,11 @@ function execPodQuery(kubectl, opts) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** Its controller has seen the latest spec: before that, status (updateRevision) describes the previous one. */
+function controllerCaughtUp(sts) {
+    const generation = sts.metadata.generation ?? 0;
+    return (sts.status?.observedGeneration ?? 0) >= generation;
+}
 /** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
 function types_podSelector(sts) {
     const labels = sts.spec.selector?.matchLabels ?? {};
@@ -39986,8 +39991,7 @@ async function roll_settledStatefulSet(ctx) {
         const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
         if (!sts)
             throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined);
-        const generation = sts.metadata.generation ?? 0;
-        if ((sts.status?.observedGeneration ?? 0) >= generation)
+        if (controllerCaughtUp(sts))
             return sts;
         if (Date.now() >= deadline)
             throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`, undefined);

@@ -38143,6 +38143,11 @@ function pod_query_execPodQuery(kubectl, opts) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** Its controller has seen the latest spec: before that, status (updateRevision) describes the previous one. */
+function types_controllerCaughtUp(sts) {
+    const generation = sts.metadata.generation ?? 0;
+    return (sts.status?.observedGeneration ?? 0) >= generation;
+}
 /** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
 function types_podSelector(sts) {
     const labels = sts.spec.selector?.matchLabels ?? {};
@@ -39608,8 +39613,7 @@ async function roll_settledStatefulSet(ctx) {
         const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
         if (!sts)
             throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined);
-        const generation = sts.metadata.generation ?? 0;
-        if ((sts.status?.observedGeneration ?? 0) >= generation)
+        if (controllerCaughtUp(sts))
             return sts;
         if (Date.now() >= deadline)
             throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`, undefined);
@@ -39980,9 +39984,18 @@ async function serviceEvents(kubectl, namespace, name) {
 
 
 
+
 /** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
 const MAX_PATHS = 10;
 const MAX_VALUE = 60;
+/** Container name to image of a StatefulSet's pod template (init containers as "init:<name>"). */
+function containerImages(sts) {
+    const pod = sts.spec.template?.spec;
+    return Object.fromEntries([
+        ...(pod?.initContainers ?? []).map(c => [`init:${c.name}`, c.image ?? '']),
+        ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
+    ]);
+}
 async function liveDiff({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const { namespace } = req;
@@ -40012,7 +40025,12 @@ async function liveDiff({ env, helm, kubectl, roots }) {
             statefulSet = sts.metadata.name;
             const replicas = sts.spec.replicas ?? 1;
             const live = await kubectl.getOptional('statefulset', sts.metadata.name, namespace);
-            diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas };
+            diff.statefulSet = {
+                name: sts.metadata.name,
+                ...(live ? { live: live.spec.replicas ?? 1, observed: types_controllerCaughtUp(live) } : {}),
+                desired: replicas,
+                images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+            };
             const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
             if (mismatch)
                 diff.refusals.push(mismatch);
@@ -41213,10 +41231,14 @@ async function detectDrift(opts) {
     }
     if (diff)
         report.items.push(...releaseDrift(diff, rollout, report.unchecked));
+    // One reading of the servers (pods, revisions, srvr) serves the revision check and the leader's zxid.
+    const ensemble = diff?.statefulSet?.live !== undefined ? await readServers(opts, report) : undefined;
+    if (diff?.statefulSet && ensemble)
+        report.items.push(...revisionDrift(diff.statefulSet, ensemble, env.name, report.unchecked));
     const addresses = await serviceAddresses(opts, report, rollout);
     report.addresses = addresses;
     if (env.observers && env.observers.hosts.length > 0)
-        await observerDrift(opts, env.observers, addresses, report);
+        await observerDrift(opts, env.observers, addresses, ensemble, report);
     if (env.observers && env.monitoring)
         await monitoringDrift(opts, env.observers, report, rollout);
     return report;
@@ -41267,6 +41289,18 @@ function releaseDrift(diff, rollout, unchecked) {
             fix: `${rollout} to go back to ${sts.desired} (one voter per step), or change ensemble.servers in Git to keep ${sts.live}`
         });
     }
+    for (const [container, image] of Object.entries(sts?.images?.live ?? {})) {
+        const desired = sts.images.desired[container];
+        if (desired === undefined || desired === image)
+            continue;
+        items.push({
+            kind: 'image',
+            subject: `StatefulSet ${sts.name} container ${container}`,
+            difference: `runs image ${image}, Git renders ${desired}`,
+            meaning: 'the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git\'s image back',
+            fix: `${rollout}; to keep ${image}, set it in Git (the chart's image values)`
+        });
+    }
     for (const name of diff.services.create)
         items.push({
             kind: 'services',
@@ -41284,6 +41318,39 @@ function releaseDrift(diff, rollout, unchecked) {
             fix: rollout
         });
     return items;
+}
+/** The servers' pods and what they answer; undefined (and unchecked) when they cannot be read. */
+async function readServers(opts, report) {
+    const { env } = opts;
+    try {
+        const query = opts.query ??
+            pod_query_execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
+        return await state_readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet);
+    }
+    catch (error) {
+        report.unchecked.push({ subject: `the servers of StatefulSet ${env.kubernetes.statefulSet}`, why: errorLine(error) });
+        return undefined;
+    }
+}
+/** Pods still on an older revision of the StatefulSet: with OnDelete, a restart nobody has done. */
+function revisionDrift(sts, ensemble, environment, unchecked) {
+    if (!sts.observed) {
+        unchecked.push({ subject: `revisions of StatefulSet ${sts.name}`, why: 'its controller has not caught up with the latest spec yet' });
+        return [];
+    }
+    const behind = ensemble.servers.filter(s => s.revision !== undefined && !s.current);
+    if (behind.length === 0)
+        return [];
+    return [
+        {
+            kind: 'revision',
+            subject: `StatefulSet ${sts.name}`,
+            difference: `${behind.map(s => s.pod).join(', ')} on revision ${[...new Set(behind.map(s => s.revision))].join(', ')}, the spec is at ${ensemble.updateRevision ?? 'unknown'}`,
+            details: behind.map(s => `${s.pod}: ${s.revision}`),
+            meaning: 'the pod template changed but these servers were not restarted (updateStrategy OnDelete waits for that): they run the old configuration, and any restart (a node drain, a crash) switches one without a quorum check',
+            fix: `re-run the rollout of environments/${environment}: it restarts them one at a time, followers first, the leader last`
+        }
+    ];
 }
 async function serviceAddresses(opts, report, rollout) {
     const { env } = opts;
@@ -41311,7 +41378,7 @@ async function serviceAddresses(opts, report, rollout) {
         return address;
     });
 }
-async function observerDrift(opts, observers, addresses, report) {
+async function observerDrift(opts, observers, addresses, ensemble, report) {
     const heal = `re-run deploy-observers with the current addresses (rollout.yml for environments/${opts.env.name}, or drift.yml with heal: observers)`;
     if (!opts.ssh) {
         for (const h of observers.hosts)
@@ -41324,7 +41391,7 @@ async function observerDrift(opts, observers, addresses, report) {
         return;
     }
     const inspections = await inspectObservers({ env: opts.env, observers, servers: addresses, ...opts.ssh });
-    const leader = await leaderZxid(opts, report);
+    const leader = leaderZxid(ensemble, report);
     for (const i of inspections) {
         const subject = `observer ${i.host.id} (${i.host.host})`;
         if (i.error !== undefined) {
@@ -41357,22 +41424,13 @@ async function observerDrift(opts, observers, addresses, report) {
         }
     }
 }
-/** The leader's zxid, asked inside the cluster; undefined (and unchecked) when there is none to ask. */
-async function leaderZxid(opts, report) {
-    const { env } = opts;
-    try {
-        const query = opts.query ??
-            pod_query_execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
-        const state = await state_readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet);
-        const leader = state.servers.find(s => s.mode === 'leader');
-        if (leader?.zxid === undefined)
-            throw new Error('no server answers as leader');
+/** The leader's zxid; undefined (and unchecked) when there is none to compare with. */
+function leaderZxid(ensemble, report) {
+    const leader = ensemble?.servers.find(s => s.mode === 'leader');
+    if (leader?.zxid !== undefined)
         return leader.zxid;
-    }
-    catch (error) {
-        report.unchecked.push({ subject: 'observer lag behind the leader', why: errorLine(error) });
-        return undefined;
-    }
+    report.unchecked.push({ subject: 'observer lag behind the leader', why: ensemble ? 'no server answers as leader' : 'the servers could not be read' });
+    return undefined;
 }
 function zxidLag(leader, observer) {
     if (observer >> 32n < leader >> 32n)
@@ -41733,6 +41791,10 @@ function formatDriftMarkdown(report, opts = {}) {
 function formatDriftJson(report) {
     return `${JSON.stringify({ status: driftStatus(report), ...report }, null, 2)}\n`;
 }
+/** The heal's outcome under the report: our sentence, and a failure's host messages as code. */
+function formatHealMarkdown(note) {
+    return `${format_text(note.text)}\n${note.detail ? `\n${codeFence(note.detail)}\n` : ''}`;
+}
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-observers.ts
 
@@ -42019,6 +42081,8 @@ function describeSrvr(srvr) {
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/drift/heal.ts
 
+
+
 function healDecision(mode, drift) {
     if (mode === 'none')
         return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' };
@@ -42043,6 +42107,32 @@ function healObservers(opts) {
         jumpHost: opts.jumpHost,
         log: opts.log
     });
+}
+/** Detects; when asked and safe, heals the observers and detects again, so the result is what is live now. */
+async function detectAndHeal(opts) {
+    const drift = await detectDrift(opts);
+    if (opts.heal === 'none' || types_driftStatus(drift) !== 'drift')
+        return { drift };
+    const decision = healDecision(opts.heal, drift);
+    if (!decision.heal || !opts.ssh) {
+        opts.log?.(`heal: not healing: ${decision.why ?? 'no SSH credentials'}`);
+        return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } };
+    }
+    opts.log?.('heal: redeploying the observers with the current addresses');
+    const report = await healObservers({ env: opts.env, drift, ...opts.ssh, log: opts.log });
+    if (!report.ok)
+        opts.log?.(`heal failed: ${deployFailureMessage(report)}`);
+    return { drift: await detectDrift(opts), heal: { decision, report } };
+}
+/** The heal's outcome for the issue and the summary; undefined when none was asked for. */
+function healNote(heal) {
+    if (!heal)
+        return undefined;
+    if (!heal.report)
+        return { text: `Not healed: ${heal.decision.why}.`, failed: false };
+    return heal.report.ok
+        ? { text: 'Healed: the observers were redeployed with the current LoadBalancer addresses and verified (Mode: observer).', failed: false }
+        : { text: 'Healing failed; deploy-observers rolled back what it could and reported:', detail: deployFailureMessage(heal.report), failed: true };
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/drift/index.ts
@@ -48357,35 +48447,21 @@ function getSettings() {
 
 
 
-
 async function main_run() {
     await runAction('detect-drift', async () => {
         const settings = getSettings();
         const env = await loadActionEnvironment(settings.environment);
         const roots = chartRoots(import.meta.url);
-        const { drift, healNote, healFailed } = await withKubeClients(settings.kube, ({ kubectl, helm }) => withSecretFiles(async (secretFiles) => {
+        const { drift, heal } = await withKubeClients(settings.kube, ({ kubectl, helm }) => withSecretFiles(secretFiles => {
             const ssh = settings.credentials ? { credentials: settings.credentials, secretFiles, jumpHost: settings.jumpHost } : undefined;
-            let found = await detectDrift({ env, helm, kubectl, roots, ssh });
-            const decision = healDecision(settings.heal, found);
-            let note;
-            if (types_driftStatus(found) === 'drift' && settings.heal !== 'none') {
-                if (decision.heal && ssh) {
-                    const healed = await healObservers({ env, drift: found, ...ssh, log: line => log_info(line) });
-                    note = healed.ok
-                        ? `Healed: the observers were redeployed with the current LoadBalancer addresses and verified (Mode: observer).`
-                        : `Healing failed: ${deployFailureMessage(healed)}`;
-                    setOutput('healed', String(healed.ok));
-                    found = await detectDrift({ env, helm, kubectl, roots, ssh });
-                }
-                else
-                    note = `Not healed: ${decision.why}.`;
-                log_info(note);
-            }
-            return { drift: found, healNote: note, healFailed: note?.startsWith('Healing failed') === true };
+            return detectAndHeal({ env, helm, kubectl, roots, ssh, heal: settings.heal, log: line => log_info(line) });
         }));
+        if (heal?.report)
+            setOutput('healed', String(heal.report.ok));
+        const note = healNote(heal);
         const status = types_driftStatus(drift);
         log_info(formatDriftText(drift).trimEnd());
-        const markdown = `${formatDriftMarkdown(drift, { runUrl: runUrl() })}${healNote ? `\n${healNote}\n` : ''}`;
+        const markdown = `${formatDriftMarkdown(drift, { runUrl: runUrl() })}${note ? `\n${formatHealMarkdown(note)}` : ''}`;
         setOutput('status', status);
         setOutput('report', JSON.stringify({ status, ...drift }));
         await writeMarkdownSummary(markdown);
@@ -48395,7 +48471,7 @@ async function main_run() {
                 status,
                 markdown,
                 runUrl: runUrl(),
-                ...(healNote && !healFailed ? { healed: healNote } : {})
+                ...(note && heal?.report?.ok ? { healed: note.text } : {})
             });
             if (issue.action !== 'none') {
                 setOutput('issue', String(issue.number));
@@ -48403,8 +48479,8 @@ async function main_run() {
             }
         }
         // A heal that failed was rolled back where it could be; the step says so by failing.
-        if (healFailed)
-            throw new Error(healNote);
+        if (note?.failed)
+            throw new Error(`${note.text}\n${note.detail}`);
         if (status === 'unchecked')
             throw new Error(`could not check: ${drift.unchecked.map(u => `${u.subject}: ${u.why}`).join('; ')}`);
         if (status === 'drift' && settings.failOnDrift)

@@ -2,19 +2,18 @@
 // keep the environment's drift issue, publish the report.
 import * as core from '@actions/core'
 import {
-  detectDrift,
+  detectAndHeal,
   driftStatus,
   formatDriftMarkdown,
   formatDriftText,
-  healDecision,
-  healObservers
+  formatHealMarkdown,
+  healNote
 } from '../../../workflows-lib/src/drift/index.js'
 import { currentRepository, githubClient, runUrl } from '../../../workflows-lib/src/github/client.js'
 import { syncDriftIssue } from '../../../workflows-lib/src/github/drift-issue.js'
 import { writeMarkdownSummary } from '../../../workflows-lib/src/github/summary.js'
 import * as log from '../../../workflows-lib/src/output/log.js'
 import { chartRoots, loadActionEnvironment, runAction, withKubeClients, withSecretFiles } from '../../../workflows-lib/src/runner/index.js'
-import { deployFailureMessage } from '../../../workflows-lib/src/steps/deploy-observers.js'
 import { getSettings } from './input-helper.js'
 
 export async function run(): Promise<void> {
@@ -22,29 +21,17 @@ export async function run(): Promise<void> {
     const settings = getSettings()
     const env = await loadActionEnvironment(settings.environment)
     const roots = chartRoots(import.meta.url)
-    const { drift, healNote, healFailed } = await withKubeClients(settings.kube, ({ kubectl, helm }) =>
-      withSecretFiles(async secretFiles => {
+    const { drift, heal } = await withKubeClients(settings.kube, ({ kubectl, helm }) =>
+      withSecretFiles(secretFiles => {
         const ssh = settings.credentials ? { credentials: settings.credentials, secretFiles, jumpHost: settings.jumpHost } : undefined
-        let found = await detectDrift({ env, helm, kubectl, roots, ssh })
-        const decision = healDecision(settings.heal, found)
-        let note: string | undefined
-        if (driftStatus(found) === 'drift' && settings.heal !== 'none') {
-          if (decision.heal && ssh) {
-            const healed = await healObservers({ env, drift: found, ...ssh, log: line => log.info(line) })
-            note = healed.ok
-              ? `Healed: the observers were redeployed with the current LoadBalancer addresses and verified (Mode: observer).`
-              : `Healing failed: ${deployFailureMessage(healed)}`
-            core.setOutput('healed', String(healed.ok))
-            found = await detectDrift({ env, helm, kubectl, roots, ssh })
-          } else note = `Not healed: ${decision.why}.`
-          log.info(note)
-        }
-        return { drift: found, healNote: note, healFailed: note?.startsWith('Healing failed') === true }
+        return detectAndHeal({ env, helm, kubectl, roots, ssh, heal: settings.heal, log: line => log.info(line) })
       })
     )
+    if (heal?.report) core.setOutput('healed', String(heal.report.ok))
+    const note = healNote(heal)
     const status = driftStatus(drift)
     log.info(formatDriftText(drift).trimEnd())
-    const markdown = `${formatDriftMarkdown(drift, { runUrl: runUrl() })}${healNote ? `\n${healNote}\n` : ''}`
+    const markdown = `${formatDriftMarkdown(drift, { runUrl: runUrl() })}${note ? `\n${formatHealMarkdown(note)}` : ''}`
     core.setOutput('status', status)
     core.setOutput('report', JSON.stringify({ status, ...drift }))
     await writeMarkdownSummary(markdown)
@@ -54,7 +41,7 @@ export async function run(): Promise<void> {
         status,
         markdown,
         runUrl: runUrl(),
-        ...(healNote && !healFailed ? { healed: healNote } : {})
+        ...(note && heal?.report?.ok ? { healed: note.text } : {})
       })
       if (issue.action !== 'none') {
         core.setOutput('issue', String(issue.number))
@@ -62,7 +49,7 @@ export async function run(): Promise<void> {
       }
     }
     // A heal that failed was rolled back where it could be; the step says so by failing.
-    if (healFailed) throw new Error(healNote!)
+    if (note?.failed) throw new Error(`${note.text}\n${note.detail}`)
     if (status === 'unchecked') throw new Error(`could not check: ${drift.unchecked.map(u => `${u.subject}: ${u.why}`).join('; ')}`)
     if (status === 'drift' && settings.failOnDrift) throw new Error(`environment ${env.name} drifted from Git: ${drift.items.length} difference(s)`)
   })

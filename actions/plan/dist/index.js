@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2329);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4912);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -35026,7 +35026,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2329:
+/***/ 4912:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39345,6 +39345,20 @@ function helmUpgradeArgs(req) {
     ];
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** Its controller has seen the latest spec: before that, status (updateRevision) describes the previous one. */
+function types_controllerCaughtUp(sts) {
+    const generation = sts.metadata.generation ?? 0;
+    return (sts.status?.observedGeneration ?? 0) >= generation;
+}
+/** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
+function types_podSelector(sts) {
+    const labels = sts.spec.selector?.matchLabels ?? {};
+    return (Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || undefined);
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/render/labels.ts
 /** Labels on every object zk-rollout itself creates (not the chart's), used to find them again. */
 function labels_managedLabels(env, role) {
@@ -40373,8 +40387,7 @@ async function roll_settledStatefulSet(ctx) {
         const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
         if (!sts)
             throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined);
-        const generation = sts.metadata.generation ?? 0;
-        if ((sts.status?.observedGeneration ?? 0) >= generation)
+        if (controllerCaughtUp(sts))
             return sts;
         if (Date.now() >= deadline)
             throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`, undefined);
@@ -40745,9 +40758,18 @@ async function serviceEvents(kubectl, namespace, name) {
 
 
 
+
 /** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
 const MAX_PATHS = 10;
 const MAX_VALUE = 60;
+/** Container name to image of a StatefulSet's pod template (init containers as "init:<name>"). */
+function containerImages(sts) {
+    const pod = sts.spec.template?.spec;
+    return Object.fromEntries([
+        ...(pod?.initContainers ?? []).map(c => [`init:${c.name}`, c.image ?? '']),
+        ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
+    ]);
+}
 async function liveDiff({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const { namespace } = req;
@@ -40777,7 +40799,12 @@ async function liveDiff({ env, helm, kubectl, roots }) {
             statefulSet = sts.metadata.name;
             const replicas = sts.spec.replicas ?? 1;
             const live = await kubectl.getOptional('statefulset', sts.metadata.name, namespace);
-            diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas };
+            diff.statefulSet = {
+                name: sts.metadata.name,
+                ...(live ? { live: live.spec.replicas ?? 1, observed: types_controllerCaughtUp(live) } : {}),
+                desired: replicas,
+                images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+            };
             const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
             if (mismatch)
                 diff.refusals.push(mismatch);

@@ -40237,8 +40237,7 @@ async function roll_settledStatefulSet(ctx) {
         const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
         if (!sts)
             throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined);
-        const generation = sts.metadata.generation ?? 0;
-        if ((sts.status?.observedGeneration ?? 0) >= generation)
+        if (controllerCaughtUp(sts))
             return sts;
         if (Date.now() >= deadline)
             throw new roll_EnsembleStepError(`StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`, undefined);
@@ -46020,9 +46019,18 @@ async function serviceEvents(kubectl, namespace, name) {
 
 
 
+
 /** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
 const MAX_PATHS = 10;
 const MAX_VALUE = 60;
+/** Container name to image of a StatefulSet's pod template (init containers as "init:<name>"). */
+function containerImages(sts) {
+    const pod = sts.spec.template?.spec;
+    return Object.fromEntries([
+        ...(pod?.initContainers ?? []).map(c => [`init:${c.name}`, c.image ?? '']),
+        ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
+    ]);
+}
 async function live_diff_liveDiff({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const { namespace } = req;
@@ -46052,7 +46060,12 @@ async function live_diff_liveDiff({ env, helm, kubectl, roots }) {
             statefulSet = sts.metadata.name;
             const replicas = sts.spec.replicas ?? 1;
             const live = await kubectl.getOptional('statefulset', sts.metadata.name, namespace);
-            diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas };
+            diff.statefulSet = {
+                name: sts.metadata.name,
+                ...(live ? { live: live.spec.replicas ?? 1, observed: controllerCaughtUp(live) } : {}),
+                desired: replicas,
+                images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+            };
             const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
             if (mismatch)
                 diff.refusals.push(mismatch);

@@ -39461,6 +39461,11 @@ function loadActionEnvironment(input) {
 
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** Its controller has seen the latest spec: before that, status (updateRevision) describes the previous one. */
+function controllerCaughtUp(sts) {
+    const generation = sts.metadata.generation ?? 0;
+    return (sts.status?.observedGeneration ?? 0) >= generation;
+}
 /** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
 function podSelector(sts) {
     const labels = sts.spec.selector?.matchLabels ?? {};

@@ -38326,6 +38326,11 @@ function execPodQuery(kubectl, opts) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
+/** Its controller has seen the latest spec: before that, status (updateRevision) describes the previous one. */
+function controllerCaughtUp(sts) {
+    const generation = sts.metadata.generation ?? 0;
+    return (sts.status?.observedGeneration ?? 0) >= generation;
+}
 /** The label selector (`a=b,c=d`) of a StatefulSet's pods; undefined when it has none. */
 function podSelector(sts) {
     const labels = sts.spec.selector?.matchLabels ?? {};
@@ -38966,8 +38971,7 @@ async function roll_settledStatefulSet(ctx) {
         const sts = await ctx.kubectl.getOptional('statefulset', ctx.statefulSet, ctx.namespace);
         if (!sts)
             throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} does not exist in namespace ${ctx.namespace}`, undefined);
-        const generation = sts.metadata.generation ?? 0;
-        if ((sts.status?.observedGeneration ?? 0) >= generation)
+        if (controllerCaughtUp(sts))
             return sts;
         if (Date.now() >= deadline)
             throw new EnsembleStepError(`StatefulSet ${ctx.statefulSet} was not observed by its controller within ${Math.round(ctx.podTimeoutMs / 1000)} s: is kube-controller-manager running?`, undefined);
@@ -41073,7 +41077,7 @@ async function deployObservers(opts) {
     };
 }
 /** The one-paragraph reason a deploy failed, host by host (the action's and the rollout's error). */
-function deployFailureMessage(report) {
+function deploy_observers_deployFailureMessage(report) {
     const failed = report.results.filter(r => r.status === 'failed');
     const skipped = report.results.filter(r => r.status === 'skipped');
     return (`${failed.length} of ${report.results.length} observers failed` +
@@ -41450,7 +41454,7 @@ function betweenSteps(opts) {
             });
             opts.onObservers?.(step.to, report);
             if (!report.ok)
-                throw new Error(deployFailureMessage(report));
+                throw new Error(deploy_observers_deployFailureMessage(report));
         }
         // Back to the chart's next step.
         opts.onPart?.('deploy-chart');
@@ -41579,7 +41583,7 @@ async function rolloutSteps(opts) {
                 log: line => log_info(line)
             }));
             if (!report.ok)
-                throw new Error(deployFailureMessage(report));
+                throw new Error(deploy_observers_deployFailureMessage(report));
         }
         step = 'register-monitoring';
         log_info(`== register-monitoring`);
@@ -41623,9 +41627,18 @@ function formatRolloutReport(env, r) {
 
 
 
+
 /** Differing paths shown per changed object; values are cut to MAX_VALUE characters. */
 const MAX_PATHS = 10;
 const MAX_VALUE = 60;
+/** Container name to image of a StatefulSet's pod template (init containers as "init:<name>"). */
+function containerImages(sts) {
+    const pod = sts.spec.template?.spec;
+    return Object.fromEntries([
+        ...(pod?.initContainers ?? []).map(c => [`init:${c.name}`, c.image ?? '']),
+        ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
+    ]);
+}
 async function liveDiff({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const { namespace } = req;
@@ -41655,7 +41668,12 @@ async function liveDiff({ env, helm, kubectl, roots }) {
             statefulSet = sts.metadata.name;
             const replicas = sts.spec.replicas ?? 1;
             const live = await kubectl.getOptional('statefulset', sts.metadata.name, namespace);
-            diff.statefulSet = { name: sts.metadata.name, ...(live ? { live: live.spec.replicas ?? 1 } : {}), desired: replicas };
+            diff.statefulSet = {
+                name: sts.metadata.name,
+                ...(live ? { live: live.spec.replicas ?? 1, observed: controllerCaughtUp(live) } : {}),
+                desired: replicas,
+                images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+            };
             const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
             if (mismatch)
                 diff.refusals.push(mismatch);
@@ -41982,10 +42000,14 @@ async function detectDrift(opts) {
     }
     if (diff)
         report.items.push(...releaseDrift(diff, rollout, report.unchecked));
+    // One reading of the servers (pods, revisions, srvr) serves the revision check and the leader's zxid.
+    const ensemble = diff?.statefulSet?.live !== undefined ? await readServers(opts, report) : undefined;
+    if (diff?.statefulSet && ensemble)
+        report.items.push(...revisionDrift(diff.statefulSet, ensemble, env.name, report.unchecked));
     const addresses = await serviceAddresses(opts, report, rollout);
     report.addresses = addresses;
     if (env.observers && env.observers.hosts.length > 0)
-        await observerDrift(opts, env.observers, addresses, report);
+        await observerDrift(opts, env.observers, addresses, ensemble, report);
     if (env.observers && env.monitoring)
         await monitoringDrift(opts, env.observers, report, rollout);
     return report;
@@ -42036,6 +42058,18 @@ function releaseDrift(diff, rollout, unchecked) {
             fix: `${rollout} to go back to ${sts.desired} (one voter per step), or change ensemble.servers in Git to keep ${sts.live}`
         });
     }
+    for (const [container, image] of Object.entries(sts?.images?.live ?? {})) {
+        const desired = sts.images.desired[container];
+        if (desired === undefined || desired === image)
+            continue;
+        items.push({
+            kind: 'image',
+            subject: `StatefulSet ${sts.name} container ${container}`,
+            difference: `runs image ${image}, Git renders ${desired}`,
+            meaning: 'the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git\'s image back',
+            fix: `${rollout}; to keep ${image}, set it in Git (the chart's image values)`
+        });
+    }
     for (const name of diff.services.create)
         items.push({
             kind: 'services',
@@ -42053,6 +42087,39 @@ function releaseDrift(diff, rollout, unchecked) {
             fix: rollout
         });
     return items;
+}
+/** The servers' pods and what they answer; undefined (and unchecked) when they cannot be read. */
+async function readServers(opts, report) {
+    const { env } = opts;
+    try {
+        const query = opts.query ??
+            execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
+        return await readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet);
+    }
+    catch (error) {
+        report.unchecked.push({ subject: `the servers of StatefulSet ${env.kubernetes.statefulSet}`, why: errorLine(error) });
+        return undefined;
+    }
+}
+/** Pods still on an older revision of the StatefulSet: with OnDelete, a restart nobody has done. */
+function revisionDrift(sts, ensemble, environment, unchecked) {
+    if (!sts.observed) {
+        unchecked.push({ subject: `revisions of StatefulSet ${sts.name}`, why: 'its controller has not caught up with the latest spec yet' });
+        return [];
+    }
+    const behind = ensemble.servers.filter(s => s.revision !== undefined && !s.current);
+    if (behind.length === 0)
+        return [];
+    return [
+        {
+            kind: 'revision',
+            subject: `StatefulSet ${sts.name}`,
+            difference: `${behind.map(s => s.pod).join(', ')} on revision ${[...new Set(behind.map(s => s.revision))].join(', ')}, the spec is at ${ensemble.updateRevision ?? 'unknown'}`,
+            details: behind.map(s => `${s.pod}: ${s.revision}`),
+            meaning: 'the pod template changed but these servers were not restarted (updateStrategy OnDelete waits for that): they run the old configuration, and any restart (a node drain, a crash) switches one without a quorum check',
+            fix: `re-run the rollout of environments/${environment}: it restarts them one at a time, followers first, the leader last`
+        }
+    ];
 }
 async function serviceAddresses(opts, report, rollout) {
     const { env } = opts;
@@ -42080,7 +42147,7 @@ async function serviceAddresses(opts, report, rollout) {
         return address;
     });
 }
-async function observerDrift(opts, observers, addresses, report) {
+async function observerDrift(opts, observers, addresses, ensemble, report) {
     const heal = `re-run deploy-observers with the current addresses (rollout.yml for environments/${opts.env.name}, or drift.yml with heal: observers)`;
     if (!opts.ssh) {
         for (const h of observers.hosts)
@@ -42093,7 +42160,7 @@ async function observerDrift(opts, observers, addresses, report) {
         return;
     }
     const inspections = await inspectObservers({ env: opts.env, observers, servers: addresses, ...opts.ssh });
-    const leader = await leaderZxid(opts, report);
+    const leader = leaderZxid(ensemble, report);
     for (const i of inspections) {
         const subject = `observer ${i.host.id} (${i.host.host})`;
         if (i.error !== undefined) {
@@ -42126,22 +42193,13 @@ async function observerDrift(opts, observers, addresses, report) {
         }
     }
 }
-/** The leader's zxid, asked inside the cluster; undefined (and unchecked) when there is none to ask. */
-async function leaderZxid(opts, report) {
-    const { env } = opts;
-    try {
-        const query = opts.query ??
-            execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
-        const state = await readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet);
-        const leader = state.servers.find(s => s.mode === 'leader');
-        if (leader?.zxid === undefined)
-            throw new Error('no server answers as leader');
+/** The leader's zxid; undefined (and unchecked) when there is none to compare with. */
+function leaderZxid(ensemble, report) {
+    const leader = ensemble?.servers.find(s => s.mode === 'leader');
+    if (leader?.zxid !== undefined)
         return leader.zxid;
-    }
-    catch (error) {
-        report.unchecked.push({ subject: 'observer lag behind the leader', why: errorLine(error) });
-        return undefined;
-    }
+    report.unchecked.push({ subject: 'observer lag behind the leader', why: ensemble ? 'no server answers as leader' : 'the servers could not be read' });
+    return undefined;
 }
 function zxidLag(leader, observer) {
     if (observer >> 32n < leader >> 32n)
@@ -42502,8 +42560,14 @@ function formatDriftMarkdown(report, opts = {}) {
 function formatDriftJson(report) {
     return `${JSON.stringify({ status: types_driftStatus(report), ...report }, null, 2)}\n`;
 }
+/** The heal's outcome under the report: our sentence, and a failure's host messages as code. */
+function formatHealMarkdown(note) {
+    return `${format_text(note.text)}\n${note.detail ? `\n${codeFence(note.detail)}\n` : ''}`;
+}
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/drift/heal.ts
+
+
 
 function healDecision(mode, drift) {
     if (mode === 'none')
@@ -42530,6 +42594,32 @@ function healObservers(opts) {
         log: opts.log
     });
 }
+/** Detects; when asked and safe, heals the observers and detects again, so the result is what is live now. */
+async function detectAndHeal(opts) {
+    const drift = await detectDrift(opts);
+    if (opts.heal === 'none' || types_driftStatus(drift) !== 'drift')
+        return { drift };
+    const decision = healDecision(opts.heal, drift);
+    if (!decision.heal || !opts.ssh) {
+        opts.log?.(`heal: not healing: ${decision.why ?? 'no SSH credentials'}`);
+        return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } };
+    }
+    opts.log?.('heal: redeploying the observers with the current addresses');
+    const report = await healObservers({ env: opts.env, drift, ...opts.ssh, log: opts.log });
+    if (!report.ok)
+        opts.log?.(`heal failed: ${deploy_observers_deployFailureMessage(report)}`);
+    return { drift: await detectDrift(opts), heal: { decision, report } };
+}
+/** The heal's outcome for the issue and the summary; undefined when none was asked for. */
+function healNote(heal) {
+    if (!heal)
+        return undefined;
+    if (!heal.report)
+        return { text: `Not healed: ${heal.decision.why}.`, failed: false };
+    return heal.report.ok
+        ? { text: 'Healed: the observers were redeployed with the current LoadBalancer addresses and verified (Mode: observer).', failed: false }
+        : { text: 'Healing failed; deploy-observers rolled back what it could and reported:', detail: deployFailureMessage(heal.report), failed: true };
+}
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/drift/index.ts
 
@@ -42540,7 +42630,6 @@ function healObservers(opts) {
 ;// CONCATENATED MODULE: ./workflows-lib/src/cli/main.ts
 // `zk-rollout plan|rollout|drift <environment dir>`: what a rollout would do, the rollout itself, and
 // what differs between Git and the live state.
-
 
 
 
@@ -42722,16 +42811,15 @@ async function runDrift(directory, flags, io) {
         const roots = { bundled: io.packageRoot, repository: io.cwd };
         await withSecretFiles(async (secretFiles) => {
             const ssh = credentials ? { credentials, secretFiles } : undefined;
-            let drift = await detectDrift({ env, helm, kubectl, roots, ssh });
-            const decision = healDecision(flags.heal === 'observers' ? 'observers' : 'none', drift);
-            if (flags.heal === 'observers' && types_driftStatus(drift) === 'drift')
-                io.err(`zk-rollout: heal: ${decision.heal ? 'redeploying the observers with the current addresses' : `not healing: ${decision.why}`}\n`);
-            if (decision.heal && ssh) {
-                const healed = await healObservers({ env, drift, ...ssh });
-                if (!healed.ok)
-                    io.err(`zk-rollout: heal failed: ${deployFailureMessage(healed)}\n`);
-                drift = await detectDrift({ env, helm, kubectl, roots, ssh });
-            }
+            const { drift } = await detectAndHeal({
+                env,
+                helm,
+                kubectl,
+                roots,
+                ssh,
+                heal: flags.heal === 'observers' ? 'observers' : 'none',
+                log: line => io.err(`zk-rollout: ${printable_oneLine(line)}\n`)
+            });
             io.out(flags.format === 'json' ? formatDriftJson(drift) : formatDriftText(drift));
             code = EXIT_CODES[types_driftStatus(drift)];
         });

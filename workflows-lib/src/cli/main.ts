@@ -16,10 +16,9 @@ import { withSecretFiles } from '../runner/secret-file.js'
 import { Helm } from '../kube/helm.js'
 import { Kubectl } from '../kube/kubectl.js'
 import { formatRolloutReport, rollout } from '../rollout/rollout.js'
-import { detectDrift, driftStatus, EXIT_CODES, formatDriftJson, formatDriftText, healDecision, healObservers } from '../drift/index.js'
-import { deployFailureMessage } from '../steps/deploy-observers.js'
+import { detectAndHeal, driftStatus, EXIT_CODES, formatDriftJson, formatDriftText } from '../drift/index.js'
 import { useActionsLog, useTerminalLog } from '../output/log.js'
-import { inert } from '../output/printable.js'
+import { inert, oneLine } from '../output/printable.js'
 
 export const USAGE = `Usage: zk-rollout plan <environment dir> [--servers a,b,c] [--base ref] [--kubeconfig file] [--format text|json]
        zk-rollout rollout <environment dir> [--kubeconfig file] [--ssh-key file --known-hosts file]
@@ -214,15 +213,15 @@ async function runDrift(directory: string, flags: DriftFlags, io: Io): Promise<n
     const roots = { bundled: io.packageRoot, repository: io.cwd }
     await withSecretFiles(async secretFiles => {
       const ssh = credentials ? { credentials, secretFiles } : undefined
-      let drift = await detectDrift({ env, helm, kubectl, roots, ssh })
-      const decision = healDecision(flags.heal === 'observers' ? 'observers' : 'none', drift)
-      if (flags.heal === 'observers' && driftStatus(drift) === 'drift')
-        io.err(`zk-rollout: heal: ${decision.heal ? 'redeploying the observers with the current addresses' : `not healing: ${decision.why}`}\n`)
-      if (decision.heal && ssh) {
-        const healed = await healObservers({ env, drift, ...ssh })
-        if (!healed.ok) io.err(`zk-rollout: heal failed: ${deployFailureMessage(healed)}\n`)
-        drift = await detectDrift({ env, helm, kubectl, roots, ssh })
-      }
+      const { drift } = await detectAndHeal({
+        env,
+        helm,
+        kubectl,
+        roots,
+        ssh,
+        heal: flags.heal === 'observers' ? 'observers' : 'none',
+        log: line => io.err(`zk-rollout: ${oneLine(line)}\n`)
+      })
       io.out(flags.format === 'json' ? formatDriftJson(drift) : formatDriftText(drift))
       code = EXIT_CODES[driftStatus(drift)]
     })

@@ -2,6 +2,7 @@
 // Every value from the cluster or a VM is made one line and inert before it is printed.
 import { codeFence, codeSpan } from '../github/plan-markdown.js'
 import { oneLine } from '../output/printable.js'
+import type { HealNote } from './heal.js'
 import { driftStatus, type DriftReport } from './types.js'
 
 const STATUS_LINE = {
@@ -67,4 +68,9 @@ export function formatDriftMarkdown(report: DriftReport, opts: { runUrl?: string
 
 export function formatDriftJson(report: DriftReport): string {
   return `${JSON.stringify({ status: driftStatus(report), ...report }, null, 2)}\n`
+}
+
+/** The heal's outcome under the report: our sentence, and a failure's host messages as code. */
+export function formatHealMarkdown(note: HealNote): string {
+  return `${text(note.text)}\n${note.detail ? `\n${codeFence(note.detail)}\n` : ''}`
 }

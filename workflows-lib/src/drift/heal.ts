@@ -6,9 +6,10 @@ import type { Environment } from '../environment/types.js'
 import type { DeployReport } from '../observers/results.js'
 import type { SecretFiles } from '../runner/secret-file.js'
 import type { SshCredentials } from '../ssh/client-config.js'
-import { deployObservers } from '../steps/deploy-observers.js'
+import { deployFailureMessage, deployObservers } from '../steps/deploy-observers.js'
 import type { JumpHostOverride } from '../observers/connections.js'
-import type { DriftDetection } from './detect.js'
+import { detectDrift, type DetectDriftOptions, type DriftDetection } from './detect.js'
+import { driftStatus } from './types.js'
 
 export type HealMode = 'none' | 'observers'
 
@@ -50,4 +51,49 @@ export function healObservers(opts: HealOptions): Promise<DeployReport> {
     jumpHost: opts.jumpHost,
     log: opts.log
   })
+}
+
+export interface DetectAndHealOptions extends DetectDriftOptions {
+  heal: HealMode
+  /** Progress lines: the heal decision, then deploy-observers' own. */
+  log?: (line: string) => void
+}
+
+export interface DetectAndHealResult {
+  /** What is live now: after a heal, detected again. */
+  drift: DriftDetection
+  /** Present when healing was asked for and there was drift. */
+  heal?: { decision: HealDecision; report?: DeployReport }
+}
+
+/** Detects; when asked and safe, heals the observers and detects again, so the result is what is live now. */
+export async function detectAndHeal(opts: DetectAndHealOptions): Promise<DetectAndHealResult> {
+  const drift = await detectDrift(opts)
+  if (opts.heal === 'none' || driftStatus(drift) !== 'drift') return { drift }
+  const decision = healDecision(opts.heal, drift)
+  if (!decision.heal || !opts.ssh) {
+    opts.log?.(`heal: not healing: ${decision.why ?? 'no SSH credentials'}`)
+    return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } }
+  }
+  opts.log?.('heal: redeploying the observers with the current addresses')
+  const report = await healObservers({ env: opts.env, drift, ...opts.ssh, log: opts.log })
+  if (!report.ok) opts.log?.(`heal failed: ${deployFailureMessage(report)}`)
+  return { drift: await detectDrift(opts), heal: { decision, report } }
+}
+
+export interface HealNote {
+  /** Our sentence. */
+  text: string
+  /** deploy-observers' account of a failure (hosts' messages: shown as code, never as Markdown). */
+  detail?: string
+  failed: boolean
+}
+
+/** The heal's outcome for the issue and the summary; undefined when none was asked for. */
+export function healNote(heal: DetectAndHealResult['heal']): HealNote | undefined {
+  if (!heal) return undefined
+  if (!heal.report) return { text: `Not healed: ${heal.decision.why}.`, failed: false }
+  return heal.report.ok
+    ? { text: 'Healed: the observers were redeployed with the current LoadBalancer addresses and verified (Mode: observer).', failed: false }
+    : { text: 'Healing failed; deploy-observers rolled back what it could and reported:', detail: deployFailureMessage(heal.report), failed: true }
 }
