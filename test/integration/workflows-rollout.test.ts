@@ -1,6 +1,6 @@
 // The automation end to end, through the local runner (test/runner): rollout.yml on a push, the
-// root composite action from a consumer's workspace, and rollout-reusable.yml called from a
-// consumer's workflow. The world is real where it can be: a sandbox cluster whose pods run real
+// root composite action from a consumer's workspace, rollout-reusable.yml called from a
+// consumer's workflow, and drift.yml (detect-drift's dist) keeping its issue. The world is real where it can be: a sandbox cluster whose pods run real
 // ZooKeeper (the kubelet and LoadBalancer controller are ours), observer VMs behind real sshd
 // (docker compose is our shim running a real ZooKeeper), real git repositories, event payloads
 // valid against GitHub's webhook schemas, and a GitHub API stand-in that checks every request
@@ -20,7 +20,7 @@ import { startWorld, type World } from '../e2e/world.js'
 import { runWorkflow, type JobRun, type RunWorkflowOptions, type StepRun, type WorkflowRun } from '../runner/index.js'
 import { addressBlocks } from '../support/addresses.js'
 import { startGitHubApi, type GitHubApiStandIn } from '../support/github-api.js'
-import { pushPayload, validateWebhookPayload } from '../support/github-events.js'
+import { pushPayload, validateWebhookPayload, workflowDispatchPayload } from '../support/github-events.js'
 import { useSandboxToolEnv } from '../support/kube.js'
 import { removeScanned } from '../support/secret-hygiene.js'
 
@@ -259,6 +259,69 @@ jobs:
     const [rollout] = job(run, 'rollout').filter(j => j.matrix)
     expect(rollout).toMatchObject({ environment: 'demo', matrix: { environment: 'demo', directory: 'environments/demo' } })
     expect(JSON.parse(rootStep(rollout).outputs.addresses)).toHaveLength(3)
+  })
+})
+
+describe('drift.yml', () => {
+  // Its own repository: demo only (environments/example has no cluster to compare with here).
+  let repo: Repository
+  const schedule = (): RunWorkflowOptions['event'] => ({
+    name: 'schedule',
+    payload: { schedule: '17 */6 * * *', repository: { full_name: REPOSITORY }, workflow: '.github/workflows/drift.yml' }
+  })
+  const dispatch = (inputs: Record<string, string>): RunWorkflowOptions['event'] => {
+    const payload = workflowDispatchPayload({ repository: REPOSITORY, ref: 'refs/heads/main', inputs, workflow: '.github/workflows/drift.yml' })
+    validateWebhookPayload('workflow_dispatch', payload)
+    return { name: 'workflow_dispatch', payload }
+  }
+  const runDrift = async (event: RunWorkflowOptions['event']): Promise<{ run: WorkflowRun; outputs: Record<string, string> }> => {
+    const run = await runOn(repo, 'drift.yml', repo.head(), repo.head(), { event })
+    expect({ conclusion: run.conclusion, log: run.conclusion === 'success' ? '' : describeRun(run) }).toEqual({ conclusion: 'success', log: '' })
+    const drifts = job(run, 'drift')
+    expect(drifts.map(j => [j.environment, j.concurrency?.group])).toEqual([['demo', 'zk-rollout-demo']])
+    return { run, outputs: drifts[0].steps.find(s => s.uses === './actions/detect-drift')!.outputs }
+  }
+  const sts = ['statefulset/zk-zookeeper', '-n', 'zk']
+
+  beforeAll(() => {
+    repo = copyOfProject(path.join(base, 'drift-repo'), { exclude: f => f.startsWith('environments/') })
+    repo.commitDirectory('environments: add demo', world.environmentDir, 'environments/demo')
+  })
+
+  it('on demand and on its schedule: nothing while in sync; one issue while drift lasts, closed when it is gone', async () => {
+    const kubectl = new Kubectl(world.sandbox.kubectl, world.sandbox.kubeconfig)
+    const inSync = await runDrift(dispatch({ environments: 'demo', heal: 'none' }))
+    expect(inSync.outputs.status).toBe('in-sync')
+    expect(inSync.outputs.issue ?? '').toBe('')
+    expect(api.state.issues).toEqual([])
+
+    await kubectl.run(['scale', ...sts, '--replicas=4'])
+    try {
+      const found = await runDrift(schedule())
+      expect(found.outputs.status).toBe('drift')
+      expect(JSON.parse(found.outputs.report).items.map((i: { kind: string }) => i.kind)).toEqual(['replicas'])
+      expect(api.state.issues).toHaveLength(1)
+      const [issue] = api.state.issues
+      expect(issue).toMatchObject({ title: 'Drift in environment demo', state: 'open', labels: ['zk-rollout-drift'] })
+      expect(issue.body).toContain('4 replicas live, Git says 3')
+      expect(found.outputs.issue).toBe(String(issue.number))
+      expect(job(found.run, 'drift')[0].summary).toContain('4 replicas live, Git says 3')
+
+      // Still there on the next run: the same issue, not a second one.
+      const again = await runDrift(schedule())
+      expect(again.outputs.issue).toBe(String(issue.number))
+      expect(api.state.issues).toHaveLength(1)
+    } finally {
+      await kubectl.run(['scale', ...sts, '--replicas=3'])
+      await kubectl.run(['wait', '--for=delete', 'pod/zk-zookeeper-3', '-n', 'zk', '--timeout=120s']).catch(() => undefined)
+    }
+    const gone = await runDrift(schedule())
+    expect(gone.outputs.status).toBe('in-sync')
+    expect(api.state.issues.map(i => i.state)).toEqual(['closed'])
+    expect(api.state.comments.filter(c => c.issue_number === api.state.issues[0].number).map(c => c.body)).toEqual([
+      expect.stringContaining('matches Git again')
+    ])
+    expect(api.invalid()).toEqual([])
   })
 })
 
