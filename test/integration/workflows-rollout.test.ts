@@ -1,7 +1,8 @@
 // The automation end to end, through the local runner (test/runner): rollout.yml on a push, the
 // root composite action from a consumer's workspace, rollout-reusable.yml called from a
-// consumer's workflow, and drift.yml (detect-drift's dist) keeping its issue. The world is real where it can be: a sandbox cluster whose pods run real
-// ZooKeeper (the kubelet and LoadBalancer controller are ours), observer VMs behind real sshd
+// consumer's workflow, and drift.yml (detect-drift's dist) keeping its issue. The world is real
+// where it can be: a sandbox cluster whose pods run real ZooKeeper (the kubelet and LoadBalancer
+// controller are ours), observer VMs behind real sshd
 // (docker compose is our shim running a real ZooKeeper), real git repositories, event payloads
 // valid against GitHub's webhook schemas, and a GitHub API stand-in that checks every request
 // against GitHub's REST description.
