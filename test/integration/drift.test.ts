@@ -13,6 +13,7 @@ import * as path from 'node:path'
 import { promisify } from 'node:util'
 import type { DriftItem, DriftStatus, Unchecked } from '../../workflows-lib/src/drift/index.js'
 import { Kubectl } from '../../workflows-lib/src/kube/kubectl.js'
+import type { Lease } from '../../workflows-lib/src/lock/index.js'
 import type { Service } from '../../workflows-lib/src/kube/types.js'
 import { fourLetterWord } from '../../workflows-lib/src/zookeeper/four-letter.js'
 import { parseSrvr } from '../../workflows-lib/src/zookeeper/srvr.js'
@@ -158,6 +159,44 @@ describe('zk-rollout drift', () => {
     expect((await drift()).code).toBe(0)
   })
 
+  it('during a rollout (its lock held by another) it compares nothing and says so (exit 1)', async () => {
+    const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
+    await kubectl.apply([
+      <Lease>{
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'zk-rollout-zk', namespace: 'zk' },
+        spec: { holderIdentity: 'acme/platform run 7 job rollout', leaseDurationSeconds: 60, acquireTime: now, renewTime: now }
+      }
+    ])
+    try {
+      const run = await drift()
+      expect(run.code).toBe(1)
+      expect(run.json).toMatchObject({
+        status: 'unchecked',
+        items: [],
+        checked: [],
+        inProgress: 'acme/platform run 7 job rollout',
+        unchecked: [
+          {
+            subject: 'environment drift',
+            why: expect.stringContaining('a rollout is in progress (lock zk-rollout-zk held by acme/platform run 7 job rollout)')
+          }
+        ]
+      })
+    } finally {
+      await kubectl.apply([
+        <Lease>{
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: 'zk-rollout-zk', namespace: 'zk' },
+          spec: { holderIdentity: '' }
+        }
+      ])
+    }
+    expect((await drift()).code).toBe(0)
+  })
+
   it('an observer file edited by hand is file drift with the differing lines; Git is what the next deploy puts back', async () => {
     const file = path.join(observerDir(0), 'zoo.cfg')
     const before = readFileSync(file, 'utf8')
@@ -235,6 +274,8 @@ describe('zk-rollout drift', () => {
 
     const healed = await drift({ heal: true })
     expect(healed.stderr).toContain('heal: redeploying the observers with the current addresses')
+    // It writes to the VMs, so it holds the rollout lock as a rollout does.
+    expect(healed.stderr).toMatch(/rollout lock \S*zk-rollout-zk\S* acquired by/)
     expect(healed.code).toBe(0)
     expect(healed.json!.status).toBe('in-sync')
     for (const [i, o] of world.observers.entries()) {

@@ -266,20 +266,22 @@ jobs:
 describe('drift.yml', () => {
   // Its own repository: demo only (environments/example has no cluster to compare with here).
   let repo: Repository
-  const schedule = (): RunWorkflowOptions['event'] => ({
-    name: 'schedule',
-    payload: { schedule: '17 */6 * * *', repository: { full_name: REPOSITORY }, workflow: '.github/workflows/drift.yml' }
+  const schedule = (): Partial<RunWorkflowOptions> => ({
+    event: { name: 'schedule', payload: { schedule: '17 */6 * * *', repository: { full_name: REPOSITORY }, workflow: '.github/workflows/drift.yml' } }
   })
-  const dispatch = (inputs: Record<string, string>): RunWorkflowOptions['event'] => {
+  const dispatch = (inputs: Record<string, string>): Partial<RunWorkflowOptions> => {
     const payload = workflowDispatchPayload({ repository: REPOSITORY, ref: 'refs/heads/main', inputs, workflow: '.github/workflows/drift.yml' })
     validateWebhookPayload('workflow_dispatch', payload)
-    return { name: 'workflow_dispatch', payload }
+    return { event: { name: 'workflow_dispatch', payload }, inputs }
   }
-  const runDrift = async (event: RunWorkflowOptions['event']): Promise<{ run: WorkflowRun; outputs: Record<string, string> }> => {
-    const run = await runOn(repo, 'drift.yml', repo.head(), repo.head(), { event })
+  const runDrift = async (
+    trigger: Partial<RunWorkflowOptions>,
+    group = 'zk-rollout-drift-demo'
+  ): Promise<{ run: WorkflowRun; outputs: Record<string, string> }> => {
+    const run = await runOn(repo, 'drift.yml', repo.head(), repo.head(), trigger)
     expect({ conclusion: run.conclusion, log: run.conclusion === 'success' ? '' : describeRun(run) }).toEqual({ conclusion: 'success', log: '' })
     const drifts = job(run, 'drift')
-    expect(drifts.map(j => [j.environment, j.concurrency?.group])).toEqual([['demo', 'zk-rollout-demo']])
+    expect(drifts.map(j => [j.environment, j.concurrency?.group])).toEqual([['demo', group]])
     return { run, outputs: drifts[0].steps.find(s => s.uses === './actions/detect-drift')!.outputs }
   }
   const sts = ['statefulset/zk-zookeeper', '-n', 'zk']
@@ -291,7 +293,8 @@ describe('drift.yml', () => {
 
   it('on demand and on its schedule: nothing while in sync; one issue while drift lasts, closed when it is gone', async () => {
     const kubectl = new Kubectl(world.sandbox.kubectl, world.sandbox.kubeconfig)
-    const inSync = await runDrift(dispatch({ environments: 'demo', heal: 'none' }))
+    // Asked to heal, it queues with the rollouts (nothing to heal here); read-only runs do not.
+    const inSync = await runDrift(dispatch({ environments: 'demo', heal: 'observers' }), 'zk-rollout-demo')
     expect(inSync.outputs.status).toBe('in-sync')
     expect(inSync.outputs.issue ?? '').toBe('')
     expect(api.state.issues).toEqual([])

@@ -12,6 +12,7 @@ import {
   type DriftDetection,
   type DriftItem
 } from '../../workflows-lib/src/drift/index.js'
+import { zxidLag } from '../../workflows-lib/src/drift/detect.js'
 import { differingLines, serverHosts } from '../../workflows-lib/src/drift/zoo-cfg.js'
 
 const item = (kind: DriftItem['kind'], extra: Partial<DriftItem> = {}): DriftItem => ({
@@ -73,6 +74,19 @@ describe('drift status', () => {
     expect(driftStatus(report([item('replicas')], unchecked))).toBe('drift')
     expect(driftStatus(report([], unchecked))).toBe('unchecked')
     expect(EXIT_CODES).toEqual({ 'in-sync': 0, drift: 2, unchecked: 1 })
+  })
+})
+
+describe('observer lag', () => {
+  // srvr's Zxid: the leader's epoch in the high 32 bits, its transaction counter in the low ones.
+  it('counts transactions within one epoch, and calls an older epoch what it is', () => {
+    expect(zxidLag(0x2_0000_0500n, 0x2_0000_0100n)).toBe(0x400)
+    expect(zxidLag(0x2_0000_0500n, 0x2_0000_0500n)).toBe(0)
+    // Read a moment after the leader: an observer may already be ahead of that reading.
+    expect(zxidLag(0x2_0000_0500n, 0x2_0000_0501n)).toBe(0)
+    expect(zxidLag(0x3_0000_0001n, 0x2_ffff_ffffn)).toBe('epoch')
+    // A new leader elected between the two readings: the observer is not behind.
+    expect(zxidLag(0x2_0000_0500n, 0x3_0000_0001n)).toBe(0)
   })
 })
 

@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7165);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3130);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -35026,7 +35026,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7165:
+/***/ 3130:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38512,8 +38512,6 @@ function defaults_serverServiceName(env, ordinal) {
     return env.expose.serviceName.replaceAll('{ordinal}', String(ordinal)).replaceAll('{release}', env.kubernetes.release);
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./workflows-lib/src/util/timer.ts
 // Every timer of the library goes through here. Node's setTimeout takes a signed 32-bit delay:
 // anything longer (or Infinity, NaN, a negative number) fires after 1 ms with only a warning,
@@ -38574,6 +38572,142 @@ async function retryTransient(fn, opts) {
     }
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-object.ts
+const LEASE_RESOURCE = 'leases.coordination.k8s.io';
+/** The lock of one release: one Lease per release in its namespace. */
+function lease_object_leaseName(release) {
+    return `zk-rollout-${release}`;
+}
+/** A MicroTime: the API server parses exactly six fractional digits. */
+function microTime(ms = Date.now()) {
+    return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+function lease_object_holderOf(lease) {
+    return lease.spec?.holderIdentity || undefined;
+}
+/** When the current holder's claim runs out: last renewal plus its own lease duration. */
+function expiresAt(lease) {
+    const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+    // A lease that says neither when it was renewed nor for how long cannot be waited out: expired.
+    if (Number.isNaN(renewed))
+        return 0;
+    return renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+}
+function lease_object_isExpired(lease, now = Date.now()) {
+    return expiresAt(lease) <= now;
+}
+/**
+ * The object to write: the one read (its labels, annotations and resourceVersion, which makes
+ * the write conditional) with a new spec. Server-managed fields are left out.
+ */
+function leaseWith(lease, spec) {
+    const { name, namespace, resourceVersion, labels, annotations } = lease.metadata;
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+        spec
+    };
+}
+function newLease(namespace, name, spec) {
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'zk-rollout' } },
+        spec
+    };
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease-api.ts
+// The Lease calls the lock makes. Create and replace go around Kubectl.run: its retry of
+// transient errors counts "the object has been modified" as transient and would resend the same
+// stale write; for the lock a 409 is an answer (another client won) that means "read again".
+
+
+
+function lease_api_getLease(kubectl, namespace, name) {
+    return kubectl.getOptional(LEASE_RESOURCE, name, namespace);
+}
+/** Creates the Lease; `exists` when someone else created it first. */
+async function createLease(kubectl, lease) {
+    return write(kubectl, 'create', lease);
+}
+/** Replaces the Lease if its resourceVersion is still the one read; `conflict` when not. */
+async function replaceLease(kubectl, lease) {
+    if (!lease.metadata.resourceVersion)
+        throw new Error(`replace of Lease ${lease.metadata.name} without a resourceVersion would be unconditional`);
+    return write(kubectl, 'replace', lease);
+}
+/**
+ * The lock's namespace may not exist yet on a first install (helm would create it later with
+ * --create-namespace), and a Lease needs it: create it, tolerating a concurrent creator.
+ */
+async function ensureNamespace(kubectl, namespace) {
+    const shown = `kubectl create namespace ${namespace}`;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, [...kubectl.baseArgs(), '--request-timeout=60s', 'create', 'namespace', namespace], shown, {
+            allowExitCodes: [1]
+        });
+        if (r.exitCode !== 0 && !/\(AlreadyExists\)/.test(r.stderr))
+            throw new CommandError(shown, r);
+    }, { what: shown });
+}
+async function write(kubectl, verb, lease) {
+    const shown = `kubectl ${verb} -f - (Lease ${lease.metadata.namespace}/${lease.metadata.name})`;
+    const args = [...kubectl.baseArgs(), '--request-timeout=60s', verb, '-o', 'json', '-f', '-'];
+    let answer;
+    await retryTransient(async () => {
+        const r = await runCommand(kubectl.binary, args, shown, { input: JSON.stringify(lease), allowExitCodes: [1] });
+        answer = r.exitCode === 0 ? { outcome: 'written', lease: JSON.parse(r.stdout) } : refusal(r);
+        if (!answer)
+            throw new CommandError(shown, r);
+    }, { what: shown });
+    return answer;
+}
+/** The API's answers the lock acts on; anything else is a failure. */
+function refusal(r) {
+    if (/\(Conflict\)/.test(r.stderr))
+        return { outcome: 'conflict' };
+    if (/\(AlreadyExists\)/.test(r.stderr))
+        return { outcome: 'exists' };
+    if (/\(NotFound\).*namespaces? "[^"]*" not found/.test(r.stderr))
+        return { outcome: 'no-namespace' };
+    if (/\(NotFound\)/.test(r.stderr))
+        return { outcome: 'not-found' };
+    return undefined;
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/holder.ts
+// Who holds the rollout lock. In Actions one identity per run attempt and job, so every step of
+// the root composite (each its own process) is the same holder; ZK_ROLLOUT_LOCK_HOLDER overrides
+// it, which is how the composite hands its lock step's identity to the later steps.
+
+const HOLDER_ENV = 'ZK_ROLLOUT_LOCK_HOLDER';
+function holder_holderIdentity(env = process.env) {
+    const override = env[HOLDER_ENV]?.trim();
+    // An empty override counts as unset: the composite's lock step sees its own output still empty.
+    if (override)
+        return override;
+    if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_RUN_ID) {
+        const server = env.GITHUB_SERVER_URL || 'https://github.com';
+        return `${server}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT || '1'} job ${env.GITHUB_JOB ?? ''}`;
+    }
+    return `${userName(env)}@${external_node_os_namespaceObject.hostname()} pid ${process.pid}`;
+}
+function userName(env) {
+    try {
+        return external_node_os_namespaceObject.userInfo().username;
+    }
+    catch {
+        // No passwd entry for the uid (some containers).
+        return env.USER || env.LOGNAME || 'unknown';
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/helm.ts
 // helm 3 (>= 3.13, for --dry-run=server) and helm 4. Never passes flags that delete and
 // recreate objects (--force / --force-replace) or uninstall on failure.
@@ -41214,6 +41348,9 @@ function differingLines(expected, live) {
 
 
 
+
+
+
 /** Transactions an observer may be behind the leader before it counts as lagging. */
 const DEFAULT_MAX_LAG = 1000;
 const errorLine = (error) => printable_oneLine(error.message.split('\n')[0]);
@@ -41221,6 +41358,23 @@ async function detectDrift(opts) {
     const { env } = opts;
     const report = { environment: env.name, items: [], unchecked: [], checked: [], addresses: [] };
     const rollout = `re-run the rollout of environments/${env.name} (rollout.yml, or zk-rollout rollout environments/${env.name})`;
+    // Mid-rollout, pods on two revisions and observers being redeployed are not drift: say so and stop.
+    const lock = lease_object_leaseName(env.kubernetes.release);
+    try {
+        const lease = await lease_api_getLease(opts.kubectl, env.kubernetes.namespace, lock);
+        const holder = lease && !lease_object_isExpired(lease) ? lease_object_holderOf(lease) : undefined;
+        if (holder !== undefined && holder !== (opts.holder ?? holder_holderIdentity())) {
+            report.inProgress = holder;
+            report.unchecked.push({
+                subject: `environment ${env.name}`,
+                why: `a rollout is in progress (lock ${lock} held by ${printable_oneLine(holder)}): check again after it`
+            });
+            return report;
+        }
+    }
+    catch (error) {
+        report.unchecked.push({ subject: `rollout lock ${lock}`, why: errorLine(error) });
+    }
     let diff;
     try {
         diff = await liveDiff({ env: opts.env, helm: opts.helm, kubectl: opts.kubectl, roots: opts.roots });
@@ -41297,7 +41451,7 @@ function releaseDrift(diff, rollout, unchecked) {
             kind: 'image',
             subject: `StatefulSet ${sts.name} container ${container}`,
             difference: `runs image ${image}, Git renders ${desired}`,
-            meaning: 'the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git\'s image back',
+            meaning: "the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git's image back",
             fix: `${rollout}; to keep ${image}, set it in Git (the chart's image values)`
         });
     }
@@ -41429,12 +41583,19 @@ function leaderZxid(ensemble, report) {
     const leader = ensemble?.servers.find(s => s.mode === 'leader');
     if (leader?.zxid !== undefined)
         return leader.zxid;
-    report.unchecked.push({ subject: 'observer lag behind the leader', why: ensemble ? 'no server answers as leader' : 'the servers could not be read' });
+    report.unchecked.push({
+        subject: 'observer lag behind the leader',
+        why: ensemble ? 'no server answers as leader' : 'the servers could not be read'
+    });
     return undefined;
 }
+/** Transactions the observer is behind the leader, or "epoch" when its zxid is from an older leader. */
 function zxidLag(leader, observer) {
     if (observer >> 32n < leader >> 32n)
         return 'epoch';
+    // A newer epoch than the leader read: a new leader was elected in between; not behind.
+    if (observer >> 32n > leader >> 32n)
+        return 0;
     const lag = Number((leader & 0xffffffffn) - (observer & 0xffffffffn));
     return Math.max(0, lag);
 }
@@ -41796,6 +41957,322 @@ function formatHealMarkdown(note) {
     return `${format_text(note.text)}\n${note.detail ? `\n${codeFence(note.detail)}\n` : ''}`;
 }
 
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/lease.ts
+// The in-cluster rollout lock: a Lease per release, so two rollouts of one environment never run
+// at once, whichever repository, laptop or workflow run starts them (GitHub's concurrency groups
+// only cover one repository). The protocol is client-go's leader election, by hand through kubectl:
+// - absent: create it (AlreadyExists: someone else got there, read again);
+// - released (no holder) or expired (its renewTime + its leaseDurationSeconds is past: a crashed
+//   holder never blocks forever): take it over with a replace conditional on the resourceVersion
+//   read (409 Conflict: another client won, read again);
+// - held by this holder: join it (re-entrant; the owner releases it, a joiner never does);
+// - held by another: wait, with progress, until waitTimeoutMs.
+// While held, the holder renews every leaseDurationSeconds/3; a renewal that finds another holder
+// means the lease was lost, which rejects `lost` and aborts `signal`.
+
+
+
+
+
+
+const DEFAULT_LEASE_DURATION_SECONDS = 60;
+const DEFAULT_LOCK_WAIT_MS = 10 * 60_000;
+const DEFAULT_POLL_MS = 2000;
+/** How often a waiter says it is still waiting. */
+const PROGRESS_EVERY_MS = 15_000;
+class LockTimeoutError extends Error {
+    holder;
+    lease;
+    constructor(message, holder, lease) {
+        super(message);
+        this.holder = holder;
+        this.lease = lease;
+        this.name = 'LockTimeoutError';
+    }
+}
+class LockLostError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'LockLostError';
+    }
+}
+/** Where a lock lives, for messages. */
+const where = (namespace, name) => printable_quoted(`${namespace}/${name}`);
+async function acquireLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    const durationSeconds = opts.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
+    if (!Number.isInteger(durationSeconds) || durationSeconds < 1)
+        throw new RangeError(`leaseDurationSeconds ${durationSeconds}: use a whole number >= 1`);
+    const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const started = Date.now();
+    const deadline = started + waitTimeoutMs;
+    // What this call last tried to write: a write whose answer was lost and retried comes back as
+    // Conflict or AlreadyExists, and the Lease then carries our own acquireTime.
+    let attempted;
+    let lastProgress;
+    const held = (lease, owned) => {
+        const waited = Date.now() - started;
+        log_info(owned
+            ? `rollout lock ${where(namespace, name)} acquired by ${printable_quoted(holder)}${waited >= 1000 ? ` after waiting ${Math.round(waited / 1000)} s` : ''}`
+            : `rollout lock ${where(namespace, name)} is already held by this holder ${printable_quoted(holder)}: joined (its owner releases it)`);
+        return new HeldLease(kubectl, lease, holder, durationSeconds, owned);
+    };
+    while (true) {
+        const now = Date.now();
+        const lease = await lease_api_getLease(kubectl, namespace, name);
+        const spec = (acquireTime) => ({
+            holderIdentity: holder,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime,
+            renewTime: acquireTime,
+            leaseTransitions: lease ? (lease.spec?.leaseTransitions ?? 0) + (lease_object_holderOf(lease) === holder ? 0 : 1) : 0
+        });
+        if (!lease) {
+            attempted = microTime(now);
+            let r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            if (r.outcome === 'no-namespace') {
+                await ensureNamespace(kubectl, namespace);
+                r = await createLease(kubectl, newLease(namespace, name, spec(attempted)));
+            }
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        const current = lease_object_holderOf(lease);
+        if (current === holder && attempted !== undefined && lease.spec?.acquireTime === attempted)
+            return held(lease, true);
+        if (current === holder && !lease_object_isExpired(lease, now)) {
+            const r = await replaceLease(kubectl, leaseWith(lease, { ...lease.spec, leaseDurationSeconds: durationSeconds, renewTime: microTime() }));
+            if (r.outcome === 'written')
+                return held(r.lease, false);
+            continue;
+        }
+        if (current === undefined || lease_object_isExpired(lease, now)) {
+            if (current !== undefined)
+                log_info(`rollout lock ${where(namespace, name)}: the lease of ${printable_quoted(current)} expired at ${new Date(expiresAt(lease)).toISOString()} (last renewed ${lease.spec?.renewTime ?? 'never'}); taking it over`);
+            attempted = microTime(now);
+            const r = await replaceLease(kubectl, leaseWith(lease, spec(attempted)));
+            if (r.outcome === 'written')
+                return held(r.lease, true);
+            continue;
+        }
+        // Held by someone else, and alive.
+        const expiresInS = Math.max(0, Math.ceil((expiresAt(lease) - now) / 1000));
+        if (now >= deadline)
+            throw timeoutError(namespace, name, current, lease, waitTimeoutMs, expiresInS);
+        if (!lastProgress || lastProgress.holder !== current || now - lastProgress.at >= PROGRESS_EVERY_MS) {
+            log_info(`waiting for the rollout lock ${where(namespace, name)} held by ${printable_quoted(current)} since ${lease.spec?.acquireTime ?? 'unknown'}, expires in ${expiresInS} s unless renewed (waited ${Math.round((now - started) / 1000)} s of ${shownWait(waitTimeoutMs)})`);
+            lastProgress = { holder: current, at: now };
+        }
+        await sleep(Math.max(0, Math.min(pollMs, deadline - now)), 'rollout lock: wait');
+    }
+}
+/** formatDuration would show no wait at all as 0h. */
+const shownWait = (ms) => (ms === 0 ? '0s' : formatDuration(ms));
+function timeoutError(namespace, name, holder, lease, waitedMs, expiresInS) {
+    const duration = lease.spec?.leaseDurationSeconds ?? 0;
+    return new LockTimeoutError(`the rollout lock ${where(namespace, name)} is still held by ${printable_quoted(holder)} after waiting ${shownWait(waitedMs)} ` +
+        `(acquired ${lease.spec?.acquireTime ?? 'at an unknown time'}, last renewed ${lease.spec?.renewTime ?? 'never'}). ` +
+        `Another rollout of this environment is running: wait for it to finish and run again (or raise lock-timeout). ` +
+        `If that run is dead, its lease expires ${duration} s after its last renewal (in ${expiresInS} s) and the next rollout takes it over; ` +
+        `or, once sure nothing is rolling out, delete it by hand: kubectl delete lease ${printable_quoted(name)} --namespace ${printable_quoted(namespace)}`, holder, lease);
+}
+/** A lock this process holds (owned) or has joined, renewed until release() or stopRenewing(). */
+class HeldLease {
+    kubectl;
+    holder;
+    leaseDurationSeconds;
+    owned;
+    /** Aborted, with the LockLostError as reason, when the lease is lost. */
+    signal;
+    /** Rejects with a LockLostError when the lease is lost; never resolves. */
+    lost;
+    abort = new AbortController();
+    rejectLost;
+    lease;
+    renewedAt = Date.now();
+    timer;
+    inFlight;
+    done = false;
+    constructor(kubectl, lease, holder, leaseDurationSeconds, 
+    /** False when joined: the owner (another step of the same holder) releases it. */
+    owned) {
+        this.kubectl = kubectl;
+        this.holder = holder;
+        this.leaseDurationSeconds = leaseDurationSeconds;
+        this.owned = owned;
+        this.lease = lease;
+        this.signal = this.abort.signal;
+        this.lost = new Promise((_, reject) => (this.rejectLost = reject));
+        // Handled here, so a lock nobody races against cannot crash the process as an unhandled rejection.
+        this.lost.catch(() => undefined);
+        const every = Math.max(1, Math.floor((leaseDurationSeconds * 1000) / 3));
+        this.timer = timer_setSafeInterval(() => this.tick(), every, 'rollout lock: renew');
+        // A lock forgotten by a failing caller must not keep the process alive; the lease expires.
+        this.timer.unref();
+    }
+    get namespace() {
+        return this.lease.metadata.namespace ?? '';
+    }
+    get name() {
+        return this.lease.metadata.name;
+    }
+    /** The Lease as last read or written. */
+    get current() {
+        return this.lease;
+    }
+    /** Stops renewing and leaves the lease held (the lock action's acquire: a later step renews or releases it). */
+    async stopRenewing() {
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        this.timer = undefined;
+        await this.inFlight;
+    }
+    /** Stops renewing and, if this process acquired it, releases it. Never touches another holder's lease. */
+    async release() {
+        const wasDone = this.done;
+        await this.stopRenewing();
+        if (wasDone || this.signal.aborted)
+            return;
+        if (!this.owned) {
+            log_debug(`rollout lock ${where(this.namespace, this.name)}: joined, so left to its owner to release`);
+            return;
+        }
+        await releaseLease({ kubectl: this.kubectl, namespace: this.namespace, name: this.name, holder: this.holder });
+    }
+    tick() {
+        if (this.inFlight || this.done)
+            return;
+        this.inFlight = this.renew()
+            .catch(error => {
+            const silentMs = Date.now() - this.renewedAt;
+            if (silentMs >= this.leaseDurationSeconds * 1000)
+                this.lose(`could not renew it for ${Math.round(silentMs / 1000)} s, so another rollout may have taken it over: ${error.message}`);
+            else
+                log_warning(`rollout lock ${where(this.namespace, this.name)}: renewal failed, retrying: ${error.message}`);
+        })
+            .finally(() => (this.inFlight = undefined));
+    }
+    async renew() {
+        for (let attempt = 1; attempt <= 5; attempt++) {
+            if (this.done)
+                return;
+            const r = await replaceLease(this.kubectl, leaseWith(this.lease, {
+                ...this.lease.spec,
+                holderIdentity: this.holder,
+                leaseDurationSeconds: this.leaseDurationSeconds,
+                renewTime: microTime()
+            }));
+            if (r.outcome === 'written') {
+                this.lease = r.lease;
+                this.renewedAt = Date.now();
+                return;
+            }
+            if (r.outcome !== 'conflict')
+                return this.lose('the Lease was deleted');
+            // Someone wrote it since: a joiner of this holder renewing too, or another holder.
+            const now = await lease_api_getLease(this.kubectl, this.namespace, this.name);
+            if (!now)
+                return this.lose('the Lease was deleted');
+            const holder = lease_object_holderOf(now);
+            if (holder !== this.holder)
+                return this.lose(holder ? `it is now held by ${printable_quoted(holder)}` : 'it was released by someone else');
+            this.lease = now;
+        }
+        throw new Error('five renewals in a row met a conflict');
+    }
+    lose(why) {
+        if (this.done)
+            return;
+        this.done = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        const error = new LockLostError(`lost the rollout lock ${where(this.namespace, this.name)} held by ${printable_quoted(this.holder)}: ${why}. ` +
+            'Another rollout of this environment may be changing the cluster now: stop, and check it before running again.');
+        log_warning(error.message);
+        this.abort.abort(error);
+        this.rejectLost(error);
+    }
+}
+/**
+ * Clears the holder if it is `holder` (conditional on the resourceVersion read); a lease held by
+ * anyone else is left alone. True when this call released it.
+ */
+async function releaseLease(opts) {
+    const { kubectl, namespace, name, holder } = opts;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+        const lease = await lease_api_getLease(kubectl, namespace, name);
+        const current = lease && lease_object_holderOf(lease);
+        if (!lease || current !== holder) {
+            log_info(`rollout lock ${where(namespace, name)}: ${current ? `held by ${printable_quoted(current)}, not by ${printable_quoted(holder)}: left alone` : 'not held: nothing to release'}`);
+            return false;
+        }
+        const { holderIdentity: _, ...rest } = lease.spec ?? {};
+        const r = await replaceLease(kubectl, leaseWith(lease, { ...rest, renewTime: microTime() }));
+        if (r.outcome === 'written') {
+            log_info(`rollout lock ${where(namespace, name)} released by ${printable_quoted(holder)}`);
+            return true;
+        }
+        if (r.outcome !== 'conflict')
+            return false;
+    }
+    throw new Error(`could not release the rollout lock ${where(namespace, name)}: five conflicting writes in a row`);
+}
+
+;// CONCATENATED MODULE: ./workflows-lib/src/lock/environment-lock.ts
+// The rollout lock of one environment: Lease zk-rollout-<release> in its namespace, held around
+// everything that changes the cluster. Nested holders of one identity join instead of waiting,
+// so the root composite's steps (one process each) share the lock its first step took.
+
+
+
+
+
+
+function acquireEnvironmentLock(env, kubectl, opts = {}) {
+    return acquireLease({
+        kubectl,
+        namespace: env.kubernetes.namespace,
+        name: lease_object_leaseName(env.kubernetes.release),
+        holder: opts.holder ?? holder_holderIdentity(),
+        leaseDurationSeconds: opts.leaseDurationSeconds,
+        waitTimeoutMs: opts.waitTimeoutMs,
+        pollMs: opts.pollMs
+    });
+}
+/**
+ * Acquires (or joins) the lock, runs fn, and releases it if acquired here, even when fn throws.
+ * Losing the lease rejects at once with a LockLostError (fn can watch lock.signal to stop early).
+ */
+async function withEnvironmentLock(env, kubectl, fn, opts = {}) {
+    const lock = await acquireEnvironmentLock(env, kubectl, opts);
+    try {
+        const work = fn(lock);
+        // If the lease is lost first, that is the error reported; fn's later end is not unhandled.
+        work.catch(() => undefined);
+        return await Promise.race([work, lock.lost]);
+    }
+    finally {
+        await lock.release().catch((error) => 
+        // Not fatal: the lease runs out on its own leaseDurationSeconds after its last renewal.
+        log_warning(`could not release the rollout lock ${printable_quoted(`${lock.namespace}/${lock.name}`)}: ${error.message}; it expires ${lock.leaseDurationSeconds} s after its last renewal`));
+    }
+}
+/**
+ * For steps that change nothing in the cluster but can take long (wait-ready, deploy-observers):
+ * when this holder already holds the lock (the root action took it), join it, so it stays
+ * renewed while they run; otherwise run fn without taking a lock.
+ */
+async function joinEnvironmentLockIfHeld(env, kubectl, fn, opts = {}) {
+    const holder = opts.holder ?? holderIdentity();
+    const lease = await getLease(kubectl, env.kubernetes.namespace, leaseName(env.kubernetes.release));
+    if (!lease || holderOf(lease) !== holder || isExpired(lease))
+        return fn();
+    return withEnvironmentLock(env, kubectl, () => fn(), { ...opts, holder });
+}
+
 ;// CONCATENATED MODULE: ./workflows-lib/src/steps/deploy-observers.ts
 
 
@@ -42083,6 +42560,7 @@ function describeSrvr(srvr) {
 
 
 
+
 function healDecision(mode, drift) {
     if (mode === 'none')
         return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' };
@@ -42118,11 +42596,15 @@ async function detectAndHeal(opts) {
         opts.log?.(`heal: not healing: ${decision.why ?? 'no SSH credentials'}`);
         return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } };
     }
+    const ssh = opts.ssh;
     opts.log?.('heal: redeploying the observers with the current addresses');
-    const report = await healObservers({ env: opts.env, drift, ...opts.ssh, log: opts.log });
-    if (!report.ok)
-        opts.log?.(`heal failed: ${deployFailureMessage(report)}`);
-    return { drift: await detectDrift(opts), heal: { decision, report } };
+    // Heal writes to the VMs: under the rollout lock, like a rollout, and checked again inside it.
+    return withEnvironmentLock(opts.env, opts.kubectl, async (lock) => {
+        const report = await healObservers({ env: opts.env, drift, ...ssh, log: opts.log });
+        if (!report.ok)
+            opts.log?.(`heal failed: ${deployFailureMessage(report)}`);
+        return { drift: await detectDrift({ ...opts, holder: lock.holder }), heal: { decision, report } };
+    });
 }
 /** The heal's outcome for the issue and the summary; undefined when none was asked for. */
 function healNote(heal) {
@@ -47421,8 +47903,6 @@ function jumpHostInput(name) {
     return parseJumpHost(optionalInput(name), name);
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./workflows-lib/src/runner/secret-file.ts
 // Secrets that tools read from files (kubeconfig, SSH key, known_hosts) are written with mode
 // 0600 into a private directory under RUNNER_TEMP, and removed when the action ends.
@@ -48481,6 +48961,11 @@ async function main_run() {
         // A heal that failed was rolled back where it could be; the step says so by failing.
         if (note?.failed)
             throw new Error(`${note.text}\n${note.detail}`);
+        // A rollout in progress is not a failure to check: the next scheduled run compares.
+        if (drift.inProgress !== undefined) {
+            log_warning(`environment ${env.name}: not compared, ${drift.unchecked[0].why}`);
+            return;
+        }
         if (status === 'unchecked')
             throw new Error(`could not check: ${drift.unchecked.map(u => `${u.subject}: ${u.why}`).join('; ')}`);
         if (status === 'drift' && settings.failOnDrift)
@@ -51103,7 +51588,7 @@ exports.Composer = Composer;
 
 
 
-var Pair = __nccwpck_require__(9546);
+var Pair = __nccwpck_require__(7165);
 var YAMLMap = __nccwpck_require__(4454);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
@@ -51539,7 +52024,7 @@ exports.resolveEnd = resolveEnd;
 
 
 var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(9546);
+var Pair = __nccwpck_require__(7165);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var resolveEnd = __nccwpck_require__(7788);
@@ -52271,7 +52756,7 @@ exports.mapIncludes = mapIncludes;
 var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(9546);
+var Pair = __nccwpck_require__(7165);
 var toJS = __nccwpck_require__(6424);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
@@ -53117,7 +53602,7 @@ var Schema = __nccwpck_require__(5840);
 var errors = __nccwpck_require__(1464);
 var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(9546);
+var Pair = __nccwpck_require__(7165);
 var Scalar = __nccwpck_require__(3301);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
@@ -53521,7 +54006,7 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 9546:
+/***/ 7165:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -53610,7 +54095,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var addPairToJSMap = __nccwpck_require__(7104);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(9546);
+var Pair = __nccwpck_require__(7165);
 var Scalar = __nccwpck_require__(3301);
 
 function findPair(items, key) {
@@ -57360,7 +57845,7 @@ exports.omap = omap;
 
 
 var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(9546);
+var Pair = __nccwpck_require__(7165);
 var Scalar = __nccwpck_require__(3301);
 var YAMLSeq = __nccwpck_require__(2223);
 
@@ -57497,7 +57982,7 @@ exports.schema = schema;
 
 
 var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(9546);
+var Pair = __nccwpck_require__(7165);
 var YAMLMap = __nccwpck_require__(4454);
 
 class YAMLSet extends YAMLMap.YAMLMap {

@@ -50,6 +50,11 @@ export async function run(): Promise<void> {
     }
     // A heal that failed was rolled back where it could be; the step says so by failing.
     if (note?.failed) throw new Error(`${note.text}\n${note.detail}`)
+    // A rollout in progress is not a failure to check: the next scheduled run compares.
+    if (drift.inProgress !== undefined) {
+      log.warning(`environment ${env.name}: not compared, ${drift.unchecked[0].why}`)
+      return
+    }
     if (status === 'unchecked') throw new Error(`could not check: ${drift.unchecked.map(u => `${u.subject}: ${u.why}`).join('; ')}`)
     if (status === 'drift' && settings.failOnDrift) throw new Error(`environment ${env.name} drifted from Git: ${drift.items.length} difference(s)`)
   })

@@ -41983,6 +41983,9 @@ function differingLines(expected, live) {
 
 
 
+
+
+
 /** Transactions an observer may be behind the leader before it counts as lagging. */
 const DEFAULT_MAX_LAG = 1000;
 const errorLine = (error) => printable_oneLine(error.message.split('\n')[0]);
@@ -41990,6 +41993,23 @@ async function detectDrift(opts) {
     const { env } = opts;
     const report = { environment: env.name, items: [], unchecked: [], checked: [], addresses: [] };
     const rollout = `re-run the rollout of environments/${env.name} (rollout.yml, or zk-rollout rollout environments/${env.name})`;
+    // Mid-rollout, pods on two revisions and observers being redeployed are not drift: say so and stop.
+    const lock = lease_object_leaseName(env.kubernetes.release);
+    try {
+        const lease = await lease_api_getLease(opts.kubectl, env.kubernetes.namespace, lock);
+        const holder = lease && !lease_object_isExpired(lease) ? lease_object_holderOf(lease) : undefined;
+        if (holder !== undefined && holder !== (opts.holder ?? holder_holderIdentity())) {
+            report.inProgress = holder;
+            report.unchecked.push({
+                subject: `environment ${env.name}`,
+                why: `a rollout is in progress (lock ${lock} held by ${printable_oneLine(holder)}): check again after it`
+            });
+            return report;
+        }
+    }
+    catch (error) {
+        report.unchecked.push({ subject: `rollout lock ${lock}`, why: errorLine(error) });
+    }
     let diff;
     try {
         diff = await liveDiff({ env: opts.env, helm: opts.helm, kubectl: opts.kubectl, roots: opts.roots });
@@ -42066,7 +42086,7 @@ function releaseDrift(diff, rollout, unchecked) {
             kind: 'image',
             subject: `StatefulSet ${sts.name} container ${container}`,
             difference: `runs image ${image}, Git renders ${desired}`,
-            meaning: 'the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git\'s image back',
+            meaning: "the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git's image back",
             fix: `${rollout}; to keep ${image}, set it in Git (the chart's image values)`
         });
     }
@@ -42198,12 +42218,19 @@ function leaderZxid(ensemble, report) {
     const leader = ensemble?.servers.find(s => s.mode === 'leader');
     if (leader?.zxid !== undefined)
         return leader.zxid;
-    report.unchecked.push({ subject: 'observer lag behind the leader', why: ensemble ? 'no server answers as leader' : 'the servers could not be read' });
+    report.unchecked.push({
+        subject: 'observer lag behind the leader',
+        why: ensemble ? 'no server answers as leader' : 'the servers could not be read'
+    });
     return undefined;
 }
+/** Transactions the observer is behind the leader, or "epoch" when its zxid is from an older leader. */
 function zxidLag(leader, observer) {
     if (observer >> 32n < leader >> 32n)
         return 'epoch';
+    // A newer epoch than the leader read: a new leader was elected in between; not behind.
+    if (observer >> 32n > leader >> 32n)
+        return 0;
     const lag = Number((leader & 0xffffffffn) - (observer & 0xffffffffn));
     return Math.max(0, lag);
 }
@@ -42569,6 +42596,7 @@ function formatHealMarkdown(note) {
 
 
 
+
 function healDecision(mode, drift) {
     if (mode === 'none')
         return { heal: false, why: 'healing is off (heal: observers turns it on for moved LoadBalancer addresses)' };
@@ -42604,11 +42632,15 @@ async function detectAndHeal(opts) {
         opts.log?.(`heal: not healing: ${decision.why ?? 'no SSH credentials'}`);
         return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } };
     }
+    const ssh = opts.ssh;
     opts.log?.('heal: redeploying the observers with the current addresses');
-    const report = await healObservers({ env: opts.env, drift, ...opts.ssh, log: opts.log });
-    if (!report.ok)
-        opts.log?.(`heal failed: ${deploy_observers_deployFailureMessage(report)}`);
-    return { drift: await detectDrift(opts), heal: { decision, report } };
+    // Heal writes to the VMs: under the rollout lock, like a rollout, and checked again inside it.
+    return withEnvironmentLock(opts.env, opts.kubectl, async (lock) => {
+        const report = await healObservers({ env: opts.env, drift, ...ssh, log: opts.log });
+        if (!report.ok)
+            opts.log?.(`heal failed: ${deploy_observers_deployFailureMessage(report)}`);
+        return { drift: await detectDrift({ ...opts, holder: lock.holder }), heal: { decision, report } };
+    });
 }
 /** The heal's outcome for the issue and the summary; undefined when none was asked for. */
 function healNote(heal) {
@@ -42709,11 +42741,12 @@ async function main_run(argv, given) {
         return argv[0] === 'drift' ? 1 : 2;
     }
     const { values, positionals } = parsed;
-    // In a runner, progress goes through @actions/core; in a terminal, as plain lines.
+    // In a runner, progress goes through @actions/core; in a terminal, as plain lines, on stderr
+    // when stdout is JSON for a machine.
     if (process.env.GITHUB_ACTIONS === 'true')
         useActionsLog();
     else
-        useTerminalLog(io.out, { verbose: values.verbose === true });
+        useTerminalLog(values.format === 'json' ? io.err : io.out, { verbose: values.verbose === true });
     if (values.help) {
         io.out(`${USAGE}\n`);
         return 0;

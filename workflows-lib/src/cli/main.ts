@@ -93,9 +93,10 @@ export async function run(argv: string[], given: Io): Promise<number> {
     return argv[0] === 'drift' ? 1 : 2
   }
   const { values, positionals } = parsed
-  // In a runner, progress goes through @actions/core; in a terminal, as plain lines.
+  // In a runner, progress goes through @actions/core; in a terminal, as plain lines, on stderr
+  // when stdout is JSON for a machine.
   if (process.env.GITHUB_ACTIONS === 'true') useActionsLog()
-  else useTerminalLog(io.out, { verbose: values.verbose === true })
+  else useTerminalLog(values.format === 'json' ? io.err : io.out, { verbose: values.verbose === true })
   if (values.help) {
     io.out(`${USAGE}\n`)
     return 0

@@ -14,6 +14,9 @@ import type { Kubectl } from '../kube/kubectl.js'
 import type { KubeObject, Service } from '../kube/types.js'
 import type { JumpHostOverride } from '../observers/connections.js'
 import { oneLine } from '../output/printable.js'
+import { getLease } from '../lock/lease-api.js'
+import { holderOf, isExpired, leaseName } from '../lock/lease-object.js'
+import { holderIdentity } from '../lock/holder.js'
 import { liveDiff, type LiveDiff } from '../plan/live-diff.js'
 import { managedLabels } from '../render/labels.js'
 import { renderMonitoring } from '../render/monitoring.js'
@@ -39,11 +42,15 @@ export interface DetectDriftOptions {
   /** How the leader is asked srvr; default kubectl exec into the pod. */
   query?: PodQuery
   maxLag?: number
+  /** Whose rollout lock does not count as a rollout in progress (a heal's own); default holderIdentity(). */
+  holder?: string
 }
 
 export interface DriftDetection extends DriftReport {
   /** The servers' LoadBalancer addresses now, in ordinal order ('' where there is none). */
   addresses: string[]
+  /** Another holder's rollout lock: nothing was compared, the live state is between versions. */
+  inProgress?: string
 }
 
 const errorLine = (error: unknown): string => oneLine((error as Error).message.split('\n')[0])
@@ -52,6 +59,23 @@ export async function detectDrift(opts: DetectDriftOptions): Promise<DriftDetect
   const { env } = opts
   const report: DriftDetection = { environment: env.name, items: [], unchecked: [], checked: [], addresses: [] }
   const rollout = `re-run the rollout of environments/${env.name} (rollout.yml, or zk-rollout rollout environments/${env.name})`
+
+  // Mid-rollout, pods on two revisions and observers being redeployed are not drift: say so and stop.
+  const lock = leaseName(env.kubernetes.release)
+  try {
+    const lease = await getLease(opts.kubectl, env.kubernetes.namespace, lock)
+    const holder = lease && !isExpired(lease) ? holderOf(lease) : undefined
+    if (holder !== undefined && holder !== (opts.holder ?? holderIdentity())) {
+      report.inProgress = holder
+      report.unchecked.push({
+        subject: `environment ${env.name}`,
+        why: `a rollout is in progress (lock ${lock} held by ${oneLine(holder)}): check again after it`
+      })
+      return report
+    }
+  } catch (error) {
+    report.unchecked.push({ subject: `rollout lock ${lock}`, why: errorLine(error) })
+  }
 
   let diff: LiveDiff | undefined
   try {
@@ -276,8 +300,11 @@ function leaderZxid(ensemble: EnsembleState | undefined, report: DriftDetection)
   return undefined
 }
 
-function zxidLag(leader: bigint, observer: bigint): number | 'epoch' {
+/** Transactions the observer is behind the leader, or "epoch" when its zxid is from an older leader. */
+export function zxidLag(leader: bigint, observer: bigint): number | 'epoch' {
   if (observer >> 32n < leader >> 32n) return 'epoch'
+  // A newer epoch than the leader read: a new leader was elected in between; not behind.
+  if (observer >> 32n > leader >> 32n) return 0
   const lag = Number((leader & 0xffffffffn) - (observer & 0xffffffffn))
   return Math.max(0, lag)
 }

@@ -3,6 +3,7 @@
 // the usual deploy-observers (staged upload, rolling restart, proof of Mode: observer, rollback
 // of a host that does not join). Anything else found means a person must look first.
 import type { Environment } from '../environment/types.js'
+import { withEnvironmentLock } from '../lock/environment-lock.js'
 import type { DeployReport } from '../observers/results.js'
 import type { SecretFiles } from '../runner/secret-file.js'
 import type { SshCredentials } from '../ssh/client-config.js'
@@ -75,10 +76,14 @@ export async function detectAndHeal(opts: DetectAndHealOptions): Promise<DetectA
     opts.log?.(`heal: not healing: ${decision.why ?? 'no SSH credentials'}`)
     return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } }
   }
+  const ssh = opts.ssh
   opts.log?.('heal: redeploying the observers with the current addresses')
-  const report = await healObservers({ env: opts.env, drift, ...opts.ssh, log: opts.log })
-  if (!report.ok) opts.log?.(`heal failed: ${deployFailureMessage(report)}`)
-  return { drift: await detectDrift(opts), heal: { decision, report } }
+  // Heal writes to the VMs: under the rollout lock, like a rollout, and checked again inside it.
+  return withEnvironmentLock(opts.env, opts.kubectl, async lock => {
+    const report = await healObservers({ env: opts.env, drift, ...ssh, log: opts.log })
+    if (!report.ok) opts.log?.(`heal failed: ${deployFailureMessage(report)}`)
+    return { drift: await detectDrift({ ...opts, holder: lock.holder }), heal: { decision, report } }
+  })
 }
 
 export interface HealNote {
