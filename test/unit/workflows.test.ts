@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
+import { loadWorkflow } from '../runner/parse.js'
 import { repoRoot } from '../support/environments.js'
 
 const run = promisify(execFile)
@@ -42,7 +43,7 @@ const actionFiles = [
 
 describe('workflows', () => {
   it('are the six the project runs', () => {
-    expect(workflows.sort()).toEqual(['ci.yml', 'drift.yml', 'plan.yml', 'rollout-reusable.yml', 'rollout.yml', 'scale.yml'])
+    expect(workflows.sort()).toEqual(['ci.yml', 'drift.yml', 'plan.yml', 'release.yml', 'rollout-reusable.yml', 'rollout.yml', 'scale.yml'])
   })
 
   it('pass actionlint', async () => {
@@ -82,6 +83,30 @@ describe('workflows', () => {
       // A matrix from detect-environments is empty when nothing changed: GitHub fails such a job.
       expect(job.if).toBe("needs.detect.outputs.any == 'true'")
     }
+  })
+})
+
+describe('release.yml', () => {
+  it.each(workflows)("%s parses with GitHub's workflow parser", async file => {
+    await expect(loadWorkflow(path.join(workflowsDir, file))).resolves.toBeTruthy()
+  })
+
+  it('on a v*.*.* tag: checks, then the tests and dist check of ci.yml, then publishes; only publishing may write', () => {
+    const wf = load(path.join(workflowsDir, 'release.yml'))
+    expect(wf.on).toEqual({ push: { tags: ['v*.*.*'] } })
+    expect(wf.jobs.test).toMatchObject({ needs: 'check', uses: './.github/workflows/ci.yml' })
+    expect(wf.jobs.publish.needs).toEqual(['check', 'test'])
+    const writers = Object.entries<any>(wf.jobs).filter(([, j]) => j.permissions.contents !== 'read')
+    expect(writers.map(([name, j]) => [name, j.permissions])).toEqual([['publish', { contents: 'write' }]])
+    // ci.yml is callable, and runs the README's test command with the dist check (.ci/run).
+    const ci = load(path.join(workflowsDir, 'ci.yml'))
+    expect(Object.keys(ci.on)).toContain('workflow_call')
+    expect(ci.jobs.test.steps.at(-1).run).toContain('bash .ci/run')
+    const publish = wf.jobs.publish.steps.at(-1)
+    expect(publish).toMatchObject({
+      run: 'node .github/release/release.mjs publish "$GITHUB_REF_NAME"',
+      env: { GITHUB_TOKEN: '${{ github.token }}' }
+    })
   })
 })
 

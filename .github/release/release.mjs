@@ -1,0 +1,95 @@
+// The release workflow's two steps, in plain Node (no install needed on the runner):
+//   check <tag>    the tag is v<package.json version> and CHANGELOG.md has that version's section;
+//                  writes version and major to $GITHUB_OUTPUT. Changes nothing.
+//   publish <tag>  creates the GitHub release with that section as its notes, then points the
+//                  major tag (v1) at this commit. Run only after the tests and the dist check.
+import { appendFileSync, readFileSync } from 'node:fs'
+import * as path from 'node:path'
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/
+
+export class ReleaseError extends Error {}
+
+/** The version a tag names, or a ReleaseError saying why it names none or the wrong one. */
+export function versionOfTag(tag, packageVersion) {
+  const m = /^v(.+)$/.exec(tag)
+  if (!m || !SEMVER.test(m[1])) throw new ReleaseError(`tag ${JSON.stringify(tag)} is not v<major>.<minor>.<patch>`)
+  if (m[1] !== packageVersion)
+    throw new ReleaseError(
+      `tag ${tag} does not match package.json: its "version" is ${JSON.stringify(packageVersion)}; bump it (and CHANGELOG.md) first`
+    )
+  return m[1]
+}
+
+/** The body of CHANGELOG.md's section `## [version] - date`, trimmed; a ReleaseError naming the file and line when absent or empty. */
+export function changelogSection(changelog, version, file = 'CHANGELOG.md') {
+  const lines = changelog.split(/\r?\n/)
+  const start = lines.findIndex(l => l.startsWith(`## [${version}]`))
+  if (start < 0) throw new ReleaseError(`${file}: no section "## [${version}] - <date>" for this release`)
+  if (!/^## \[[^\]]+\] - \d{4}-\d{2}-\d{2}$/.test(lines[start]))
+    throw new ReleaseError(`${file}:${start + 1}: the heading needs a date: "## [${version}] - YYYY-MM-DD"`)
+  const end = lines.findIndex((l, i) => i > start && /^## /.test(l))
+  const body = lines
+    .slice(start + 1, end < 0 ? undefined : end)
+    .join('\n')
+    .trim()
+  if (!body) throw new ReleaseError(`${file}:${start + 1}: the section for ${version} is empty`)
+  return body
+}
+
+async function api(method, route, body) {
+  const base = process.env.GITHUB_API_URL ?? 'https://api.github.com'
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: {
+      accept: 'application/vnd.github+json',
+      authorization: `Bearer ${process.env.GITHUB_TOKEN}`,
+      'x-github-api-version': '2022-11-28',
+      ...(body ? { 'content-type': 'application/json' } : {})
+    },
+    body: body ? JSON.stringify(body) : undefined
+  })
+  const text = await response.text()
+  return { status: response.status, data: text ? JSON.parse(text) : undefined }
+}
+
+async function publish(tag, version, notes) {
+  const repo = process.env.GITHUB_REPOSITORY
+  const sha = process.env.GITHUB_SHA
+  if (!repo || !sha || !process.env.GITHUB_TOKEN) throw new ReleaseError('publish needs GITHUB_REPOSITORY, GITHUB_SHA and GITHUB_TOKEN')
+  const existing = await api('GET', `/repos/${repo}/releases/tags/${tag}`)
+  if (existing.status === 200) throw new ReleaseError(`a release for ${tag} already exists: ${existing.data.html_url}`)
+  const created = await api('POST', `/repos/${repo}/releases`, { tag_name: tag, name: tag, body: notes, draft: false, prerelease: false })
+  if (created.status !== 201) throw new ReleaseError(`creating the release failed: HTTP ${created.status} ${created.data?.message ?? ''}`)
+  console.log(`release ${tag}: ${created.data.html_url}`)
+  // The major tag moves last, so a failure above leaves v<major> where it was.
+  const major = `v${version.split('.')[0]}`
+  const ref = await api('GET', `/repos/${repo}/git/ref/tags/${major}`)
+  const moved =
+    ref.status === 200
+      ? await api('PATCH', `/repos/${repo}/git/refs/tags/${major}`, { sha, force: true })
+      : await api('POST', `/repos/${repo}/git/refs`, { ref: `refs/tags/${major}`, sha })
+  if (moved.status !== 200 && moved.status !== 201)
+    throw new ReleaseError(`moving ${major} failed: HTTP ${moved.status} ${moved.data?.message ?? ''}`)
+  console.log(`tag ${major} -> ${sha}`)
+}
+
+async function main([command, tag]) {
+  const root = path.resolve(import.meta.dirname, '..', '..')
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const version = versionOfTag(tag ?? '', pkg.version)
+  const notes = changelogSection(readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8'), version)
+  if (command === 'check') {
+    if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `version=${version}\nmajor=v${version.split('.')[0]}\n`)
+    console.log(`release ${tag}: package.json and CHANGELOG.md agree`)
+  } else if (command === 'publish') await publish(tag, version, notes)
+  else throw new ReleaseError('usage: release.mjs check|publish <tag>')
+}
+
+if (process.argv[1] === import.meta.filename) {
+  main(process.argv.slice(2)).catch(error => {
+    // Our own message first on the line: never a value from the tag (it could start "::").
+    console.error(`release: ${error.message}`)
+    process.exitCode = 1
+  })
+}
