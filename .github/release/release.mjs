@@ -2,7 +2,9 @@
 //   check <tag>    the tag is v<package.json version> and CHANGELOG.md has that version's section;
 //                  writes version and major to $GITHUB_OUTPUT. Changes nothing.
 //   publish <tag>  creates the GitHub release with that section as its notes, then points the
-//                  major tag (v1) at this commit. Run only after the tests and the dist check.
+//                  major tag (v0 for 0.x, v1 for 1.x) at this commit. Run only after the tests
+//                  and the dist check; safe to re-run. Tag releases in order: a backport tag
+//                  moves its major tag too.
 import { appendFileSync, readFileSync } from 'node:fs'
 import * as path from 'node:path'
 
@@ -50,18 +52,27 @@ async function api(method, route, body) {
     body: body ? JSON.stringify(body) : undefined
   })
   const text = await response.text()
-  return { status: response.status, data: text ? JSON.parse(text) : undefined }
+  let data
+  try {
+    data = text ? JSON.parse(text) : undefined
+  } catch {
+    data = { message: `(not JSON: ${text.slice(0, 80).replace(/\s+/g, ' ')})` } // a proxy's HTML error page
+  }
+  return { status: response.status, data }
 }
 
 async function publish(tag, version, notes) {
   const repo = process.env.GITHUB_REPOSITORY
   const sha = process.env.GITHUB_SHA
   if (!repo || !sha || !process.env.GITHUB_TOKEN) throw new ReleaseError('publish needs GITHUB_REPOSITORY, GITHUB_SHA and GITHUB_TOKEN')
+  // A re-run after a failure below finds its release made and goes on to move the major tag.
   const existing = await api('GET', `/repos/${repo}/releases/tags/${tag}`)
-  if (existing.status === 200) throw new ReleaseError(`a release for ${tag} already exists: ${existing.data.html_url}`)
-  const created = await api('POST', `/repos/${repo}/releases`, { tag_name: tag, name: tag, body: notes, draft: false, prerelease: false })
-  if (created.status !== 201) throw new ReleaseError(`creating the release failed: HTTP ${created.status} ${created.data?.message ?? ''}`)
-  console.log(`release ${tag}: ${created.data.html_url}`)
+  if (existing.status === 200) console.log(`release ${tag}: exists already (${existing.data.html_url}), not created again`)
+  else {
+    const created = await api('POST', `/repos/${repo}/releases`, { tag_name: tag, name: tag, body: notes, draft: false, prerelease: false })
+    if (created.status !== 201) throw new ReleaseError(`creating the release failed: HTTP ${created.status} ${created.data?.message ?? ''}`)
+    console.log(`release ${tag}: ${created.data.html_url}`)
+  }
   // The major tag moves last, so a failure above leaves v<major> where it was.
   const major = `v${version.split('.')[0]}`
   const ref = await api('GET', `/repos/${repo}/git/ref/tags/${major}`)

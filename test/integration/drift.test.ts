@@ -44,6 +44,13 @@ async function drift(opts: { format?: 'json' | 'text'; heal?: boolean; directory
   return { ...r, ...((opts.format ?? 'json') === 'json' && r.stdout ? { json: JSON.parse(r.stdout) as DriftRun['json'] } : {}) }
 }
 
+const sts = ['statefulset/zk-zookeeper', '-n', 'zk']
+/** Until the StatefulSet controller has seen the latest spec (drift reads its updateRevision): waited for, not retried. */
+async function observed(): Promise<void> {
+  const generation = (await kubectl.run(['get', ...sts, '-o', 'jsonpath={.metadata.generation}'])).stdout.trim()
+  await kubectl.run(['wait', ...sts, `--for=jsonpath={.status.observedGeneration}=${generation}`, '--timeout=60s'])
+}
+
 const kinds = (run: DriftRun): string[] => (run.json?.items ?? []).map(i => i.kind)
 const observerDir = (i: number): string => path.join(world.vms[i].root, 'data', 'zookeeper')
 const modeOf = async (address: string): Promise<string> => parseSrvr(await fourLetterWord(address, 2181, 'srvr')).mode
@@ -110,6 +117,7 @@ describe('zk-rollout drift', () => {
       ],
       { env: { ...process.env, ...world.sandbox.env } }
     )
+    await observed()
     try {
       const run = await drift()
       expect(run.code).toBe(2)
@@ -122,18 +130,13 @@ describe('zk-rollout drift', () => {
       await execFileAsync(world.sandbox.helm4, ['rollback', 'zk', '1', '-n', 'zk', '--kubeconfig', world.sandbox.kubeconfig], {
         env: { ...process.env, ...world.sandbox.env }
       })
+      await observed()
     }
     expect((await drift()).code).toBe(0)
   })
 
   it('an image set on the live StatefulSet is image drift, and its servers not restarted are revision drift (helm sees neither)', async () => {
-    const sts = ['statefulset/zk-zookeeper', '-n', 'zk']
     const image = (await kubectl.run(['get', ...sts, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).stdout.trim()
-    const generation = async (): Promise<string> => (await kubectl.run(['get', ...sts, '-o', 'jsonpath={.metadata.generation}'])).stdout.trim()
-    // Waited for, not retried: drift reads the controller's updateRevision, which follows the spec.
-    const observed = async (): Promise<void> => {
-      await kubectl.run(['wait', ...sts, `--for=jsonpath={.status.observedGeneration}=${await generation()}`, '--timeout=60s'])
-    }
     await kubectl.run(['set', 'image', ...sts, 'zookeeper=registry.example/zookeeper:hand-set'])
     await observed()
     try {
@@ -142,7 +145,7 @@ describe('zk-rollout drift', () => {
       expect(kinds(run)).toEqual(['image', 'revision'])
       expect(run.json!.items[0]).toMatchObject({
         subject: 'StatefulSet zk-zookeeper container zookeeper',
-        difference: `runs image registry.example/zookeeper:hand-set, Git renders ${image}`
+        difference: `runs image registry.example/zookeeper:hand-set, the release has ${image}`
       })
       expect(run.json!.items[1].subject).toBe('StatefulSet zk-zookeeper')
       expect(run.json!.items[1].difference).toMatch(
@@ -185,14 +188,8 @@ describe('zk-rollout drift', () => {
         ]
       })
     } finally {
-      await kubectl.apply([
-        <Lease>{
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { name: 'zk-rollout-zk', namespace: 'zk' },
-          spec: { holderIdentity: '' }
-        }
-      ])
+      // Gone, not emptied: a failed assertion above must not leave a lease that blocks later tests.
+      await kubectl.run(['delete', 'lease', 'zk-rollout-zk', '-n', 'zk', '--ignore-not-found'])
     }
     expect((await drift()).code).toBe(0)
   })

@@ -274,14 +274,11 @@ describe('drift.yml', () => {
     validateWebhookPayload('workflow_dispatch', payload)
     return { event: { name: 'workflow_dispatch', payload }, inputs }
   }
-  const runDrift = async (
-    trigger: Partial<RunWorkflowOptions>,
-    group = 'zk-rollout-drift-demo'
-  ): Promise<{ run: WorkflowRun; outputs: Record<string, string> }> => {
+  const runDrift = async (trigger: Partial<RunWorkflowOptions>): Promise<{ run: WorkflowRun; outputs: Record<string, string> }> => {
     const run = await runOn(repo, 'drift.yml', repo.head(), repo.head(), trigger)
     expect({ conclusion: run.conclusion, log: run.conclusion === 'success' ? '' : describeRun(run) }).toEqual({ conclusion: 'success', log: '' })
     const drifts = job(run, 'drift')
-    expect(drifts.map(j => [j.environment, j.concurrency?.group])).toEqual([['demo', group]])
+    expect(drifts.map(j => [j.environment, j.concurrency?.group])).toEqual([['demo', 'zk-rollout-drift-demo']])
     return { run, outputs: drifts[0].steps.find(s => s.uses === './actions/detect-drift')!.outputs }
   }
   const sts = ['statefulset/zk-zookeeper', '-n', 'zk']
@@ -293,8 +290,9 @@ describe('drift.yml', () => {
 
   it('on demand and on its schedule: nothing while in sync; one issue while drift lasts, closed when it is gone', async () => {
     const kubectl = new Kubectl(world.sandbox.kubectl, world.sandbox.kubeconfig)
-    // Asked to heal, it queues with the rollouts (nothing to heal here); read-only runs do not.
-    const inSync = await runDrift(dispatch({ environments: 'demo', heal: 'observers' }), 'zk-rollout-demo')
+    // Asked to heal (nothing to heal here), it still has its own group: the rollout lock, not the
+    // group, keeps it apart from rollouts.
+    const inSync = await runDrift(dispatch({ environments: 'demo', heal: 'observers' }))
     expect(inSync.outputs.status).toBe('in-sync')
     expect(inSync.outputs.issue ?? '').toBe('')
     expect(api.state.issues).toEqual([])

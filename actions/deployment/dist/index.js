@@ -40167,6 +40167,14 @@ function containerImages(sts) {
         ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
     ]);
 }
+function releasedImages(manifest, release) {
+    try {
+        return { released: containerImages(findStatefulSet(manifest, release)) };
+    }
+    catch {
+        return {}; // the stored release has no StatefulSet of ours: nothing to compare with
+    }
+}
 async function live_diff_liveDiff({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const { namespace } = req;
@@ -40200,7 +40208,11 @@ async function live_diff_liveDiff({ env, helm, kubectl, roots }) {
                 name: sts.metadata.name,
                 ...(live ? { live: live.spec.replicas ?? 1, observed: controllerCaughtUp(live) } : {}),
                 desired: replicas,
-                images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+                images: {
+                    desired: containerImages(sts),
+                    ...(current ? releasedImages(current.manifest, req.release) : {}),
+                    ...(live ? { live: containerImages(live) } : {})
+                }
             };
             const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
             if (mismatch)

@@ -40770,6 +40770,14 @@ function containerImages(sts) {
         ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
     ]);
 }
+function releasedImages(manifest, release) {
+    try {
+        return { released: containerImages(helm_findStatefulSet(manifest, release)) };
+    }
+    catch {
+        return {}; // the stored release has no StatefulSet of ours: nothing to compare with
+    }
+}
 async function liveDiff({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const { namespace } = req;
@@ -40803,7 +40811,11 @@ async function liveDiff({ env, helm, kubectl, roots }) {
                 name: sts.metadata.name,
                 ...(live ? { live: live.spec.replicas ?? 1, observed: types_controllerCaughtUp(live) } : {}),
                 desired: replicas,
-                images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+                images: {
+                    desired: containerImages(sts),
+                    ...(current ? releasedImages(current.manifest, req.release) : {}),
+                    ...(live ? { live: containerImages(live) } : {})
+                }
             };
             const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
             if (mismatch)

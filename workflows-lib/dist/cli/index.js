@@ -41639,6 +41639,14 @@ function containerImages(sts) {
         ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
     ]);
 }
+function releasedImages(manifest, release) {
+    try {
+        return { released: containerImages(findStatefulSet(manifest, release)) };
+    }
+    catch {
+        return {}; // the stored release has no StatefulSet of ours: nothing to compare with
+    }
+}
 async function liveDiff({ env, helm, kubectl, roots }) {
     const req = upgradeRequest(env, roots);
     const { namespace } = req;
@@ -41672,7 +41680,11 @@ async function liveDiff({ env, helm, kubectl, roots }) {
                 name: sts.metadata.name,
                 ...(live ? { live: live.spec.replicas ?? 1, observed: controllerCaughtUp(live) } : {}),
                 desired: replicas,
-                images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+                images: {
+                    desired: containerImages(sts),
+                    ...(current ? releasedImages(current.manifest, req.release) : {}),
+                    ...(live ? { live: containerImages(live) } : {})
+                }
             };
             const mismatch = replicaMismatchError(env, sts.metadata.name, replicas);
             if (mismatch)
@@ -42078,14 +42090,16 @@ function releaseDrift(diff, rollout, unchecked) {
             fix: `${rollout} to go back to ${sts.desired} (one voter per step), or change ensemble.servers in Git to keep ${sts.live}`
         });
     }
+    // Against helm's stored release, not Git's render: a merged image change not rolled out yet is
+    // release drift (above), not a hand edit.
     for (const [container, image] of Object.entries(sts?.images?.live ?? {})) {
-        const desired = sts.images.desired[container];
-        if (desired === undefined || desired === image)
+        const released = sts.images.released?.[container];
+        if (released === undefined || released === image)
             continue;
         items.push({
             kind: 'image',
             subject: `StatefulSet ${sts.name} container ${container}`,
-            difference: `runs image ${image}, Git renders ${desired}`,
+            difference: `runs image ${image}, the release has ${released}`,
             meaning: "the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git's image back",
             fix: `${rollout}; to keep ${image}, set it in Git (the chart's image values)`
         });
@@ -42633,13 +42647,20 @@ async function detectAndHeal(opts) {
         return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } };
     }
     const ssh = opts.ssh;
-    opts.log?.('heal: redeploying the observers with the current addresses');
-    // Heal writes to the VMs: under the rollout lock, like a rollout, and checked again inside it.
+    // Heal writes to the VMs: under the rollout lock, like a rollout. The lock may have been waited
+    // for behind one, so the decision and the addresses are taken again inside it.
     return withEnvironmentLock(opts.env, opts.kubectl, async (lock) => {
-        const report = await healObservers({ env: opts.env, drift, ...ssh, log: opts.log });
+        const now = await detectDrift({ ...opts, holder: lock.holder });
+        const still = types_driftStatus(now) === 'drift' ? healDecision(opts.heal, now) : { heal: false, why: 'the drift was gone once the lock was held' };
+        if (!still.heal) {
+            opts.log?.(`heal: not healing: ${still.why}`);
+            return { drift: now, heal: { decision: still } };
+        }
+        opts.log?.('heal: redeploying the observers with the current addresses');
+        const report = await healObservers({ env: opts.env, drift: now, ...ssh, log: opts.log });
         if (!report.ok)
             opts.log?.(`heal failed: ${deploy_observers_deployFailureMessage(report)}`);
-        return { drift: await detectDrift({ ...opts, holder: lock.holder }), heal: { decision, report } };
+        return { drift: await detectDrift({ ...opts, holder: lock.holder }), heal: { decision: still, report } };
     });
 }
 /** The heal's outcome for the issue and the summary; undefined when none was asked for. */

@@ -144,13 +144,15 @@ function releaseDrift(diff: LiveDiff, rollout: string, unchecked: DriftReport['u
       fix: `${rollout} to go back to ${sts.desired} (one voter per step), or change ensemble.servers in Git to keep ${sts.live}`
     })
   }
+  // Against helm's stored release, not Git's render: a merged image change not rolled out yet is
+  // release drift (above), not a hand edit.
   for (const [container, image] of Object.entries(sts?.images?.live ?? {})) {
-    const desired = sts!.images!.desired[container]
-    if (desired === undefined || desired === image) continue
+    const released = sts!.images!.released?.[container]
+    if (released === undefined || released === image) continue
     items.push({
       kind: 'image',
       subject: `StatefulSet ${sts!.name} container ${container}`,
-      difference: `runs image ${image}, Git renders ${desired}`,
+      difference: `runs image ${image}, the release has ${released}`,
       meaning:
         "the image was set on the live object (kubectl set image or edit), outside the release: helm does not see it, and the next rollout puts Git's image back",
       fix: `${rollout}; to keep ${image}, set it in Git (the chart's image values)`

@@ -77,12 +77,19 @@ export async function detectAndHeal(opts: DetectAndHealOptions): Promise<DetectA
     return { drift, heal: { decision: decision.heal ? { heal: false, why: 'no SSH credentials' } : decision } }
   }
   const ssh = opts.ssh
-  opts.log?.('heal: redeploying the observers with the current addresses')
-  // Heal writes to the VMs: under the rollout lock, like a rollout, and checked again inside it.
+  // Heal writes to the VMs: under the rollout lock, like a rollout. The lock may have been waited
+  // for behind one, so the decision and the addresses are taken again inside it.
   return withEnvironmentLock(opts.env, opts.kubectl, async lock => {
-    const report = await healObservers({ env: opts.env, drift, ...ssh, log: opts.log })
+    const now = await detectDrift({ ...opts, holder: lock.holder })
+    const still = driftStatus(now) === 'drift' ? healDecision(opts.heal, now) : { heal: false, why: 'the drift was gone once the lock was held' }
+    if (!still.heal) {
+      opts.log?.(`heal: not healing: ${still.why}`)
+      return { drift: now, heal: { decision: still } }
+    }
+    opts.log?.('heal: redeploying the observers with the current addresses')
+    const report = await healObservers({ env: opts.env, drift: now, ...ssh, log: opts.log })
     if (!report.ok) opts.log?.(`heal failed: ${deployFailureMessage(report)}`)
-    return { drift: await detectDrift({ ...opts, holder: lock.holder }), heal: { decision, report } }
+    return { drift: await detectDrift({ ...opts, holder: lock.holder }), heal: { decision: still, report } }
   })
 }
 

@@ -49,8 +49,8 @@ export interface LiveDiff {
     desired: number
     steps?: string
     refused?: boolean
-    /** Container name to image, in the rendered release and in the live object (drift compares them). */
-    images?: { desired: Record<string, string>; live?: Record<string, string> }
+    /** Container name to image: rendered from Git, in helm's stored release, in the live object (drift compares the last two). */
+    images?: { desired: Record<string, string>; released?: Record<string, string>; live?: Record<string, string> }
     /** The live object's controller has seen its latest spec (its updateRevision is current). */
     observed?: boolean
   }
@@ -71,6 +71,14 @@ export function containerImages(sts: StatefulSet): Record<string, string> {
     ...(pod?.initContainers ?? []).map(c => [`init:${c.name}`, c.image ?? '']),
     ...(pod?.containers ?? []).map(c => [c.name, c.image ?? ''])
   ])
+}
+
+function releasedImages(manifest: string, release: string): { released?: Record<string, string> } {
+  try {
+    return { released: containerImages(findStatefulSet(manifest, release)) }
+  } catch {
+    return {} // the stored release has no StatefulSet of ours: nothing to compare with
+  }
 }
 
 /** One environment against the cluster: the comparison, or why there is none (already shown: quoted, one line). */
@@ -115,7 +123,11 @@ export async function liveDiff({ env, helm, kubectl, roots }: LiveDiffOptions): 
         name: sts.metadata.name,
         ...(live ? { live: live.spec.replicas ?? 1, observed: controllerCaughtUp(live) } : {}),
         desired: replicas,
-        images: { desired: containerImages(sts), ...(live ? { live: containerImages(live) } : {}) }
+        images: {
+          desired: containerImages(sts),
+          ...(current ? releasedImages(current.manifest, req.release) : {}),
+          ...(live ? { live: containerImages(live) } : {})
+        }
       }
       const mismatch = replicaMismatchError(env, sts.metadata.name, replicas)
       if (mismatch) diff.refusals.push(mismatch)
