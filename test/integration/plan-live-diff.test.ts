@@ -131,7 +131,15 @@ describe('the plan against the live release', () => {
   it('(d) plans 3 -> 5 servers one server per step and lists the two LoadBalancer Services it would add, in the comment too', async () => {
     const env = await environment(5)
     const diff = await diffOf(env)
-    expect(diff.statefulSet).toEqual({ name: 'zk-zookeeper', live: 3, desired: 5, steps: '3 -> 4 -> 5' })
+    const image = { zookeeper: 'zookeeper:3.9.4' }
+    expect(diff.statefulSet).toEqual({
+      name: 'zk-zookeeper',
+      live: 3,
+      desired: 5,
+      steps: '3 -> 4 -> 5',
+      observed: true,
+      images: { desired: image, released: image, live: image }
+    })
     expect(diff.refusals).toEqual([])
     expect(diff.services).toEqual({ create: ['zk-lb-3', 'zk-lb-4'], remove: [], keep: ['zk-lb-0', 'zk-lb-1', 'zk-lb-2'] })
     const changed = Object.fromEntries(diff.objects.map(o => [`${o.kind}/${o.name}`, o.change === 'changed' ? o.paths : o.change]))
