@@ -1,11 +1,14 @@
 // The GitHub REST stand-in, driven by the real Octokit client of @actions/github (what the product
 // uses): the flows zk-rollout needs work, and a request GitHub would refuse is refused and recorded.
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import { getOctokit } from '@actions/github'
 import { ACTIONS_BOT, startGitHubApi, startupTimings, type GitHubApiStandIn } from '../support/github-api.js'
 import { descriptionPackage, loadExtraction } from '../support/github-api/openapi.js'
+import { MAX_RELEASE_BODY } from '../support/github-api/releases.js'
 import { Validators, describeProblem } from '../support/github-api/validate.js'
 
 const owner = 'acme'
@@ -286,6 +289,106 @@ describe('issues', () => {
     expect(api.invalid().map(x => x.problems)).toEqual([
       ['not served faithfully by the stand-in: issues/list-for-repo assignee= is not modelled (the answer is not filtered by it)']
     ])
+  })
+})
+
+describe('releases and git references (what release.yml publishes)', () => {
+  // A real repository, so that the stand-in can refuse SHAs it does not have and non-fast-forward updates.
+  let gitDir: string
+  let first: string
+  let second: string
+  let sibling: string
+  let releaseApi: GitHubApiStandIn
+  let rel: Octokit
+
+  beforeEach(async () => {
+    gitDir = mkdtempSync(path.join(os.tmpdir(), 'zk-release-git-'))
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-C', gitDir, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { encoding: 'utf8' }).trim()
+    git('init', '-q', '-b', 'main')
+    git('commit', '-q', '--allow-empty', '-m', 'one')
+    first = git('rev-parse', 'HEAD')
+    git('commit', '-q', '--allow-empty', '-m', 'two')
+    second = git('rev-parse', 'HEAD')
+    git('checkout', '-q', '-b', 'side', first)
+    git('commit', '-q', '--allow-empty', '-m', 'side')
+    sibling = git('rev-parse', 'HEAD')
+    releaseApi = await startGitHubApi({
+      repository: `${owner}/${repo}`,
+      refs: { 'refs/heads/main': second, 'refs/tags/v1.0.0': first, 'refs/tags/v1.1.0': second },
+      gitDir
+    })
+    rel = getOctokit(releaseApi.token, { baseUrl: releaseApi.url })
+  })
+
+  afterEach(async () => {
+    await releaseApi.stop()
+    rmSync(gitDir, { recursive: true, force: true })
+  })
+
+  test('a release of an existing tag: created once, found by its tag, a second one refused', async () => {
+    const missing = await refused(rel.rest.repos.getReleaseByTag({ owner, repo, tag: 'v1.1.0' }))
+    expect(missing.status).toBe(404)
+    const created = await rel.rest.repos.createRelease({ owner, repo, tag_name: 'v1.1.0', name: 'v1.1.0', body: '### Added\n- scaling' })
+    expect(created.status).toBe(201)
+    expect(created.headers.location).toBe(created.data.url)
+    expect(created.data).toMatchObject({ tag_name: 'v1.1.0', body: '### Added\n- scaling', draft: false, target_commitish: 'main' })
+    expect(created.data.author.login).toBe(ACTIONS_BOT)
+    const found = await rel.rest.repos.getReleaseByTag({ owner, repo, tag: 'v1.1.0' })
+    expect(found.data.id).toBe(created.data.id)
+    const again = await refused(rel.rest.repos.createRelease({ owner, repo, tag_name: 'v1.1.0' }))
+    expect(again.status).toBe(422)
+    expect(again.data.errors).toEqual([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }])
+    expect(releaseApi.state.releases).toHaveLength(1)
+    // The tag was not moved by the release.
+    expect(releaseApi.state.refs['refs/tags/v1.1.0']).toBe(second)
+    expect(releaseApi.invalid()).toEqual([])
+  })
+
+  test('notes over 125000 characters are refused, as GitHub does', async () => {
+    const long = await refused(rel.rest.repos.createRelease({ owner, repo, tag_name: 'v1.1.0', body: 'x'.repeat(MAX_RELEASE_BODY + 1) }))
+    expect(long.status).toBe(422)
+    expect(releaseApi.state.releases).toEqual([])
+    expect(releaseApi.invalid().map(r => r.problems)).toEqual([[`GitHub refuses: body: body is too long (maximum is ${MAX_RELEASE_BODY} characters)`]])
+  })
+
+  test('a major tag: read by a ref with a slash (tags/v1), created, then moved (forced, or only fast-forward)', async () => {
+    const absent = await refused(rel.rest.git.getRef({ owner, repo, ref: 'tags/v1' }))
+    expect(absent.status).toBe(404)
+    // An exact name: tags/v1 is not tags/v1.0.0.
+    expect(releaseApi.requests[0]).toMatchObject({ operationId: 'git/get-ref', status: 404, problems: [] })
+    const created = await rel.rest.git.createRef({ owner, repo, ref: 'refs/tags/v1', sha: first })
+    expect(created.status).toBe(201)
+    expect(created.data).toMatchObject({ ref: 'refs/tags/v1', object: { type: 'commit', sha: first } })
+    const dup = await refused(rel.rest.git.createRef({ owner, repo, ref: 'refs/tags/v1', sha: second }))
+    expect(dup).toMatchObject({ status: 422, data: { message: 'Reference already exists' } })
+    const read = await rel.rest.git.getRef({ owner, repo, ref: 'tags/v1' })
+    expect(read.data.object.sha).toBe(first)
+
+    const forward = await rel.rest.git.updateRef({ owner, repo, ref: 'tags/v1', sha: second })
+    expect(forward.data.object.sha).toBe(second)
+    const sideways = await refused(rel.rest.git.updateRef({ owner, repo, ref: 'tags/v1', sha: sibling }))
+    expect(sideways).toMatchObject({ status: 422, data: { message: 'Update is not a fast forward' } })
+    expect(releaseApi.state.refs['refs/tags/v1']).toBe(second)
+    const forced = await rel.rest.git.updateRef({ owner, repo, ref: 'tags/v1', sha: sibling, force: true })
+    expect(forced.data.object.sha).toBe(sibling)
+    expect(releaseApi.invalid()).toEqual([])
+  })
+
+  test('a SHA the repository does not have, a ref that does not exist, a ref name without refs/', async () => {
+    const unknown = 'f'.repeat(40)
+    expect(await refused(rel.rest.git.createRef({ owner, repo, ref: 'refs/tags/v1', sha: unknown }))).toMatchObject({
+      status: 422,
+      data: { message: 'Object does not exist' }
+    })
+    expect(await refused(rel.rest.git.updateRef({ owner, repo, ref: 'tags/v9', sha: first, force: true }))).toMatchObject({
+      status: 422,
+      data: { message: 'Reference does not exist' }
+    })
+    expect(await refused(rel.rest.git.createRef({ owner, repo, ref: 'v1', sha: first }))).toMatchObject({ status: 422 })
+    expect(Object.keys(releaseApi.state.refs).sort()).toEqual(['refs/heads/main', 'refs/tags/v1.0.0', 'refs/tags/v1.1.0'])
+    // Only the malformed name is a problem of the request whatever the state.
+    expect(releaseApi.invalid().map(r => r.body)).toEqual([{ ref: 'v1', sha: first }])
   })
 })
 

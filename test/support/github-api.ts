@@ -21,6 +21,7 @@ import { idFor, type RepoContext } from './github-api/shapes.js'
 import { describeProblem, validators, type Problem } from './github-api/validate.js'
 
 export type { Comment, Deployment, DeploymentState, DeploymentStatus, Issue, Label, Pull, State } from './github-api/endpoints.js'
+export type { Release } from './github-api/releases.js'
 export { ACTIONS_BOT } from './github-api/shapes.js'
 export { MAX_BODY, MAX_LABEL_NAME, MAX_STATUS_DESCRIPTION } from './github-api/endpoints.js'
 
@@ -76,6 +77,10 @@ export interface StartOptions {
   actor?: string
   /** default branch of the repository; default main */
   defaultBranch?: string
+  /** git references that exist from the start: full name (refs/tags/v1.2.3) -> commit SHA */
+  refs?: Record<string, string>
+  /** a git directory with the repository's commits, to refuse SHAs it does not have (as GitHub does) */
+  gitDir?: string
 }
 
 const DOCS = 'https://docs.github.com/rest'
@@ -95,7 +100,12 @@ const RESOURCE: Record<ServedOperation, string> = {
   'issues/create': 'Issue',
   'issues/get': 'Issue',
   'issues/update': 'Issue',
-  'issues/list-for-repo': 'Issue'
+  'issues/list-for-repo': 'Issue',
+  'repos/create-release': 'Release',
+  'repos/get-release-by-tag': 'Release',
+  'git/get-ref': 'Reference',
+  'git/create-ref': 'Reference',
+  'git/update-ref': 'Reference'
 }
 
 interface Route {
@@ -105,13 +115,14 @@ interface Route {
   regex: RegExp
   names: string[]
   literals: number
+  spans: number
 }
 
 let routeTable: { extraction: Extraction; routes: Route[] } | undefined
 
 function routes(extraction: Extraction): Route[] {
   if (routeTable?.extraction === extraction) return routeTable.routes
-  const list = extraction.routes.map(([method, template, operationId]) => {
+  const list = extraction.routes.map(([method, template, operationId, multiSegment]) => {
     const names: string[] = []
     const segments = template.split('/').slice(1)
     const pattern = segments
@@ -119,16 +130,25 @@ function routes(extraction: Extraction): Route[] {
         seg.replace(/\{([^}]+)\}|[^{]+/g, (m, name?: string) => {
           if (name) {
             names.push(name)
-            return '([^/]+)'
+            return multiSegment.includes(name) ? '(.+)' : '([^/]+)'
           }
           return m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
         })
       )
       .join('/')
-    return { method, template, operationId, regex: new RegExp(`^/${pattern}$`), names, literals: segments.filter(s => !s.includes('{')).length }
+    return {
+      method,
+      template,
+      operationId,
+      regex: new RegExp(`^/${pattern}$`),
+      names,
+      literals: segments.filter(s => !s.includes('{')).length,
+      spans: multiSegment.length
+    }
   })
-  // A literal segment beats a parameter (/issues/comments/{id} before /issues/{number}/…).
-  list.sort((a, b) => b.literals - a.literals)
+  // A literal segment beats a parameter (/issues/comments/{id} before /issues/{number}/…), and a
+  // parameter that stays within its segment beats one that spans slashes.
+  list.sort((a, b) => b.literals - a.literals || a.spans - b.spans)
   routeTable = { extraction, routes: list }
   return list
 }
@@ -171,7 +191,7 @@ export async function startGitHubApi(opts: StartOptions): Promise<GitHubApiStand
     ownerId: idFor(`user:${owner}`),
     defaultBranch: opts.defaultBranch ?? 'main'
   }
-  const store = new Repo(ctx, { actor: opts.actor, pulls: opts.pulls })
+  const store = new Repo(ctx, { actor: opts.actor, pulls: opts.pulls, refs: opts.refs, gitDir: opts.gitDir })
   let remaining = 5000
 
   const server = http.createServer((req, res) => {

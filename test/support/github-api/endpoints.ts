@@ -18,6 +18,7 @@ import {
   type RepoContext
 } from './shapes.js'
 import type { ServedOperation } from './openapi.js'
+import { GitStore, type GitOptions, type Release } from './releases.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>
@@ -113,6 +114,9 @@ export interface State {
   pulls: Pull[]
   issues: Issue[]
   labels: Label[]
+  releases: Release[]
+  /** full ref name -> commit SHA */
+  refs: Record<string, string>
 }
 
 /** GitHub's default labels of a new repository. */
@@ -173,7 +177,8 @@ export interface HandlerOutput {
 }
 
 export class Repo {
-  readonly state: State = { comments: [], deployments: [], deploymentStatuses: [], pulls: [], issues: [], labels: [] }
+  readonly state: State
+  private readonly git: GitStore
   private ids = {
     comment: 1_900_000_000,
     deployment: 2_400_000_000,
@@ -187,9 +192,20 @@ export class Repo {
 
   constructor(
     readonly ctx: RepoContext,
-    opts: { actor?: string; pulls?: { number: number; head: string; base: string; title?: string; body?: string }[] } = {}
+    opts: { actor?: string; pulls?: { number: number; head: string; base: string; title?: string; body?: string }[] } & GitOptions = {}
   ) {
     this.actor = opts.actor ?? ACTIONS_BOT
+    this.git = new GitStore(ctx, () => this.actor, { refs: opts.refs, gitDir: opts.gitDir })
+    this.state = {
+      comments: [],
+      deployments: [],
+      deploymentStatuses: [],
+      pulls: [],
+      issues: [],
+      labels: [],
+      releases: this.git.releases,
+      refs: this.git.refs
+    }
     for (const [name, color, description] of DEFAULT_LABELS) this.state.labels.push({ id: ++this.ids.label, name, color, description, default: true })
     for (const p of opts.pulls ?? []) {
       const now = timestamp()
@@ -749,7 +765,12 @@ export class Repo {
         query,
         url
       )
-    }
+    },
+    'repos/create-release': input => this.git['repos/create-release'](input),
+    'repos/get-release-by-tag': input => this.git['repos/get-release-by-tag'](input),
+    'git/get-ref': input => this.git['git/get-ref'](input),
+    'git/create-ref': input => this.git['git/create-ref'](input),
+    'git/update-ref': input => this.git['git/update-ref'](input)
   }
 
   private needThread(n: number): { issue?: Issue; pull?: Pull } {

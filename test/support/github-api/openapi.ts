@@ -26,7 +26,12 @@ export const SERVED_OPERATIONS = [
   'issues/create',
   'issues/get',
   'issues/update',
-  'issues/list-for-repo'
+  'issues/list-for-repo',
+  'repos/create-release',
+  'repos/get-release-by-tag',
+  'git/get-ref',
+  'git/create-ref',
+  'git/update-ref'
 ] as const
 export type ServedOperation = (typeof SERVED_OPERATIONS)[number]
 
@@ -34,7 +39,7 @@ export type ServedOperation = (typeof SERVED_OPERATIONS)[number]
 const ALWAYS_SCHEMAS = ['basic-error', 'validation-error']
 
 /** Bump when the shape of the extraction (or the OpenAPI → JSON Schema conversion) changes. */
-const EXTRACTION_FORMAT = 4
+const EXTRACTION_FORMAT = 5
 
 /** Id under which the component schemas are registered with ajv; refs point into it. */
 export const SCHEMA_DOC_ID = 'https://zk-rollout.invalid/github-rest-description.json'
@@ -63,8 +68,12 @@ export interface Extraction {
   packageVersion: string
   served: string[]
   operations: Record<string, ExtractedOperation>
-  /** every [method, path template, operationId] of the description, to tell "not served" from "does not exist" */
-  routes: [string, string, string][]
+  /**
+   * every [method, path template, operationId, multi-segment parameters] of the description, to tell
+   * "not served" from "does not exist"; a multi-segment parameter (x-multi-segment, such as a git
+   * ref `tags/v1`) spans slashes
+   */
+  routes: [string, string, string, string[]][]
   /** the component schemas reachable from the served operations, converted to JSON Schema */
   schemas: Record<string, JsonSchema>
   /** the formats those schemas use */
@@ -180,13 +189,17 @@ export function extract(description: Description, packageVersion: string): Extra
     return n
   }
 
-  const routes: [string, string, string][] = []
+  const routes: [string, string, string, string[]][] = []
   const found = new Map<string, { method: string; path: string; op: any; shared: any[] }>()
   for (const [p, item] of Object.entries(description.paths)) {
     for (const method of METHODS) {
       const op = item[method]
       if (!op) continue
-      routes.push([method.toUpperCase(), p, op.operationId])
+      const multi = [...(item.parameters ?? []), ...(op.parameters ?? [])]
+        .map(resolve)
+        .filter((x: any) => x.in === 'path' && x['x-multi-segment'] === true)
+        .map((x: any) => x.name as string)
+      routes.push([method.toUpperCase(), p, op.operationId, multi])
       found.set(op.operationId, { method: method.toUpperCase(), path: p, op, shared: item.parameters ?? [] })
     }
   }
