@@ -1,11 +1,12 @@
 // The release workflow's two steps, in plain Node (no install needed on the runner):
-//   check <tag>    the tag is v<package.json version> and CHANGELOG.md has that version's section;
+//   check <tag>    the tag is v<package.json version>, CHANGELOG.md has that version's section, and
+//                  the workflows call this repository's actions at the release's major tag;
 //                  writes version and major to $GITHUB_OUTPUT. Changes nothing.
 //   publish <tag>  creates the GitHub release with that section as its notes, then points the
 //                  major tag (v0 for 0.x, v1 for 1.x) at this commit. Run only after the tests
 //                  and the dist check; safe to re-run. Tag releases in order: a backport tag
 //                  moves its major tag too.
-import { appendFileSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs'
 import * as path from 'node:path'
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/
@@ -37,6 +38,21 @@ export function changelogSection(changelog, version, file = 'CHANGELOG.md') {
     .trim()
   if (!body) throw new ReleaseError(`${file}:${start + 1}: the section for ${version} is empty`)
   return body
+}
+
+/**
+ * `uses: zk-rollout/zk-rollout[/path]@ref` lines of a workflow whose ref is not the major tag, as
+ * "file:line: ..." messages. rollout-reusable.yml runs in other repositories, where ./ is theirs:
+ * it names this repository, at the major tag each release moves, so a release of a new major
+ * version has to move those references with it.
+ */
+export function selfReferences(text, file, major) {
+  const problems = []
+  text.split(/\r?\n/).forEach((line, i) => {
+    const m = /^\s*(?:-\s+)?uses:\s*["']?zk-rollout\/zk-rollout(?:\/[^@\s"']*)?@([^\s"'#]+)/.exec(line)
+    if (m && m[1] !== major) problems.push(`${file}:${i + 1}: uses this repository's actions at ${m[1]}, not at this release's major tag ${major}`)
+  })
+  return problems
 }
 
 async function api(method, route, body) {
@@ -91,8 +107,13 @@ async function main([command, tag]) {
   const version = versionOfTag(tag ?? '', pkg.version)
   const notes = changelogSection(readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8'), version)
   if (command === 'check') {
-    if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `version=${version}\nmajor=v${version.split('.')[0]}\n`)
-    console.log(`release ${tag}: package.json and CHANGELOG.md agree`)
+    const major = `v${version.split('.')[0]}`
+    const dir = path.join(root, '.github', 'workflows')
+    const files = existsSync(dir) ? readdirSync(dir).filter(f => /\.ya?ml$/.test(f)) : []
+    const problems = files.flatMap(f => selfReferences(readFileSync(path.join(dir, f), 'utf8'), `.github/workflows/${f}`, major))
+    if (problems.length) throw new ReleaseError(problems.join('\nrelease: '))
+    if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `version=${version}\nmajor=${major}\n`)
+    console.log(`release ${tag}: package.json, CHANGELOG.md and the workflows (this repository at ${major}) agree`)
   } else if (command === 'publish') await publish(tag, version, notes)
   else throw new ReleaseError('usage: release.mjs check|publish <tag>')
 }

@@ -193,7 +193,7 @@ describe('from another repository', () => {
     '.github/workflows/zookeeper.yml': workflow
   })
 
-  it('runs the root action from a consumer workspace (uses: zk-rollout/zk-rollout@main)', async () => {
+  it('runs the root action from a consumer workspace (uses: zk-rollout/zk-rollout@v0, its major tag)', async () => {
     const consumer = newRepository(
       path.join(base, 'consumer-action'),
       consumerFiles(`name: zookeeper
@@ -209,7 +209,7 @@ jobs:
     steps:
       - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0
       - id: zk
-        uses: zk-rollout/zk-rollout@main
+        uses: zk-rollout/zk-rollout@v0
         with:
           environment: environments/demo
           kubeconfig: \${{ secrets.KUBECONFIG }}
@@ -241,7 +241,7 @@ permissions:
   contents: read
 jobs:
   rollout:
-    uses: zk-rollout/zk-rollout/.github/workflows/rollout-reusable.yml@main
+    uses: zk-rollout/zk-rollout/.github/workflows/rollout-reusable.yml@v0
     with:
       known-hosts: \${{ vars.OBSERVER_KNOWN_HOSTS }}
     secrets:

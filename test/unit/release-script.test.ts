@@ -3,7 +3,7 @@
 // without its changelog section, fails before anything is published, naming the file and line.
 import { describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
@@ -13,13 +13,15 @@ const run = promisify(execFile)
 
 async function check(
   tag: string,
-  files: { version: string; changelog: string }
+  files: { version: string; changelog: string; workflows?: Record<string, string> }
 ): Promise<{ code: number; stdout: string; stderr: string; output: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zk-release-'))
   mkdirSync(path.join(dir, '.github', 'release'), { recursive: true })
   copyFileSync(path.join(repoRoot, '.github', 'release', 'release.mjs'), path.join(dir, '.github', 'release', 'release.mjs'))
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'zk-rollout', version: files.version }))
   writeFileSync(path.join(dir, 'CHANGELOG.md'), files.changelog)
+  mkdirSync(path.join(dir, '.github', 'workflows'))
+  for (const [name, text] of Object.entries(files.workflows ?? {})) writeFileSync(path.join(dir, '.github', 'workflows', name), text)
   const output = path.join(dir, 'github-output')
   writeFileSync(output, '')
   try {
@@ -64,9 +66,35 @@ describe('release.mjs check', () => {
     expect(r.stderr).toBe('release: tag "::warning::v1" is not v<major>.<minor>.<patch>\n')
   })
 
-  it('agrees on this repository as it is (package.json and CHANGELOG.md)', async () => {
+  it("refuses workflows that call this repository's actions at another ref than the major tag, naming file and line", async () => {
+    const reusable = [
+      'jobs:',
+      '  a:',
+      '    steps:',
+      '      - uses: zk-rollout/zk-rollout/actions/detect-environments@v1',
+      '      - uses: zk-rollout/zk-rollout@main # not released',
+      "      - uses: 'zk-rollout/zk-rollout@v0'",
+      '      - uses: ./actions/plan',
+      ''
+    ].join('\n')
+    const r = await check('v1.2.0', { version: '1.2.0', changelog, workflows: { 'reusable.yml': reusable } })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      [
+        "release: .github/workflows/reusable.yml:5: uses this repository's actions at main, not at this release's major tag v1",
+        "release: .github/workflows/reusable.yml:6: uses this repository's actions at v0, not at this release's major tag v1",
+        ''
+      ].join('\n')
+    )
+    expect(r.output).toBe('')
+  })
+
+  it('agrees on this repository as it is (package.json, CHANGELOG.md and the workflows)', async () => {
     const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version
-    const r = await check(`v${version}`, { version, changelog: readFileSync(path.join(repoRoot, 'CHANGELOG.md'), 'utf8') })
-    expect(r.code).toBe(0)
+    const workflowsDir = path.join(repoRoot, '.github', 'workflows')
+    const workflows = Object.fromEntries(readdirSync(workflowsDir).map(f => [f, readFileSync(path.join(workflowsDir, f), 'utf8')]))
+    expect(workflows['rollout-reusable.yml']).toContain(`zk-rollout/zk-rollout@v${version.split('.')[0]}`)
+    const r = await check(`v${version}`, { version, changelog: readFileSync(path.join(repoRoot, 'CHANGELOG.md'), 'utf8'), workflows })
+    expect(r).toMatchObject({ code: 0, stderr: '' })
   })
 })
