@@ -349,7 +349,9 @@ describe('releases and git references (what release.yml publishes)', () => {
     const long = await refused(rel.rest.repos.createRelease({ owner, repo, tag_name: 'v1.1.0', body: 'x'.repeat(MAX_RELEASE_BODY + 1) }))
     expect(long.status).toBe(422)
     expect(releaseApi.state.releases).toEqual([])
-    expect(releaseApi.invalid().map(r => r.problems)).toEqual([[`GitHub refuses: body: body is too long (maximum is ${MAX_RELEASE_BODY} characters)`]])
+    expect(releaseApi.invalid().map(r => r.problems)).toEqual([
+      [`GitHub refuses: body: body is too long (maximum is ${MAX_RELEASE_BODY} characters)`]
+    ])
   })
 
   test('a major tag: read by a ref with a slash (tags/v1), created, then moved (forced, or only fast-forward)', async () => {

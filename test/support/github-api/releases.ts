@@ -85,7 +85,8 @@ export class GitStore {
 
   /** GitHub's "Object does not exist" for a SHA that is not a commit of the repository. */
   private needCommit(sha: string, resource: string): void {
-    if (!/^[0-9a-f]{40}$/.test(sha)) throw new Refusal(422, 'Validation Failed', [{ resource, code: 'invalid', field: 'sha', message: 'sha is not a valid SHA' }], true)
+    if (!/^[0-9a-f]{40}$/.test(sha))
+      throw new Refusal(422, 'Validation Failed', [{ resource, code: 'invalid', field: 'sha', message: 'sha is not a valid SHA' }], true)
     if (!this.opts.gitDir) return
     try {
       execFileSync('git', ['-C', this.opts.gitDir, 'cat-file', '-e', `${sha}^{commit}`], { stdio: 'ignore' })
