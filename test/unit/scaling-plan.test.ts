@@ -111,6 +111,7 @@ describe('restart order and quorum checks (from a reading of the live ensemble)'
   })
   const state = (servers: ServerState[]): EnsembleState => ({
     statefulSet: 'zk',
+    observed: true,
     servers,
     leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
   })

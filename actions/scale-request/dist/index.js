@@ -39585,16 +39585,11 @@ async function deploy_chart_rollbackChart(helm, env, revision) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/pod-query.ts
-// Asking a server pod its state from a runner outside the cluster: `kubectl exec` into the
-// ZooKeeper container, where a four-letter word goes to 127.0.0.1:<clientPort> over bash's
-// /dev/tcp (the official image has bash and coreutils). It needs RBAC `create` on pods/exec in
-// the namespace, and nothing reachable from the runner but the API server. The word and the port
-// are positional arguments, never spliced into the script.
 
 const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
 // The script itself gives up after 5 s; the rest is kubectl and the API server's exec stream.
 const EXEC_TIMEOUT_MS = 30_000;
-function pod_query_execPodQuery(kubectl, opts) {
+function execPodQuery(kubectl, opts) {
     return async (pod, word) => {
         const { stdout } = await kubectl
             .run([
@@ -39622,6 +39617,10 @@ function pod_query_execPodQuery(kubectl, opts) {
             throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`);
         return stdout;
     };
+}
+/** The query into an environment's server pods: the bundled chart's `zookeeper` container, another chart's default one. */
+function pod_query_serverPodQuery(kubectl, env) {
+    return execPodQuery(kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/watch.ts
@@ -40131,6 +40130,7 @@ async function state_readEnsembleState(kubectl, query, namespace, statefulSet) {
     return {
         statefulSet,
         updateRevision,
+        observed: controllerCaughtUp(sts),
         servers,
         leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
     };
@@ -40449,8 +40449,7 @@ function rollContext(env, kubectl, query, onRestart) {
     const { namespace, statefulSet } = env.kubernetes;
     return {
         kubectl,
-        // The bundled chart's container; another chart's default one.
-        query: query ?? execPodQuery(kubectl, { namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) }),
+        query: query ?? serverPodQuery(kubectl, env),
         namespace,
         statefulSet,
         podTimeoutMs: env.timeouts.podReadyMs,

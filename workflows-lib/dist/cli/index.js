@@ -38286,11 +38286,6 @@ async function rollbackChart(helm, env, revision) {
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/ensemble/pod-query.ts
-// Asking a server pod its state from a runner outside the cluster: `kubectl exec` into the
-// ZooKeeper container, where a four-letter word goes to 127.0.0.1:<clientPort> over bash's
-// /dev/tcp (the official image has bash and coreutils). It needs RBAC `create` on pods/exec in
-// the namespace, and nothing reachable from the runner but the API server. The word and the port
-// are positional arguments, never spliced into the script.
 
 const SCRIPT = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && timeout 5 cat <&3';
 // The script itself gives up after 5 s; the rest is kubectl and the API server's exec stream.
@@ -38323,6 +38318,10 @@ function execPodQuery(kubectl, opts) {
             throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`);
         return stdout;
     };
+}
+/** The query into an environment's server pods: the bundled chart's `zookeeper` container, another chart's default one. */
+function serverPodQuery(kubectl, env) {
+    return execPodQuery(kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
 }
 
 ;// CONCATENATED MODULE: ./workflows-lib/src/kube/types.ts
@@ -38865,6 +38864,7 @@ async function readEnsembleState(kubectl, query, namespace, statefulSet) {
     return {
         statefulSet,
         updateRevision,
+        observed: controllerCaughtUp(sts),
         servers,
         leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
     };
@@ -39183,8 +39183,7 @@ function rollContext(env, kubectl, query, onRestart) {
     const { namespace, statefulSet } = env.kubernetes;
     return {
         kubectl,
-        // The bundled chart's container; another chart's default one.
-        query: query ?? execPodQuery(kubectl, { namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) }),
+        query: query ?? serverPodQuery(kubectl, env),
         namespace,
         statefulSet,
         podTimeoutMs: env.timeouts.podReadyMs,
@@ -42126,9 +42125,7 @@ function releaseDrift(diff, rollout, unchecked) {
 async function readServers(opts, report) {
     const { env } = opts;
     try {
-        const query = opts.query ??
-            execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) });
-        return await readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet);
+        return await readEnsembleState(opts.kubectl, opts.query ?? serverPodQuery(opts.kubectl, env), env.kubernetes.namespace, env.kubernetes.statefulSet);
     }
     catch (error) {
         report.unchecked.push({ subject: `the servers of StatefulSet ${env.kubernetes.statefulSet}`, why: errorLine(error) });
@@ -42137,7 +42134,8 @@ async function readServers(opts, report) {
 }
 /** Pods still on an older revision of the StatefulSet: with OnDelete, a restart nobody has done. */
 function revisionDrift(sts, ensemble, environment, unchecked) {
-    if (!sts.observed) {
+    // observed and updateRevision from the same read of the StatefulSet as the pods' revisions.
+    if (!ensemble.observed) {
         unchecked.push({ subject: `revisions of StatefulSet ${sts.name}`, why: 'its controller has not caught up with the latest spec yet' });
         return [];
     }

@@ -5,7 +5,7 @@
 // the remote script's inspect, the leader is asked srvr. Each part that cannot be read is
 // reported as unchecked and the others are still compared.
 import type { ChartRoots } from '../chart/chart-reference.js'
-import { execPodQuery, type PodQuery } from '../ensemble/pod-query.js'
+import { serverPodQuery, type PodQuery } from '../ensemble/pod-query.js'
 import { readEnsembleState, type EnsembleState } from '../ensemble/state.js'
 import { serverServiceName } from '../environment/defaults.js'
 import type { Environment, Observers } from '../environment/types.js'
@@ -181,10 +181,12 @@ function releaseDrift(diff: LiveDiff, rollout: string, unchecked: DriftReport['u
 async function readServers(opts: DetectDriftOptions, report: DriftDetection): Promise<EnsembleState | undefined> {
   const { env } = opts
   try {
-    const query =
-      opts.query ??
-      execPodQuery(opts.kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) })
-    return await readEnsembleState(opts.kubectl, query, env.kubernetes.namespace, env.kubernetes.statefulSet)
+    return await readEnsembleState(
+      opts.kubectl,
+      opts.query ?? serverPodQuery(opts.kubectl, env),
+      env.kubernetes.namespace,
+      env.kubernetes.statefulSet
+    )
   } catch (error) {
     report.unchecked.push({ subject: `the servers of StatefulSet ${env.kubernetes.statefulSet}`, why: errorLine(error) })
     return undefined
@@ -193,7 +195,8 @@ async function readServers(opts: DetectDriftOptions, report: DriftDetection): Pr
 
 /** Pods still on an older revision of the StatefulSet: with OnDelete, a restart nobody has done. */
 function revisionDrift(sts: NonNullable<LiveDiff['statefulSet']>, ensemble: EnsembleState, environment: string, unchecked: Unchecked[]): DriftItem[] {
-  if (!sts.observed) {
+  // observed and updateRevision from the same read of the StatefulSet as the pods' revisions.
+  if (!ensemble.observed) {
     unchecked.push({ subject: `revisions of StatefulSet ${sts.name}`, why: 'its controller has not caught up with the latest spec yet' })
     return []
   }

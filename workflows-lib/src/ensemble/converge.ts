@@ -12,7 +12,7 @@ import * as log from '../output/log.js'
 import { formatSizes, planScaling, ScalingRefusal, type ScalingPlan, type VotingStep } from '../scaling/plan.js'
 import { findStatefulSet } from '../kube/helm.js'
 import { deployChart, rollbackChart, unsafeScalingError, type DeployChartResult } from '../steps/deploy-chart.js'
-import { execPodQuery, type PodQuery } from './pod-query.js'
+import { serverPodQuery, type PodQuery } from './pod-query.js'
 import { EnsembleStepError, restartServer, rollOutdated, settledStatefulSet, waitForQuorum, waitPodReplaced, type RollContext } from './roll.js'
 import { formatEnsembleState, hasQuorum, readEnsembleState, templateVoters, type StatefulSetWithStrategy } from './state.js'
 
@@ -150,8 +150,7 @@ function rollContext(env: Environment, kubectl: Kubectl, query: PodQuery | undef
   const { namespace, statefulSet } = env.kubernetes
   return {
     kubectl,
-    // The bundled chart's container; another chart's default one.
-    query: query ?? execPodQuery(kubectl, { namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) }),
+    query: query ?? serverPodQuery(kubectl, env),
     namespace,
     statefulSet,
     podTimeoutMs: env.timeouts.podReadyMs,

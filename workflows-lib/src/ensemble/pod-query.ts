@@ -3,6 +3,7 @@
 // /dev/tcp (the official image has bash and coreutils). It needs RBAC `create` on pods/exec in
 // the namespace, and nothing reachable from the runner but the API server. The word and the port
 // are positional arguments, never spliced into the script.
+import type { Environment } from '../environment/types.js'
 import { CommandError } from '../kube/command.js'
 import type { Kubectl } from '../kube/kubectl.js'
 import type { FourLetterWord } from '../zookeeper/four-letter.js'
@@ -52,4 +53,9 @@ export function execPodQuery(kubectl: Kubectl, opts: ExecQueryOptions): PodQuery
       throw new Error(`'${word}' through kubectl exec into ${pod}: no answer (is ZooKeeper listening on 127.0.0.1:${opts.clientPort ?? 2181}?)`)
     return stdout
   }
+}
+
+/** The query into an environment's server pods: the bundled chart's `zookeeper` container, another chart's default one. */
+export function serverPodQuery(kubectl: Kubectl, env: Environment): PodQuery {
+  return execPodQuery(kubectl, { namespace: env.kubernetes.namespace, ...(env.chart.source.kind === 'bundled' ? { container: 'zookeeper' } : {}) })
 }

@@ -2,7 +2,7 @@
 // server itself (srvr, and mntr on the leader). The executor decides every next restart from a
 // fresh reading, which is also what makes an interrupted run resumable: nothing is remembered.
 import type { Kubectl } from '../kube/kubectl.js'
-import { podSelector, type Pod, type StatefulSet } from '../kube/types.js'
+import { controllerCaughtUp, podSelector, type Pod, type StatefulSet } from '../kube/types.js'
 import { mntrNumber, parseMntr } from '../zookeeper/mntr.js'
 import { parseSrvr } from '../zookeeper/srvr.js'
 import type { PodQuery } from './pod-query.js'
@@ -28,6 +28,8 @@ export interface ServerState {
 export interface EnsembleState {
   statefulSet: string
   updateRevision?: string
+  /** The StatefulSet controller has caught up with the latest spec: updateRevision is that spec's. */
+  observed: boolean
   servers: ServerState[]
   leaders: string[]
 }
@@ -65,6 +67,7 @@ export async function readEnsembleState(kubectl: Kubectl, query: PodQuery, names
   return {
     statefulSet,
     updateRevision,
+    observed: controllerCaughtUp(sts),
     servers,
     leaders: servers.filter(s => s.mode === 'leader').map(s => s.pod)
   }
