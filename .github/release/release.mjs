@@ -74,7 +74,16 @@ async function api(method, route, body) {
   } catch {
     data = { message: `(not JSON: ${text.slice(0, 80).replace(/\s+/g, ' ')})` } // a proxy's HTML error page
   }
-  return { status: response.status, data }
+  return { status: response.status, data, headers: response.headers }
+}
+
+/** Why a move of the major tag failed, with what to do when GitHub wants the workflows permission. */
+function moveFailure(major, moved) {
+  const why = `moving ${major} failed: HTTP ${moved.status} ${moved.data?.message ?? ''}`.trim()
+  const accepted = moved.headers?.get('x-accepted-github-permissions') ?? ''
+  if (moved.status !== 403 || !accepted.includes('workflows')) return why
+  // GITHUB_TOKEN never holds it: GitHub takes a tag on a commit whose .github/workflows no branch head has for a workflow change.
+  return `${why} (GitHub wants the workflows permission: this commit's .github/workflows differs from every branch head). Tag the release on main's head, or give the publish job a RELEASE_TOKEN secret (a GitHub App token with contents and workflows write)`
 }
 
 async function publish(tag, version, notes) {
@@ -96,8 +105,7 @@ async function publish(tag, version, notes) {
     ref.status === 200
       ? await api('PATCH', `/repos/${repo}/git/refs/tags/${major}`, { sha, force: true })
       : await api('POST', `/repos/${repo}/git/refs`, { ref: `refs/tags/${major}`, sha })
-  if (moved.status !== 200 && moved.status !== 201)
-    throw new ReleaseError(`moving ${major} failed: HTTP ${moved.status} ${moved.data?.message ?? ''}`)
+  if (moved.status !== 200 && moved.status !== 201) throw new ReleaseError(moveFailure(major, moved))
   console.log(`tag ${major} -> ${sha}`)
 }
 

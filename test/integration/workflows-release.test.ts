@@ -177,7 +177,7 @@ describe('release.mjs publish, against the stand-in', () => {
   }
 
   it('creates v1 when it does not exist yet; a re-run finds the release made and only moves v1', async () => {
-    api = await startGitHubApi({ repository: REPOSITORY, refs: { [`refs/tags/${tag}`]: tagged }, gitDir: repo.dir })
+    api = await startGitHubApi({ repository: REPOSITORY, refs: { 'refs/heads/main': tagged, [`refs/tags/${tag}`]: tagged }, gitDir: repo.dir })
     const dir = checkout('### Added\n\n- scaling')
     expect(await publish(dir, tagged)).toMatchObject({ code: 0, stderr: '' })
     expect(api.state.refs['refs/tags/v1']).toBe(tagged)
@@ -204,6 +204,40 @@ describe('release.mjs publish, against the stand-in', () => {
     expect(r.stderr).toBe('release: creating the release failed: HTTP 422 Validation Failed\n')
     expect(api.state.refs['refs/tags/v1']).toBe(first)
     expect(api.requests.map(q => q.operationId)).toEqual(['repos/get-release-by-tag', 'repos/create-release'])
+  })
+
+  it("GITHUB_TOKEN cannot move v1 to a commit whose workflows no branch head has: the step says what to do; an app's token can", async () => {
+    // A release commit that is no longer any branch's head, with a workflow main does not have.
+    const git = async (args: string[], env: Record<string, string> = {}, input?: string): Promise<string> => {
+      const child = promisify(execFile)('git', ['-C', repo.dir, ...args], { env: { ...process.env, ...env } })
+      if (input !== undefined) child.child.stdin?.end(input)
+      return (await child).stdout.trim()
+    }
+    const index = { GIT_INDEX_FILE: path.join(base, 'release-index') }
+    await git(['read-tree', tagged], index)
+    const blob = await git(['hash-object', '-w', '--stdin'], {}, 'name: changed\non: push\njobs: {}\n')
+    await git(['update-index', '--add', '--cacheinfo', `100644,${blob},.github/workflows/ci.yml`], index)
+    const tree = await git(['write-tree'], index)
+    const released = await git(['commit-tree', tree, '-p', tagged, '-m', 'ci: a workflow changed'], {
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@zk-rollout.invalid',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@zk-rollout.invalid'
+    })
+    const refs = { 'refs/heads/main': tagged, [`refs/tags/${tag}`]: released, 'refs/tags/v1': first }
+
+    api = await startGitHubApi({ repository: REPOSITORY, refs, gitDir: repo.dir })
+    const r = await publish(checkout('- a workflow'), released)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('release: moving v1 failed: HTTP 403 Resource not accessible by integration (GitHub wants the workflows permission')
+    expect(r.stderr).toContain('RELEASE_TOKEN')
+    expect(api.state.refs['refs/tags/v1']).toBe(first)
+    expect(api.invalid()).toEqual([])
+    await api.stop()
+
+    api = await startGitHubApi({ repository: REPOSITORY, refs, gitDir: repo.dir, actor: 'zk-rollout-release[bot]' })
+    expect(await publish(checkout('- a workflow'), released)).toMatchObject({ code: 0, stderr: '' })
+    expect(api.state.refs['refs/tags/v1']).toBe(released)
   })
 
   it('a commit GitHub does not have is refused when the tag moves: the step fails, v1 stays', async () => {

@@ -261,11 +261,12 @@ export async function startGitHubApi(opts: StartOptions): Promise<GitHubApiStand
         message: string,
         problems: string[],
         op?: ExtractedOperation,
-        errors?: ValidationErrorItem[]
+        errors?: ValidationErrorItem[],
+        headers?: Record<string, string>
       ): RecordedRequest => {
         rec.problems.push(...problems)
         const docs = op?.documentationUrl ?? DOCS
-        return send(status, { message, ...(errors ? { errors } : {}), documentation_url: docs, status: String(status) }, op)
+        return send(status, { message, ...(errors ? { errors } : {}), documentation_url: docs, status: String(status) }, op, headers)
       }
 
       // 1. Credentials, before anything else (as GitHub).
@@ -335,7 +336,7 @@ export async function startGitHubApi(opts: StartOptions): Promise<GitHubApiStand
         if (!(err instanceof Refusal)) throw err
         rec.problems.push(...input.unserved.map(u => `not served faithfully by the stand-in: ${u}`))
         const why = err.errors?.map(e => `${e.field ? `${e.field}: ` : ''}${e.message ?? e.code}`) ?? [err.message]
-        return refuse(err.status, err.message, err.intrinsic ? why.map(w => `GitHub refuses: ${w}`) : [], op, err.errors)
+        return refuse(err.status, err.message, err.intrinsic ? why.map(w => `GitHub refuses: ${w}`) : [], op, err.errors, err.headers)
       }
     }
   })

@@ -104,7 +104,7 @@ describe('release.yml', () => {
     const publish = wf.jobs.publish.steps.at(-1)
     expect(publish).toMatchObject({
       run: 'node .github/release/release.mjs publish "$GITHUB_REF_NAME"',
-      env: { GITHUB_TOKEN: '${{ github.token }}' }
+      env: { GITHUB_TOKEN: '${{ secrets.RELEASE_TOKEN || github.token }}' }
     })
   })
 })

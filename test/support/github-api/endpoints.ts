@@ -153,7 +153,9 @@ export class Refusal extends Error {
     message: string,
     readonly errors?: ValidationErrorItem[],
     /** true when GitHub refuses this request whatever the state (then it is a problem of the request) */
-    readonly intrinsic = false
+    readonly intrinsic = false,
+    /** response headers GitHub sends with this refusal */
+    readonly headers: Record<string, string> = {}
   ) {
     super(message)
   }

@@ -1,10 +1,11 @@
 // Git references and releases of the stand-in's repository: what release.yml's publish step reads
 // and writes. Refs start from StartOptions.refs (a pushed tag, the default branch); with a git
-// directory the stand-in also checks, as GitHub does, that a SHA names a commit of the repository
-// and that an update without `force` is a fast-forward.
+// directory the stand-in also checks, as GitHub does, that a SHA names a commit of the repository,
+// that an update without `force` is a fast-forward, and that GITHUB_TOKEN (which can never hold
+// the `workflows` permission) points a ref only at a commit whose workflows a branch already has.
 import { execFileSync } from 'node:child_process'
 import { Refusal, type HandlerInput, type HandlerOutput } from './endpoints.js'
-import { nodeId, repoApi, repoWeb, timestamp, user, type RepoContext } from './shapes.js'
+import { ACTIONS_BOT, nodeId, repoApi, repoWeb, timestamp, user, type RepoContext } from './shapes.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>
@@ -95,6 +96,30 @@ export class GitStore {
     }
   }
 
+  /**
+   * A ref moved to a commit whose .github/workflows no branch head has is a change of workflows,
+   * which needs the `workflows` permission. As GitHub answered it over REST (a bare 403 naming the
+   * permissions in x-accepted-github-permissions), reported in https://github.com/mkb79/Audible/pull/882.
+   */
+  private needWorkflowsPermission(sha: string): void {
+    if (this.actor() !== ACTIONS_BOT || !this.opts.gitDir) return
+    const workflows = (commit: string): string => {
+      try {
+        return execFileSync('git', ['-C', this.opts.gitDir!, 'rev-parse', '--verify', '-q', `${commit}:.github/workflows`], {
+          encoding: 'utf8'
+        }).trim()
+      } catch {
+        return ''
+      }
+    }
+    const mine = workflows(sha)
+    const heads = Object.entries(this.refs).filter(([ref]) => ref.startsWith('refs/heads/'))
+    if (heads.some(([, head]) => workflows(head) === mine)) return
+    throw new Refusal(403, 'Resource not accessible by integration', undefined, false, {
+      'x-accepted-github-permissions': 'contents=write; contents=write,workflows=write'
+    })
+  }
+
   private fastForward(from: string, to: string): boolean {
     if (from === to || !this.opts.gitDir) return true
     try {
@@ -160,6 +185,7 @@ export class GitStore {
     if (!/^refs\/[^/]+\/.+/.test(ref)) throw new Refusal(422, 'Reference name is invalid', undefined, true)
     this.needCommit(String(body.sha), 'Reference')
     if (ref in this.refs) throw new Refusal(422, 'Reference already exists')
+    this.needWorkflowsPermission(String(body.sha))
     this.refs[ref] = String(body.sha)
     const rendered = this.renderRef(ref)
     return { status: 201, body: rendered, headers: { location: rendered.url } }
@@ -171,6 +197,7 @@ export class GitStore {
     const sha = String(body.sha)
     this.needCommit(sha, 'Reference')
     if (body.force !== true && !this.fastForward(this.refs[ref], sha)) throw new Refusal(422, 'Update is not a fast forward')
+    this.needWorkflowsPermission(sha)
     this.refs[ref] = sha
     return { status: 200, body: this.renderRef(ref) }
   }
