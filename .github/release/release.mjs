@@ -44,13 +44,19 @@ export function changelogSection(changelog, version, file = 'CHANGELOG.md') {
  * `uses: zk-rollout/zk-rollout[/path]@ref` lines of a workflow whose ref is not the major tag, as
  * "file:line: ..." messages. rollout-reusable.yml runs in other repositories, where ./ is theirs:
  * it names this repository, at the major tag each release moves, so a release of a new major
- * version has to move those references with it.
+ * version has to move those references with it. Owner and name compare without case, as GitHub
+ * does; lines of a block scalar (a `run: |` script) are text, not keys.
  */
 export function selfReferences(text, file, major) {
   const problems = []
+  let block // column of the key that opened a block scalar: its text is indented deeper
   text.split(/\r?\n/).forEach((line, i) => {
-    const m = /^\s*(?:-\s+)?uses:\s*["']?zk-rollout\/zk-rollout(?:\/[^@\s"']*)?@([^\s"'#]+)/.exec(line)
-    if (m && m[1] !== major) problems.push(`${file}:${i + 1}: uses this repository's actions at ${m[1]}, not at this release's major tag ${major}`)
+    const indent = line.length - line.trimStart().length
+    if (block !== undefined && (line.trim() === '' || indent > block)) return
+    block = /:\s*[|>][-+0-9]*\s*(#.*)?$/.test(line) ? /^\s*(?:-\s+)*/.exec(line)[0].length : undefined
+    const m = /^\s*(?:-\s+)?(?:\{\s*)?["']?uses["']?\s*:\s*["']?([\w.-]+)\/([\w.-]+)(?:\/[^@\s"']*)?@([^\s"',}#]+)/.exec(line)
+    if (m && `${m[1]}/${m[2]}`.toLowerCase() === 'zk-rollout/zk-rollout' && m[3] !== major)
+      problems.push(`${file}:${i + 1}: uses this repository's actions at ${m[3]}, not at this release's major tag ${major}`)
   })
   return problems
 }
@@ -83,7 +89,7 @@ function moveFailure(major, moved) {
   const accepted = moved.headers?.get('x-accepted-github-permissions') ?? ''
   if (moved.status !== 403 || !accepted.includes('workflows')) return why
   // GITHUB_TOKEN never holds it: GitHub takes a tag on a commit whose .github/workflows no branch head has for a workflow change.
-  return `${why} (GitHub wants the workflows permission: this commit's .github/workflows differs from every branch head). Tag the release on main's head, or give the publish job a RELEASE_TOKEN secret (a GitHub App token with contents and workflows write)`
+  return `${why} (GitHub wants the workflows permission: this commit's .github/workflows differs from every branch head). Tag the release on main's head, or re-run the publish job with a RELEASE_TOKEN secret (a fine-grained token for this repository with Contents and Workflows write)`
 }
 
 async function publish(tag, version, notes) {
@@ -92,6 +98,8 @@ async function publish(tag, version, notes) {
   if (!repo || !sha || !process.env.GITHUB_TOKEN) throw new ReleaseError('publish needs GITHUB_REPOSITORY, GITHUB_SHA and GITHUB_TOKEN')
   // A re-run after a failure below finds its release made and goes on to move the major tag.
   const existing = await api('GET', `/repos/${repo}/releases/tags/${tag}`)
+  if (existing.status !== 200 && existing.status !== 404)
+    throw new ReleaseError(`looking up the release failed: HTTP ${existing.status} ${existing.data?.message ?? ''}`)
   if (existing.status === 200) console.log(`release ${tag}: exists already (${existing.data.html_url}), not created again`)
   else {
     const created = await api('POST', `/repos/${repo}/releases`, { tag_name: tag, name: tag, body: notes, draft: false, prerelease: false })
@@ -101,6 +109,7 @@ async function publish(tag, version, notes) {
   // The major tag moves last, so a failure above leaves v<major> where it was.
   const major = `v${version.split('.')[0]}`
   const ref = await api('GET', `/repos/${repo}/git/ref/tags/${major}`)
+  if (ref.status !== 200 && ref.status !== 404) throw new ReleaseError(`reading ${major} failed: HTTP ${ref.status} ${ref.data?.message ?? ''}`)
   const moved =
     ref.status === 200
       ? await api('PATCH', `/repos/${repo}/git/refs/tags/${major}`, { sha, force: true })

@@ -7,6 +7,8 @@
 //     `npm ci` would install from the same lock file), so that .ci/run's build has its compiler;
 //   - actions/setup-node (test/support/setup-node: steps run with this machine's Node.js) and
 //     sudo (test/support/sudo: a GitHub-hosted runner has passwordless sudo; the tests run as root).
+// The copy is the working tree as it is: run `npm run build` after changing a source, or the
+// good tag fails here too, its nested .ci/run saying that dist/ is out of date.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -40,7 +42,8 @@ beforeAll(() => {
   const nodeModules = path.join(repoRoot, 'node_modules')
   const scripts = {
     ...pkg.scripts,
-    test: `cp -al ${JSON.stringify(nodeModules)} node_modules 2>/dev/null || cp -a ${JSON.stringify(nodeModules)} node_modules; echo "npm test: substituted by test/integration/workflows-release.test.ts"`
+    // Hard links when the checkout is on the same file system; a failed attempt leaves a partial tree behind.
+    test: `{ cp -al ${JSON.stringify(nodeModules)} node_modules 2>/dev/null || { rm -rf node_modules && cp -a ${JSON.stringify(nodeModules)} node_modules; }; } && echo "npm test: substituted by test/integration/workflows-release.test.ts"`
   }
   const packageJson = JSON.parse(readFileSync(path.join(repo.dir, 'package.json'), 'utf8')) as Record<string, unknown>
   tagged = repo.commit('release fixture: npm test is the suite that runs this test', {
@@ -57,6 +60,8 @@ afterAll(() => removeScanned(base))
 
 /** Runs release.yml for a pushed tag at `sha`, with the stand-in knowing the tag (and any refs given). */
 async function release(tag: string, sha: string, refs: Record<string, string> = {}): Promise<WorkflowRun> {
+  // The pushed tag, in the repository the runner checks out from as on GitHub.
+  await promisify(execFile)('git', ['-C', repo.dir, 'tag', '-f', tag, sha])
   api = await startGitHubApi({ repository: REPOSITORY, refs: { 'refs/heads/main': tagged, [`refs/tags/${tag}`]: sha, ...refs }, gitDir: repo.dir })
   const payload = pushPayload({ repository: REPOSITORY, ref: `refs/tags/${tag}`, before: ZERO, after: sha, commits: [] })
   validateWebhookPayload('push', payload)
@@ -71,6 +76,31 @@ async function release(tag: string, sha: string, refs: Record<string, string> = 
     actions: { 'actions/setup-node': path.join(repoRoot, 'test', 'support', 'setup-node') },
     env: { GITHUB_API_URL: api.url, PATH: `${path.join(repoRoot, 'test', 'support', 'sudo')}:${process.env.PATH}` },
     tempDir: mkdtempSync(path.join(base, 'run-'))
+  })
+}
+
+/**
+ * A commit of `files` on top of `parent` that no branch points at (git plumbing, a separate
+ * index): the fixture's main stays where it is, whatever a test does or however it ends.
+ */
+async function commitBeside(parent: string, message: string, files: Record<string, string>): Promise<string> {
+  const git = async (args: string[], env: Record<string, string> = {}, input?: string): Promise<string> => {
+    const child = promisify(execFile)('git', ['-C', repo.dir, ...args], { env: { ...process.env, ...env } })
+    if (input !== undefined) child.child.stdin?.end(input)
+    return (await child).stdout.trim()
+  }
+  const index = { GIT_INDEX_FILE: mkdtempSync(path.join(base, 'index-')) + '/index' }
+  await git(['read-tree', parent], index)
+  for (const [file, content] of Object.entries(files)) {
+    const blob = await git(['hash-object', '-w', '--stdin'], {}, content)
+    await git(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`], index)
+  }
+  const tree = await git(['write-tree'], index)
+  const who = { GIT_AUTHOR_NAME: 'zk-rollout test', GIT_AUTHOR_EMAIL: 'test@zk-rollout.invalid' }
+  return git(['commit-tree', tree, '-p', parent, '-m', message], {
+    ...who,
+    GIT_COMMITTER_NAME: who.GIT_AUTHOR_NAME,
+    GIT_COMMITTER_EMAIL: who.GIT_AUTHOR_EMAIL
   })
 }
 
@@ -98,24 +128,14 @@ describe('release.yml on a pushed tag', () => {
     'refuses a commit whose dist/ is stale: the tests of ci.yml fail, nothing is published',
     async () => {
       const source = path.join(repo.dir, 'actions', 'detect-environments', 'src', 'main.ts')
-      const stale = repo.commit('detect-environments: a message changed, dist/ not rebuilt', {
+      const stale = await commitBeside(tagged, 'detect-environments: a message changed, dist/ not rebuilt', {
         'actions/detect-environments/src/main.ts': readFileSync(source, 'utf8').replace('no environment selected:', 'nothing selected:')
       })
-      try {
-        const r = await release(`v${version}`, stale)
-        expect(conclusions(r)).toEqual({
-          check: 'success',
-          test: 'failure',
-          'test/test': 'failure',
-          publish: 'skipped'
-        })
-        expect(output(r, 'test/test')).toContain("dist/ or the schema is out of date: run 'npm run build' and commit the result")
-        expect(output(r, 'test/test')).toContain('actions/detect-environments/dist/index.js')
-        expect(api!.requests).toEqual([])
-      } finally {
-        // The good tag below is on the commit before this one.
-        await promisify(execFile)('git', ['-C', repo.dir, 'reset', '-q', '--hard', tagged])
-      }
+      const r = await release(`v${version}`, stale)
+      expect(conclusions(r)).toEqual({ check: 'success', test: 'failure', 'test/test': 'failure', publish: 'skipped' })
+      expect(output(r, 'test/test')).toContain("dist/ or the schema is out of date: run 'npm run build' and commit the result")
+      expect(output(r, 'test/test')).toContain('actions/detect-environments/dist/index.js')
+      expect(api!.requests).toEqual([])
     },
     FULL_RUN
   )
@@ -208,22 +228,7 @@ describe('release.mjs publish, against the stand-in', () => {
 
   it("GITHUB_TOKEN cannot move v1 to a commit whose workflows no branch head has: the step says what to do; an app's token can", async () => {
     // A release commit that is no longer any branch's head, with a workflow main does not have.
-    const git = async (args: string[], env: Record<string, string> = {}, input?: string): Promise<string> => {
-      const child = promisify(execFile)('git', ['-C', repo.dir, ...args], { env: { ...process.env, ...env } })
-      if (input !== undefined) child.child.stdin?.end(input)
-      return (await child).stdout.trim()
-    }
-    const index = { GIT_INDEX_FILE: path.join(base, 'release-index') }
-    await git(['read-tree', tagged], index)
-    const blob = await git(['hash-object', '-w', '--stdin'], {}, 'name: changed\non: push\njobs: {}\n')
-    await git(['update-index', '--add', '--cacheinfo', `100644,${blob},.github/workflows/ci.yml`], index)
-    const tree = await git(['write-tree'], index)
-    const released = await git(['commit-tree', tree, '-p', tagged, '-m', 'ci: a workflow changed'], {
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@zk-rollout.invalid',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@zk-rollout.invalid'
-    })
+    const released = await commitBeside(tagged, 'ci: a workflow changed', { '.github/workflows/ci.yml': 'name: changed\non: push\njobs: {}\n' })
     const refs = { 'refs/heads/main': tagged, [`refs/tags/${tag}`]: released, 'refs/tags/v1': first }
 
     api = await startGitHubApi({ repository: REPOSITORY, refs, gitDir: repo.dir })

@@ -75,6 +75,12 @@ describe('release.mjs check', () => {
       '      - uses: zk-rollout/zk-rollout@main # not released',
       "      - uses: 'zk-rollout/zk-rollout@v0'",
       '      - uses: ./actions/plan',
+      '      - run: |',
+      '          echo "uses: zk-rollout/zk-rollout@main" is text in a script',
+      '        env:',
+      '          A: b',
+      '      - { uses: Zk-Rollout/ZK-rollout@main }',
+      '      - uses: zk-rollout/zk-rollout-extras@main',
       ''
     ].join('\n')
     const r = await check('v1.2.0', { version: '1.2.0', changelog, workflows: { 'reusable.yml': reusable } })
@@ -83,6 +89,7 @@ describe('release.mjs check', () => {
       [
         "release: .github/workflows/reusable.yml:5: uses this repository's actions at main, not at this release's major tag v1",
         "release: .github/workflows/reusable.yml:6: uses this repository's actions at v0, not at this release's major tag v1",
+        "release: .github/workflows/reusable.yml:12: uses this repository's actions at main, not at this release's major tag v1",
         ''
       ].join('\n')
     )

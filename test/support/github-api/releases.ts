@@ -97,12 +97,17 @@ export class GitStore {
   }
 
   /**
-   * A ref moved to a commit whose .github/workflows no branch head has is a change of workflows,
-   * which needs the `workflows` permission. As GitHub answered it over REST (a bare 403 naming the
-   * permissions in x-accepted-github-permissions), reported in https://github.com/mkb79/Audible/pull/882.
+   * Our reading of what GitHub answered in https://github.com/mkb79/Audible/pull/882 (GitHub does
+   * not document the rule): a ref moved to a commit whose .github/workflows no branch head has is a
+   * change of workflows, which needs the `workflows` permission GITHUB_TOKEN never holds; over REST
+   * a bare 403 that names the permissions in x-accepted-github-permissions.
    */
-  private needWorkflowsPermission(sha: string): void {
+  private needWorkflowsPermission(sha: string, unserved: string[]): void {
     if (this.actor() !== ACTIONS_BOT || !this.opts.gitDir) return
+    if (!Object.keys(this.refs).some(ref => ref.startsWith('refs/heads/'))) {
+      unserved.push('a ref moved by GITHUB_TOKEN with no branch head known: StartOptions.refs needs refs/heads/<default branch>')
+      return
+    }
     const workflows = (commit: string): string => {
       try {
         return execFileSync('git', ['-C', this.opts.gitDir!, 'rev-parse', '--verify', '-q', `${commit}:.github/workflows`], {
@@ -180,24 +185,24 @@ export class GitStore {
     return { status: 200, body: this.renderRef(ref) }
   }
 
-  'git/create-ref' = ({ body }: HandlerInput): HandlerOutput => {
+  'git/create-ref' = ({ body, unserved }: HandlerInput): HandlerOutput => {
     const ref = String(body.ref)
     if (!/^refs\/[^/]+\/.+/.test(ref)) throw new Refusal(422, 'Reference name is invalid', undefined, true)
     this.needCommit(String(body.sha), 'Reference')
     if (ref in this.refs) throw new Refusal(422, 'Reference already exists')
-    this.needWorkflowsPermission(String(body.sha))
+    this.needWorkflowsPermission(String(body.sha), unserved)
     this.refs[ref] = String(body.sha)
     const rendered = this.renderRef(ref)
     return { status: 201, body: rendered, headers: { location: rendered.url } }
   }
 
-  'git/update-ref' = ({ params, body }: HandlerInput): HandlerOutput => {
+  'git/update-ref' = ({ params, body, unserved }: HandlerInput): HandlerOutput => {
     const ref = `refs/${params.ref}`
     if (!(ref in this.refs)) throw new Refusal(422, 'Reference does not exist')
     const sha = String(body.sha)
     this.needCommit(sha, 'Reference')
     if (body.force !== true && !this.fastForward(this.refs[ref], sha)) throw new Refusal(422, 'Update is not a fast forward')
-    this.needWorkflowsPermission(sha)
+    this.needWorkflowsPermission(sha, unserved)
     this.refs[ref] = sha
     return { status: 200, body: this.renderRef(ref) }
   }
