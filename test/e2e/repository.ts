@@ -2,7 +2,7 @@
 // as they are in the working tree, bundles included) as the platform team's repository, commits
 // made with git, and the push or pull_request payloads GitHub would send for them.
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs'
+import { cpSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { repoRoot } from '../support/environments.js'
 
@@ -21,21 +21,34 @@ export interface Repository {
   commitDirectory(message: string, from: string, to: string): string
 }
 
-/** Files git tracks in this project, plus untracked ones it does not ignore: what a commit of the working tree would hold. */
-function projectFiles(): string[] {
-  return execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+/**
+ * Files git tracks in this project, plus untracked ones it does not ignore, less the tracked ones
+ * deleted from the working tree (a whole `npm run bench` starts by removing bench/results.json):
+ * what a commit of the working tree would hold.
+ */
+function projectFiles(root: string): string[] {
+  const present = (file: string): boolean => {
+    try {
+      lstatSync(path.join(root, file))
+      return true
+    } catch {
+      return false
+    }
+  }
+  return execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
     .split('\0')
-    .filter(Boolean)
+    .filter(file => file !== '' && present(file))
 }
 
-/** A new repository holding this project's files, committed once on main. */
-export function copyOfProject(dir: string, opts: { exclude?: (file: string) => boolean } = {}): Repository {
+/** A new repository holding this project's files (or those of the checkout `from`), committed once on main. */
+export function copyOfProject(dir: string, opts: { exclude?: (file: string) => boolean; from?: string } = {}): Repository {
+  const root = opts.from ?? repoRoot
   mkdirSync(dir, { recursive: true })
-  for (const file of projectFiles()) {
+  for (const file of projectFiles(root)) {
     if (opts.exclude?.(file)) continue
     const to = path.join(dir, file)
     mkdirSync(path.dirname(to), { recursive: true })
-    cpSync(path.join(repoRoot, file), to, { verbatimSymlinks: true })
+    cpSync(path.join(root, file), to, { verbatimSymlinks: true })
   }
   return initRepository(dir, 'the project as it is')
 }
